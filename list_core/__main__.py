@@ -1,0 +1,260 @@
+"""Command line: `python -m list_core train|predict|split|worker ...` (see `--help` of each verb)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _parse_value(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m list_core", description="LiST few-shot text classification")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    t = verbs.add_parser("train", help="train a classifier and write a run directory")
+    t.add_argument("--labeled", required=True, help="labeled file (csv, tsv, jsonl, json, parquet)")
+    t.add_argument("--unlabeled", help="unlabeled file (csv, tsv, jsonl, json, parquet, txt)")
+    t.add_argument("--eval", help="optional labeled evaluation file")
+    t.add_argument("--template", required=True, help="prompt, e.g. '{text} It was {mask}.'")
+    t.add_argument("--verbalizer", required=True, help="label=word pairs, e.g. 'neg=terrible,pos=great'")
+    t.add_argument("--text-column", action="append", dest="text_columns",
+                   help="text column (repeat for pairs); default: the template's placeholders")
+    t.add_argument("--label-column", default="label")
+    t.add_argument("--model", default=None, help="Hugging Face name or local path; default: embedded MiniLM")
+    t.add_argument("--iterations", type=int, default=None)
+    t.add_argument("--preset", default="quick", choices=["quick", "paper"])
+    t.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="any other config field, e.g. --set reweight=false --set student_steps=200")
+    t.add_argument("--out", required=True, help="run directory to create")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last iteration")
+    t.add_argument("--quiet", action="store_true")
+
+    p = verbs.add_parser("predict", help="label a file with a trained run")
+    p.add_argument("--run", required=True)
+    p.add_argument("--input", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--text-column", action="append", dest="text_columns")
+    p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
+
+    s = verbs.add_parser("split", help="make labeled / unlabeled / test files with K labels per class")
+    s.add_argument("--input", required=True)
+    s.add_argument("--k", type=int, default=16)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--label-column", default="label")
+    s.add_argument("--test-size", type=float, default=0.5)
+    s.add_argument("--out", required=True, help="directory for labeled.csv, unlabeled.csv, test.csv")
+
+    w = verbs.add_parser("worker", help=argparse.SUPPRESS)
+    w.add_argument("--run", required=True)
+    w.add_argument("--resume", action="store_true")
+    return parser
+
+
+def _column_map(template_fields: Sequence[str], text_columns: Sequence[str] | None) -> tuple[list[str], dict]:
+    """File columns to read, and how to rename them to the template's placeholders."""
+    if not text_columns:
+        return list(template_fields), {}
+    if len(text_columns) != len(template_fields):
+        from .prompts import PromptError
+
+        raise PromptError(f"the template uses {len(template_fields)} column(s) {list(template_fields)} but "
+                          f"{len(text_columns)} --text-column were given")
+    return list(text_columns), {c: f for c, f in zip(text_columns, template_fields) if c != f}
+
+
+def _rows(ds, rename: dict) -> list[dict]:
+    return [{rename.get(k, k): v for k, v in row.items()} for row in ds.to_list()]
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import ListConfig
+    from .data import load_examples
+    from .job import create_run, execute_run
+    from .prompts import Template, Verbalizer
+    from .runs import RunDir
+
+    if args.resume:
+        run = RunDir(args.out)
+        execute_run(run.path, resume=True, callbacks=[] if args.quiet else [ProgressBar()])
+        return _report(run)
+    mapping = Verbalizer.parse(args.verbalizer)
+    template = Template(args.template)
+    overrides = {k: _parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    config = ListConfig.from_preset(args.preset, template=args.template, verbalizer=mapping, model=args.model,
+                                    iterations=args.iterations, device=args.device, seed=args.seed, **overrides)
+    check_prompt(config)
+    columns, rename = _column_map(template.fields, args.text_columns)
+    labels = list(mapping)
+    say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    labeled, rep = load_examples(args.labeled, text_columns=columns, label_column=args.label_column, labels=labels)
+    say(rep.summary())
+    for w in rep.warnings:
+        say(f"  warning: {w}")
+    unlabeled = []
+    if args.unlabeled:
+        ds, rep = load_examples(args.unlabeled, text_columns=columns)
+        unlabeled = _rows(ds, rename)
+        say(rep.summary())
+    eval_rows = None
+    if args.eval:
+        ds, rep = load_examples(args.eval, text_columns=columns, label_column=args.label_column, labels=labels)
+        eval_rows = _rows(ds, rename)
+        say(rep.summary())
+    sources = {"labeled": str(args.labeled), "unlabeled": args.unlabeled, "eval": args.eval,
+               "text_columns": columns, "label_column": args.label_column}
+    run = create_run(args.out, config, _rows(labeled, rename), unlabeled, eval_rows, sources)
+    execute_run(run.path, callbacks=[] if args.quiet else [ProgressBar()])
+    return _report(run, quiet=args.quiet)
+
+
+def _report(run, quiet: bool = False) -> int:
+    status = run.status()
+    if not quiet:
+        for row in run.metrics():
+            acc = row.get("accuracy")
+            print(f"iteration {row['iteration']}: " + (f"accuracy {acc:.4f} macro-F1 {row['macro_f1']:.4f} "
+                                                      if acc is not None else "")
+                  + (f"mean weight {row['mean_weight']:.3f} " if row.get("mean_weight") is not None else "")
+                  + f"({row['seconds']:.1f}s)")
+        print(f"{status['state']}: {run.path}")
+    return 0 if status["state"] == "done" else 3
+
+
+def check_prompt(config) -> None:
+    """Template and label words against the model's tokenizer, before any data is copied or model trained."""
+    from transformers import AutoTokenizer
+
+    from .modeling import ModelLoadError, resolve_model_path
+    from .prompts import Template, Verbalizer
+
+    Template(config.template)
+    path = resolve_model_path(config.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"could not load the tokenizer of {config.model!r} ({type(exc).__name__}); pass a "
+                             "local model directory or a reachable Hugging Face name") from exc
+    Verbalizer(config.verbalizer, tokenizer)
+
+
+class ProgressBar:
+    """tqdm bars per stage on stderr."""
+
+    def __init__(self):
+        self.bar = None
+        self.key = None
+
+    def __call__(self, event: dict) -> None:
+        from tqdm import tqdm
+
+        if event["type"] == "progress":
+            key = (event["stage"], event.get("iteration"), event["total"])
+            if key != self.key:
+                self.close()
+                self.key = key
+                self.bar = tqdm(total=event["total"], desc=f"{event['stage']}", leave=False, file=sys.stderr)
+            self.bar.n = event["step"]
+            if "loss" in event and event["loss"] is not None:
+                self.bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)
+            self.bar.refresh()
+        elif event["type"] == "iteration":
+            self.close()
+            m = event["metrics"]
+            acc = f" accuracy {m['accuracy']:.4f}" if m.get("accuracy") is not None else ""
+            tqdm.write(f"iteration {event['iteration']} done{acc}", file=sys.stderr)
+        elif event["type"] == "log":
+            tqdm.write(event["message"], file=sys.stderr)
+        elif event["type"] == "done":
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .classifier import ListClassifier
+    from .data import load_examples, read_table, write_table
+
+    clf = ListClassifier.load(args.run, device=args.device)
+    columns, rename = _column_map(clf.template_.fields, args.text_columns)
+    ds, rep = load_examples(args.input, text_columns=columns, dedupe=False)
+    print(rep.summary(), file=sys.stderr)
+    rows = _rows(ds, rename)
+    probs = clf.predict_proba(rows)
+    # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
+    frame = read_table(args.input)[0].reset_index(drop=True)
+    frame["prediction"], frame["confidence"] = None, float("nan")
+    positions = [int(i) for i in ds["id"]]
+    frame.loc[positions, "prediction"] = clf.classes_[probs.argmax(-1)]
+    frame.loc[positions, "confidence"] = probs.max(-1).round(6)
+    write_table(frame, args.output)
+    print(f"wrote {len(frame)} predictions to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from .data import few_shot_split, read_table, write_table
+
+    frame, _ = read_table(args.input)
+    test_size = int(args.test_size) if args.test_size >= 1 else args.test_size
+    labeled, unlabeled, test = few_shot_split(frame, label_column=args.label_column, k=args.k, seed=args.seed,
+                                              test_size=test_size)
+    out = Path(args.out)
+    write_table(labeled, out / "labeled.csv")
+    write_table(unlabeled.drop(columns=[args.label_column]), out / "unlabeled.csv")
+    write_table(test, out / "test.csv")
+    print(f"{len(labeled)} labeled, {len(unlabeled)} unlabeled, {len(test)} test rows in {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .job import execute_run
+    from .runs import RunDir
+
+    try:
+        execute_run(args.run, resume=args.resume)
+    except Exception:  # noqa: BLE001 - recorded in status.json and train.log by execute_run
+        return 1
+    return 0 if RunDir(args.run).status().get("state") in ("done", "cancelled") else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .config import ConfigError
+    from .data import DataError
+    from .modeling import ModelLoadError
+    from .prompts import PromptError
+
+    args = build_parser().parse_args(argv)
+    handlers = {"train": cmd_train, "predict": cmd_predict, "split": cmd_split, "worker": cmd_worker}
+    try:
+        return handlers[args.verb](args)
+    except (DataError, PromptError, ConfigError, ModelLoadError, FileExistsError, FileNotFoundError,
+            ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""A training job: data + config -> a run directory, run in this process (CLI) or in a detached worker (app).
+
+`create_run` freezes the inputs (the cleaned labeled/unlabeled/eval rows are copied into RUN_DIR/data as Parquet, so
+a run never depends on files that may change later) and the config with versions and device. `execute_run` trains
+from that directory and records everything through `RunRecorder`; `start_worker` launches it as a separate process
+that survives a Streamlit refresh or restart. Resuming reloads the last finished iteration's checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import ListConfig
+from .runs import Cancelled, RunDir, StopFlag, atomic_path, atomic_write_json, now, read_json
+
+__version__ = "0.1.0"
+
+
+def environment_info(device: str | None = None) -> dict[str, Any]:
+    import datasets
+    import torch
+    import transformers
+
+    return {"list_core": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "datasets": datasets.__version__,
+            "platform": platform.platform(), "cuda_available": torch.cuda.is_available(),
+            "device": device, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+
+
+def _write_rows(path: Path, rows: Sequence[dict]) -> None:
+    import pandas as pd
+
+    with atomic_path(path) as tmp:
+        pd.DataFrame(list(rows)).to_parquet(tmp, index=False)
+
+
+def _read_rows(path: Path) -> list[dict]:
+    import pandas as pd
+
+    if not path.exists():
+        return []
+    return pd.read_parquet(path).to_dict("records")
+
+
+def create_run(run_dir: str | Path, config: ListConfig, labeled: Sequence[dict], unlabeled: Sequence[dict] = (),
+               eval_set: Sequence[dict] | None = None, sources: dict[str, Any] | None = None) -> RunDir:
+    """Write config.json, the frozen data and a 'queued' status. Refuses to overwrite another run's files."""
+    run = RunDir(run_dir)
+    if run.config_path.exists():
+        raise FileExistsError(f"{run.path} already holds a run; choose a new --out directory or delete it")
+    run.path.mkdir(parents=True, exist_ok=True)
+    _write_rows(run.path / "data" / "labeled.parquet", labeled)
+    _write_rows(run.path / "data" / "unlabeled.parquet", unlabeled)
+    if eval_set:
+        _write_rows(run.path / "data" / "eval.parquet", eval_set)
+    atomic_write_json(run.config_path, {"config": config.to_dict(), "sources": sources or {},
+                                        "environment": environment_info(), "created_at": now(),
+                                        "counts": {"labeled": len(labeled), "unlabeled": len(unlabeled),
+                                                   "eval": len(eval_set or [])}})
+    atomic_write_json(run.path / "labels.json", {"labels": list(config.verbalizer),
+                                                 "words": list(config.verbalizer.values()),
+                                                 "template": config.template})
+    run.write_status(state="queued", created_at=now(), pid=None, stage=None, error=None)
+    return run
+
+
+class RunRecorder:
+    """Trainer callback that keeps the run directory current (status at most every `interval` seconds)."""
+
+    def __init__(self, run: RunDir, model_getter, interval: float = 1.0):
+        self.run, self.model_getter, self.interval = run, model_getter, interval
+        self._last = 0.0
+        self.stage = None
+        self.iteration = 0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "stage":
+            self.stage, self.iteration = event["stage"], event.get("iteration", self.iteration)
+            self.run.log(f"iteration {self.iteration}: {self.stage}")
+            self.run.write_status(stage=self.stage, iteration=self.iteration, step=0, total=None)
+            self._last = time.time()
+        elif kind == "progress":
+            if time.time() - self._last >= self.interval or event["step"] == event["total"]:
+                self.run.write_status(stage=event["stage"], iteration=self.iteration, step=event["step"],
+                                      total=event["total"], loss=event.get("loss"))
+                self._last = time.time()
+        elif kind == "info":
+            self.run.write_status(info={k: v for k, v in event.items() if k != "type"})
+        elif kind == "log":
+            self.run.log(event["message"])
+        elif kind == "examples":
+            import pandas as pd
+
+            self.run.append_pseudo_labels(pd.DataFrame(event["records"]))
+        elif kind == "iteration":
+            it, metrics = event["iteration"], event["metrics"]
+            model = self.model_getter()
+            meta = {"iteration": it, "labels": list(model.config.verbalizer)}
+            # Checkpoint before metrics: a listed iteration always has its weights.
+            model.save_trainable(self.run.iteration_path(it), event["state"], meta)
+            model.save_trainable(self.run.model_path, event["state"], meta)
+            self.run.append_metrics(metrics)
+            acc = metrics.get("accuracy")
+            self.run.log(f"iteration {it} done in {metrics['seconds']:.1f}s"
+                         + (f": accuracy {acc:.3f}, macro-F1 {metrics['macro_f1']:.3f}" if acc is not None else ""))
+
+
+def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence = (), backbone: tuple | None = None):
+    """Train the run in this process; returns the trainer. Status ends as done, cancelled or failed."""
+    from .trainer import ListTrainer
+
+    run = RunDir(run_dir)
+    spec = read_json(run.config_path)
+    if spec is None:
+        raise FileNotFoundError(f"{run.path} has no config.json: not a run directory")
+    config = ListConfig.from_dict(spec["config"])
+    if run.stop_path.exists():
+        run.stop_path.unlink()
+    stop = StopFlag(run)
+    resume_state = None
+    if resume:
+        done = run.finished_iterations()
+        if done:
+            from .modeling import ListModel
+
+            resume_state = (done[-1], ListModel.read_trainable(run.iteration_path(done[-1])))
+            run.truncate_after(done[-1])
+    run.write_status(state="running", pid=os.getpid(), started_at=now(), error=None, finished_at=None,
+                     resumed_from=resume_state[0] if resume_state else None)
+    trainer = ListTrainer(config, stop=stop, backbone=backbone)
+    recorder = RunRecorder(run, lambda: trainer.model_)
+    trainer.callbacks = [recorder, *callbacks]
+    try:
+        with stop.sigterm():
+            trainer.fit(_read_rows(run.path / "data" / "labeled.parquet"),
+                        _read_rows(run.path / "data" / "unlabeled.parquet"),
+                        _read_rows(run.path / "data" / "eval.parquet") or None, resume_state=resume_state)
+    except Cancelled:
+        run.log("cancelled: stopped at the next step; the last finished iteration is kept")
+        run.write_status(state="cancelled", finished_at=now(), pid=None)
+        return trainer
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json
+        message = _describe_failure(exc)
+        run.log("failed: " + message)
+        with open(run.log_path, "a", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc())
+        run.write_status(state="failed", finished_at=now(), error=message, pid=None)
+        raise
+    env = environment_info(str(trainer.model_.device_))
+    spec["environment"] = env
+    atomic_write_json(run.config_path, spec)
+    run.write_status(state="done", finished_at=now(), pid=None, stage="done")
+    run.log("done")
+    return trainer
+
+
+def _describe_failure(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        text = ("out of memory: lower the batch sizes or max_length, use fewer unlabeled examples per iteration, "
+                f"or a smaller model ({text[:200]})")
+    if isinstance(exc, KeyboardInterrupt):
+        text = "interrupted (Ctrl-C)"
+    return text[:2000]
+
+
+def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None = None) -> int:
+    """Run `execute_run` in a detached process (own session: survives the UI process); returns its pid."""
+    run = RunDir(run_dir)
+    cmd = [sys.executable, "-m", "list_core", "worker", "--run", str(run.path)] + (["--resume"] if resume else [])
+    env = dict(os.environ)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    log = open(run.path / "worker.out", "ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            cwd=str(Path(__file__).resolve().parent.parent), env=env, start_new_session=True)
+    log.close()
+    run.write_status(state="queued", pid=proc.pid, queued_at=now())
+    return proc.pid

@@ -1,0 +1,258 @@
+"""Run directories: every file a training run leaves, written so that a crash never leaves a half-written one.
+
+Layout of RUN_DIR:
+  config.json           everything needed to reproduce: the ListConfig, data paths, versions, device, seed
+  status.json           state (queued/running/done/failed/cancelled), pid, timestamps, stage, progress, error
+  metrics.jsonl         one object per finished iteration (iteration 0 = the teacher before self-training)
+  pseudo_labels.parquet text, pseudo_label, confidence, weight, iteration, ... for all iterations so far
+  iter_N.safetensors    adapters + head after iteration N; model.safetensors = the latest
+  labels.json           the label list and words, so a run directory alone can predict
+  train.log             human-readable log
+  STOP                  created by anyone to ask the run to stop at the next step
+
+Every write goes to a temporary file in the same directory, is fsynced, then `os.replace`d over the target: readers
+(the app polls these files) see the old or the new version, never a torn one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import math
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+ACTIVE_STATES = ("queued", "running")
+
+
+class Cancelled(Exception):
+    """Raised inside the trainer when a STOP file or SIGTERM asks the run to end."""
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to `target`; on success fsync it and rename it over `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def finite(data: Any) -> Any:
+    """JSON-safe copy: NaN and infinities (a diverged loss, a metric with no data) become null."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    if hasattr(data, "item") and getattr(data, "ndim", 1) == 0:  # numpy / torch scalars
+        return finite(data.item())
+    return data
+
+
+def to_json(data: Any, indent: int | None = None) -> str:
+    return json.dumps(finite(data), indent=indent, default=str, allow_nan=False)
+
+
+def atomic_write_json(target: Path, data: Any) -> None:
+    atomic_write_text(target, to_json(data, indent=2))
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return default
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (finished, not yet reaped) still answers kill(0): look at its state where /proc exists.
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        try:
+            return stat.read_text().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return True
+    return True
+
+
+class RunDir:
+    """Reads and writes one run directory."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # --- paths ---
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def pseudo_path(self) -> Path:
+        return self.path / "pseudo_labels.parquet"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "train.log"
+
+    @property
+    def stop_path(self) -> Path:
+        return self.path / "STOP"
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / "model.safetensors"
+
+    def iteration_path(self, iteration: int) -> Path:
+        return self.path / f"iter_{iteration}.safetensors"
+
+    # --- status ---
+    def status(self) -> dict[str, Any]:
+        """The recorded status, with a run whose process has died shown as 'interrupted' (never running forever)."""
+        status = read_json(self.status_path, default=None) or {"state": "missing"}
+        if status.get("state") in ACTIVE_STATES and status.get("pid") and not pid_alive(status.get("pid")):
+            status = {**status, "state": "interrupted",
+                      "error": status.get("error") or "the training process is gone (killed or the machine "
+                                                       "restarted); resume to continue from the last iteration"}
+        return status
+
+    def write_status(self, **changes: Any) -> dict[str, Any]:
+        status = read_json(self.status_path, default=None) or {}
+        status.update(changes)
+        status["updated_at"] = now()
+        atomic_write_json(self.status_path, status)
+        return status
+
+    # --- metrics ---
+    def metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        rows = []
+        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                rows.append(json.loads(line))
+        return rows
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        """Rewrite the whole file atomically (it is small): an append could be torn by a crash."""
+        rows = [r for r in self.metrics() if r.get("iteration") != row.get("iteration")] + [row]
+        atomic_write_text(self.metrics_path, "".join(to_json(r) + "\n" for r in rows))
+
+    def truncate_after(self, iteration: int) -> None:
+        """Drop metrics and pseudo-labels of iterations after `iteration` (before resuming from it)."""
+        rows = [r for r in self.metrics() if r.get("iteration", 0) <= iteration]
+        atomic_write_text(self.metrics_path, "".join(to_json(r) + "\n" for r in rows))
+        if self.pseudo_path.exists():
+            import pandas as pd
+
+            frame = pd.read_parquet(self.pseudo_path)
+            self.write_pseudo_labels(frame[frame["iteration"] <= iteration])
+
+    # --- pseudo-labels ---
+    def pseudo_labels(self):
+        import pandas as pd
+
+        if not self.pseudo_path.exists():
+            return pd.DataFrame(columns=["id", "text", "pseudo_label", "confidence", "weight", "iteration"])
+        return pd.read_parquet(self.pseudo_path)
+
+    def write_pseudo_labels(self, frame) -> None:
+        with atomic_path(self.pseudo_path) as tmp:
+            frame.to_parquet(tmp, index=False)
+
+    def append_pseudo_labels(self, frame) -> None:
+        import pandas as pd
+
+        old = self.pseudo_labels()
+        if len(old):
+            old = old[old["iteration"] != frame["iteration"].iloc[0]] if len(frame) else old
+            frame = pd.concat([old, frame], ignore_index=True)
+        self.write_pseudo_labels(frame)
+
+    # --- log and stop ---
+    def log(self, message: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {message}\n"
+        with open(self.log_path, "a", encoding="utf-8") as fh:  # append-only text: a torn last line is harmless
+            fh.write(line)
+
+    def log_tail(self, n: int = 20) -> list[str]:
+        if not self.log_path.exists():
+            return []
+        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+
+    def request_stop(self) -> None:
+        self.stop_path.touch()
+
+    def stop_requested(self) -> bool:
+        return self.stop_path.exists()
+
+    def finished_iterations(self) -> list[int]:
+        return sorted(int(p.stem.split("_")[1]) for p in self.path.glob("iter_*.safetensors"))
+
+
+class StopFlag:
+    """True once SIGTERM arrived or the run's STOP file exists; the trainer checks it at every step."""
+
+    def __init__(self, run: RunDir | None = None):
+        self.run = run
+        self.signalled = False
+
+    @contextlib.contextmanager
+    def sigterm(self) -> Iterator[None]:
+        """Within the block SIGTERM sets the flag instead of killing the process; the old handler comes back."""
+        def handler(signum, frame):  # noqa: ARG001 - signal API
+            self.signalled = True
+
+        try:
+            previous = signal.signal(signal.SIGTERM, handler)
+        except ValueError:  # not in the main thread: rely on the STOP file
+            yield
+            return
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def __call__(self) -> bool:
+        return self.signalled or (self.run is not None and self.run.stop_requested())

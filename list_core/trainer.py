@@ -1,0 +1,451 @@
+"""The LiST training loop: prompt-tune a teacher on labeled data, then self-train students on pseudo-labels.
+
+Schedule (LIST_NOTES.md; every number is a `ListConfig` field):
+1. Teacher: prompt + adapter tuning on the labeled examples with cross-entropy.
+2. For each self-training iteration:
+   a. the teacher (frozen, eval mode) gives soft pseudo-labels q = softmax(logits / T) on a sample of the pool;
+   b. the student starts fresh (or from the teacher, `student_init`);
+   c. knowledge-distillation warm-up: loss = mean_i KL(q_i || p_student(x_i)) for `warmup_fraction` of the steps;
+   d. meta re-weighted steps: loss = sum_i w_i KL(q_i || p_student(x_i)) with w from `reweight.l2rw_weights`
+      against a batch of labeled examples;
+   e. labeled fine-tuning of the student, evaluation, and the student becomes the next teacher.
+The last model is kept (no selection on the evaluation set).
+
+The trainer emits events to callbacks (`on_event(dict)`), checks a stop flag at every step, and, given a `RunDir`,
+leaves a checkpoint after every iteration so a run can resume from the last finished one with the same result as
+an uninterrupted run (each stage reseeds from (seed, iteration)).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import ListConfig
+from .modeling import Batch, ListModel, batches, collate, load_backbone, resolve_device
+from .prompts import Encoded, PromptEncoder, Template, Verbalizer
+from .reweight import kl_per_example, l2rw_weights, meta_gradient, normalise
+from .runs import Cancelled
+
+Event = dict[str, Any]
+Callback = Callable[[Event], None]
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def stage_seed(seed: int, iteration: int, stage: int) -> int:
+    return seed * 1_000_003 + iteration * 101 + stage
+
+
+def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> dict[str, float]:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    f1s = []
+    for c in range(n_classes):
+        tp = int(((y_pred == c) & (y_true == c)).sum())
+        fp = int(((y_pred == c) & (y_true != c)).sum())
+        fn = int(((y_pred != c) & (y_true == c)).sum())
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return {"accuracy": float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
+            "macro_f1": float(np.mean(f1s)) if len(y_true) else float("nan")}
+
+
+class PlainEncoder:
+    """Classic fine-tuning's input: the text fields as a (pair of) sequence(s), no template, no mask."""
+
+    def __init__(self, fields: Sequence[str], tokenizer: Any, max_length: int):
+        self.fields, self.tokenizer, self.max_length = list(fields), tokenizer, max_length
+
+    def encode(self, example: Mapping[str, Any]) -> Encoded:
+        texts = [str(example.get(f, "") or "")[: self.max_length * 12] for f in self.fields[:2]]
+        ids = self.tokenizer(*texts, truncation=True, max_length=self.max_length)["input_ids"]
+        return Encoded(ids, 0, 0)
+
+
+@dataclass
+class Prepared:
+    """Encoded examples with their integer labels (-1 where unknown) and ids."""
+
+    encoded: list[Encoded]
+    labels: list[int]
+    ids: list[Any]
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.encoded)
+
+    def subset(self, idx: Iterable[int]) -> "Prepared":
+        idx = list(idx)
+        return Prepared([self.encoded[i] for i in idx], [self.labels[i] for i in idx], [self.ids[i] for i in idx],
+                        [self.texts[i] for i in idx])
+
+
+class ListTrainer:
+    """Owns the loop; `fit` returns the trained `ListModel` (also kept as `model_`)."""
+
+    def __init__(self, config: ListConfig, callbacks: Sequence[Callback] = (), stop: Callable[[], bool] | None = None,
+                 backbone: tuple | None = None):
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.stop = stop or (lambda: False)
+        self.backbone = backbone
+        self.model_: ListModel | None = None
+        self.history_: list[dict[str, Any]] = []
+
+    # --- events -------------------------------------------------------------------------------------------------
+    def emit(self, type_: str, **payload: Any) -> None:
+        event = {"type": type_, **payload}
+        for cb in self.callbacks:
+            cb(event)
+
+    def check_stop(self) -> None:
+        if self.stop():
+            raise Cancelled("stop requested")
+
+    # --- set-up -------------------------------------------------------------------------------------------------
+    def setup(self, text_fields: Sequence[str]) -> ListModel:
+        cfg = self.config
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        set_seed(cfg.seed)
+        device = resolve_device(cfg.device)
+        backbone = self.backbone or load_backbone(cfg.model)
+        tokenizer = backbone[1]
+        template = Template(cfg.template)
+        if cfg.tuning != "classic":
+            template.check_columns(list(text_fields))
+        embeddings = backbone[0].get_input_embeddings().weight
+        self.verbalizer_ = Verbalizer(cfg.verbalizer, tokenizer, embeddings.detach())
+        model = ListModel(cfg, self.verbalizer_.token_ids, backbone).to_device(device)
+        self.encoder_ = (PlainEncoder(template.fields if template.fields else text_fields, tokenizer, cfg.max_length)
+                         if cfg.tuning == "classic" else PromptEncoder(template, tokenizer, cfg.max_length))
+        self.text_fields_ = list(template.fields)
+        self.model_ = model
+        return model
+
+    def prepare(self, rows: Sequence[Mapping[str, Any]], labeled: bool) -> Prepared:
+        encoded, labels, ids, texts = [], [], [], []
+        for i, row in enumerate(rows):
+            label = row.get("label")
+            if labeled:
+                if label is None or str(label).strip() not in self.verbalizer_.labels:
+                    raise ValueError(f"labeled row {i} has label {label!r}, which is not one of the verbalizer's "
+                                     f"labels {self.verbalizer_.labels}")
+            y = self.verbalizer_.labels.index(str(label).strip()) if label is not None and \
+                str(label).strip() in self.verbalizer_.labels else -1
+            encoded.append(self.encoder_.encode(row))
+            labels.append(y)
+            ids.append(row.get("id", i))
+            texts.append(" | ".join(str(row.get(f, "")) for f in self.text_fields_))
+        return Prepared(encoded, labels, ids, texts)
+
+    # --- primitives ---------------------------------------------------------------------------------------------
+    def _collate(self, encoded: list[Encoded]) -> Batch:
+        return collate(encoded, self.model_.tokenizer.pad_token_id or 0)
+
+    @torch.inference_mode()
+    def predict_logits(self, data: Prepared | list[Encoded], params: dict[str, torch.Tensor] | None = None,
+                       stage: str | None = None) -> torch.Tensor:
+        """Logits for all examples; sorted by length so padding is minimal, returned in the input order."""
+        model = self.model_
+        encoded = data.encoded if isinstance(data, Prepared) else data
+        model.eval()
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
+        out = torch.empty((len(encoded), len(self.verbalizer_)), dtype=torch.float32)
+        size = self.config.eval_batch_size
+        for n, chunk in enumerate(batches(order, size)):
+            self.check_stop()
+            out[chunk] = model.logits(self._collate([encoded[i] for i in chunk]), params).cpu()
+            if stage:
+                self.emit("progress", stage=stage, step=min((n + 1) * size, len(encoded)), total=len(encoded))
+        return out
+
+    def evaluate(self, data: Prepared | None, params: dict[str, torch.Tensor] | None = None
+                 ) -> tuple[dict[str, float], np.ndarray | None]:
+        if data is None or not len(data):
+            return {}, None
+        pred = self.predict_logits(data, params, stage="evaluate").argmax(-1).numpy()
+        return classification_metrics(data.labels, pred, len(self.verbalizer_)), pred
+
+    def _optimizer(self, lr: float, total_steps: int) -> tuple[torch.optim.Optimizer, Any]:
+        params = list(self.model_.trainable_state().values())
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=self.config.weight_decay)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / max(1, total_steps)))
+        return opt, sched
+
+    def _step(self, loss: torch.Tensor, opt: torch.optim.Optimizer, sched: Any) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(self.model_.trainable_state().values()), self.config.max_grad_norm)
+        opt.step()
+        sched.step()
+
+    def train_labeled(self, data: Prepared, epochs: int, max_steps: int, lr: float, stage: str, seed: int) -> float:
+        """Cross-entropy prompt tuning on labeled examples; returns the mean loss of the last epoch."""
+        cfg, model = self.config, self.model_
+        per_epoch = math.ceil(len(data) / cfg.labeled_batch_size)
+        total = epochs * per_epoch
+        if max_steps:
+            total = min(total, max_steps)
+        if total == 0:
+            return float("nan")
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        opt, sched = self._optimizer(lr, total)
+        model.train()
+        labels = torch.tensor(data.labels)
+        step, recent = 0, []
+        while step < total:
+            for chunk in batches(rng.permutation(len(data)).tolist(), cfg.labeled_batch_size):
+                self.check_stop()
+                logits = model.logits(self._collate([data.encoded[i] for i in chunk]))
+                loss = F.cross_entropy(logits, labels[chunk].to(logits.device))
+                self._step(loss, opt, sched)
+                recent = (recent + [loss.item()])[-per_epoch:]
+                step += 1
+                self.emit("progress", stage=stage, step=step, total=total, loss=recent[-1])
+                if step >= total:
+                    break
+        return float(np.mean(recent))
+
+    def init_prototype_rows(self, data: Prepared) -> None:
+        """Class rows = mean head feature at the mask of each class's labeled examples, scaled like the label rows."""
+        model = self.model_
+        with torch.inference_mode():
+            model.eval()
+            feats = torch.cat([model.mask_features(self._collate(c)).cpu()
+                               for c in batches(data.encoded, self.config.eval_batch_size)])
+        labels = torch.tensor(data.labels)
+        rows = model.head.rows
+        with torch.no_grad():
+            scale = rows.norm(dim=-1).mean()
+            for c in range(rows.shape[0]):
+                proto = feats[labels == c].mean(0)
+                rows[c] = (proto / proto.norm().clamp(min=1e-6) * scale).to(rows.device)
+        model.initial_state_ = {k: v.detach().clone() for k, v in model.trainable_state().items()}
+
+    # --- self-training ------------------------------------------------------------------------------------------
+    def reweighted_loss(self, batch: Batch, target: torch.Tensor, meta_batch: Batch, meta_labels: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sum_i w_i KL_i, w) for a pseudo-labeled batch, the model left in train mode for the update.
+
+        With the per-example probe (adapter/head tuning) the weights are read from the very forward pass the update
+        uses: grad L_meta is computed first (dropout off), then one training forward runs inside
+        `ListModel.probing`, one activation backward gives every dl_i/ds_i, and the weighted loss backpropagates
+        through the same graph. That saves the separate eval-mode pass of the reference (whose weights are measured
+        without dropout); measured cost in bench/speed.py. Other tuning modes use `meta_weights` (forward-mode AD).
+        """
+        model = self.model_
+        method = self.config.reweight_method
+        if not (method == "probe" or (method == "auto" and model.supports_probe())):
+            w = self.meta_weights(batch, target, meta_batch, meta_labels)
+            model.train()
+            return (w * kl_per_example(target, model.logits(batch))).sum(), w
+        model.eval()
+        direction = meta_gradient(lambda p: F.cross_entropy(model.logits(meta_batch, p), meta_labels),
+                                  model.trainable_state())
+        model.train()
+        with model.probing(direction, len(batch)) as s:
+            losses = kl_per_example(target, model.logits(batch))
+            (alignment,) = torch.autograd.grad(losses.sum(), s, retain_graph=True)
+        w = normalise(alignment.detach())
+        return (w * losses).sum(), w
+
+    def meta_weights(self, batch: Batch, target: torch.Tensor, meta_batch: Batch, meta_labels: torch.Tensor
+                     ) -> torch.Tensor:
+        """L2RW weights of a pseudo-labeled batch against a labeled batch, dropout off (as the reference)."""
+        model = self.model_
+        model.eval()
+        method = self.config.reweight_method
+        probe = method == "probe" or (method == "auto" and model.supports_probe())
+
+        def losses(p=None):
+            return kl_per_example(target, model.logits(batch, p))
+
+        directional = (lambda v: model.directional_derivatives(batch, lambda lg: kl_per_example(target, lg), v)
+                       ) if probe else None
+        with contextlib.nullcontext() if probe else model.eager_attention():
+            return l2rw_weights(losses, lambda p: F.cross_entropy(model.logits(meta_batch, p), meta_labels),
+                                model.trainable_state(), directional)
+
+    def train_student(self, pool: Prepared, q: torch.Tensor, meta: Prepared, iteration: int
+                      ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """KD warm-up then meta re-weighted steps; returns per-example mean weight (NaN where never re-weighted),
+        the number of re-weighted steps per example, and step statistics."""
+        cfg, model = self.config, self.model_
+        total = cfg.student_steps
+        weights_sum, weights_n = np.zeros(len(pool)), np.zeros(len(pool))
+        if total == 0 or not len(pool):
+            return np.full(len(pool), np.nan), weights_n, {}
+        seed = stage_seed(cfg.seed, iteration, 2)
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        opt, sched = self._optimizer(cfg.student_lr, total)
+        warm = int(round(cfg.warmup_fraction * total)) if cfg.reweight else total
+        meta_labels = torch.tensor(meta.labels)
+        order: list[int] = []
+        zero_steps = 0
+        for step in range(total):
+            self.check_stop()
+            if len(order) < cfg.unlabeled_batch_size:
+                order += rng.permutation(len(pool)).tolist()
+            chunk, order = order[: cfg.unlabeled_batch_size], order[cfg.unlabeled_batch_size:]
+            batch = self._collate([pool.encoded[i] for i in chunk])
+            target = q[chunk].to(model.device_)
+            reweighted = step >= warm
+            if reweighted:
+                m_idx = rng.choice(len(meta), size=min(cfg.meta_batch_size, len(meta)), replace=False).tolist()
+                m_batch = self._collate([meta.encoded[i] for i in m_idx])
+                loss, w = self.reweighted_loss(batch, target, m_batch, meta_labels[m_idx].to(model.device_))
+                np.add.at(weights_sum, chunk, (w * len(chunk)).cpu().numpy())
+                np.add.at(weights_n, chunk, 1)
+                if float(w.sum()) == 0.0:  # every example disagrees with the labeled data: no update
+                    zero_steps += 1
+                    self.emit("progress", stage="reweight", step=step + 1, total=total, iteration=iteration)
+                    sched.step()
+                    continue
+            else:
+                model.train()
+                loss = kl_per_example(target, model.logits(batch)).mean()
+            self._step(loss, opt, sched)
+            self.emit("progress", stage="reweight" if reweighted else "warmup", step=step + 1, total=total,
+                      iteration=iteration, loss=loss.item())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_w = np.where(weights_n > 0, weights_sum / np.maximum(weights_n, 1), np.nan)
+        return mean_w, weights_n, {"skipped_all_zero_steps": zero_steps, "warmup_steps": warm,
+                                   "reweighted_steps": total - warm}
+
+    def fit(self, labeled: Sequence[Mapping[str, Any]], unlabeled: Sequence[Mapping[str, Any]] = (),
+            eval_set: Sequence[Mapping[str, Any]] | None = None, resume_state: tuple[int, dict] | None = None
+            ) -> ListModel:
+        """Train. `resume_state` = (finished iteration, its trainable state) continues a stopped run."""
+        cfg = self.config
+        fields = sorted({k for row in labeled for k in row if k not in ("label", "id")})
+        model = self.setup(fields)
+        t0 = time.time()
+        self.emit("stage", stage="encode", iteration=0)
+        lab = self.prepare(labeled, labeled=True)
+        pool = self.prepare(unlabeled, labeled=False)
+        counts = np.bincount(lab.labels, minlength=len(self.verbalizer_))
+        if (counts == 0).any():
+            missing = [self.verbalizer_.labels[c] for c in np.flatnonzero(counts == 0)]
+            raise ValueError(f"no labeled example for class(es) {missing}; label at least one per class")
+        train, holdout = self._split_holdout(lab)
+        if eval_set is not None and len(eval_set):
+            evaluation, eval_source = self.prepare(eval_set, labeled=True), "eval set"
+            if cfg.meta_set == "labeled":
+                train = lab  # nothing needs to be held out
+        else:
+            evaluation = holdout if holdout is not None and len(holdout) else None
+            eval_source = (f"held-out {len(holdout)} of the {len(lab)} labeled examples (not trained on)"
+                           if evaluation is not None else "none (too few labels to hold any out)")
+        meta = holdout if cfg.meta_set == "holdout" and holdout is not None and len(holdout) else train
+        counts = model.parameter_counts()
+        self.info_ = {"eval_source": eval_source, "n_train": len(train), "n_eval": len(evaluation or []),
+                      "n_unlabeled": len(pool), "params": counts, "device": str(model.device_),
+                      "head_init": getattr(model, "head_init_used_", None), "adapter_dim": model.adapter_dim}
+        self.emit("info", **self.info_)
+        self.emit("log", message=f"trainable parameters {counts['trainable']:,} of {counts['total']:,} "
+                                 f"({100 * counts['trainable'] / max(1, counts['backbone']):.2f}% of the backbone); "
+                                 f"evaluation on {eval_source}")
+        if cfg.row_init == "prototypes" and cfg.tuning != "classic":
+            self.init_prototype_rows(train)
+
+        if resume_state is None:
+            start = 1
+            self.emit("stage", stage="teacher", iteration=0)
+            t = time.time()
+            loss = self.train_labeled(train, cfg.teacher_epochs, cfg.teacher_max_steps, cfg.labeled_lr, "teacher",
+                                      stage_seed(cfg.seed, 0, 1))
+            metrics, prev_pred = self.evaluate(evaluation)
+            self._finish_iteration(0, metrics, {"train_loss": loss}, time.time() - t, None, eval_source)
+        else:
+            done, state = resume_state
+            model.load_trainable(state)
+            start = done + 1
+            _, prev_pred = self.evaluate(evaluation)
+            self.emit("log", message=f"resumed after iteration {done}")
+
+        for it in range(start, cfg.iterations + 1):
+            if not len(pool):
+                self.emit("log", message="no unlabeled examples: self-training skipped")
+                break
+            t = time.time()
+            rng = np.random.default_rng(stage_seed(cfg.seed, it, 0))
+            n = min(cfg.unlabeled_per_iteration, len(pool))
+            sample = pool.subset(np.sort(rng.choice(len(pool), size=n, replace=False)).tolist())
+            teacher = model.snapshot()
+            self.emit("stage", stage="pseudo-label", iteration=it)
+            logits = self.predict_logits(sample, teacher, stage="pseudo-label")
+            probs = F.softmax(logits / cfg.temperature, dim=-1)
+            q = F.one_hot(probs.argmax(-1), probs.shape[-1]).float() if cfg.hard_labels else probs
+            if cfg.student_init == "fresh":
+                model.reset_trainable()
+            self.emit("stage", stage="student", iteration=it)
+            weights, seen, step_stats = self.train_student(sample, q, meta, it)
+            self.emit("stage", stage="finetune", iteration=it)
+            ft_loss = self.train_labeled(train, cfg.student_finetune_epochs, cfg.student_finetune_max_steps,
+                                         cfg.labeled_lr, "finetune", stage_seed(cfg.seed, it, 3))
+            self.emit("stage", stage="evaluate", iteration=it)
+            metrics, pred = self.evaluate(evaluation)
+            if pred is not None and prev_pred is not None:
+                metrics["teacher_student_agreement"] = float((pred == prev_pred).mean())
+            prev_pred = pred
+            pseudo = probs.argmax(-1).numpy()
+            conf = probs.max(-1).values.numpy()
+            records = {"id": sample.ids, "text": sample.texts,
+                       "pseudo_label": [self.verbalizer_.labels[c] for c in pseudo],
+                       "confidence": conf.astype(float), "weight": weights.astype(float),
+                       "reweighted_steps": seen.astype(int), "iteration": it}
+            known = np.asarray(sample.labels) >= 0
+            extra = {"train_loss": ft_loss, **step_stats, **self._pseudo_stats(pseudo, conf, weights)}
+            if known.any():
+                extra["pseudo_label_accuracy"] = float((pseudo[known] == np.asarray(sample.labels)[known]).mean())
+            self.emit("examples", iteration=it, records=records)
+            self._finish_iteration(it, metrics, extra, time.time() - t, records, eval_source)
+        self.emit("done", seconds=time.time() - t0)
+        return model
+
+    def _pseudo_stats(self, pseudo: np.ndarray, conf: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+        dist = np.bincount(pseudo, minlength=len(self.verbalizer_)) / max(1, len(pseudo))
+        w = weights[~np.isnan(weights)]
+        return {"pseudo_label_distribution": {lab: float(d) for lab, d in zip(self.verbalizer_.labels, dist)},
+                "mean_confidence": float(conf.mean()) if len(conf) else float("nan"),
+                "mean_weight": float(w.mean()) if len(w) else float("nan"),
+                "zero_weight_share": float((w == 0).mean()) if len(w) else float("nan"),
+                "reweighted_examples": int(len(w))}
+
+    def _finish_iteration(self, it: int, metrics: dict, extra: dict, seconds: float, records: Any,
+                          eval_source: str) -> None:
+        row = {"iteration": it, **metrics, **extra, "seconds": round(seconds, 3), "eval_source": eval_source}
+        row.setdefault("mean_weight", None)
+        self.history_.append(row)
+        self.emit("iteration", iteration=it, metrics=row, state=self.model_.snapshot())
+
+    def _split_holdout(self, lab: Prepared) -> tuple[Prepared, Prepared | None]:
+        """Stratified hold-out of `holdout_fraction` per class (classes with one example keep it for training)."""
+        frac = self.config.holdout_fraction
+        if frac <= 0:
+            return lab, None
+        rng = np.random.default_rng(stage_seed(self.config.seed, 0, 9))
+        held: list[int] = []
+        labels = np.asarray(lab.labels)
+        for c in range(len(self.verbalizer_)):
+            idx = np.flatnonzero(labels == c)
+            k = int(math.floor(len(idx) * frac))
+            if len(idx) >= 2:
+                k = max(1, k)
+            held += rng.permutation(idx)[:k].tolist()
+        keep = [i for i in range(len(lab)) if i not in set(held)]
+        return lab.subset(keep), lab.subset(sorted(held))

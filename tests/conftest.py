@@ -1,0 +1,83 @@
+"""Shared fixtures: a tiny random BERT masked LM built from a config (no download), with a real-word vocabulary."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+WORDS = ("great terrible good bad movie film food service it was is this that the a an and very not really "
+         "love hate awful excellent boring fun plot acting phone battery works broke yes no maybe . , ! ? ' "
+         "[ ] : topic sport news").split()
+
+
+def make_tokenizer():
+    from transformers import BertTokenizer
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(dict.fromkeys(WORDS)) + ["##s", "##ing", "##ed",
+                                                                                          "##ly", "##er"]
+    # transformers 5.x: vocab_file= silently yields a tiny vocabulary; pass the mapping itself.
+    return BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+
+
+def make_backbone(seed: int = 0):
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    tok = make_tokenizer()
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=len(tok.get_vocab()), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128)
+    return BertForMaskedLM(cfg), tok, True
+
+
+@pytest.fixture
+def tokenizer():
+    return make_tokenizer()
+
+
+@pytest.fixture
+def backbone():
+    return make_backbone()
+
+
+def toy_rows(n_per_class: int = 6, seed: int = 0):
+    import random
+
+    rng = random.Random(seed)
+    pos = ["great movie", "good film", "love the plot", "excellent acting", "fun and great", "really good food",
+           "very good service", "love it", "great phone", "battery works great"]
+    neg = ["terrible movie", "bad film", "hate the plot", "awful acting", "boring and bad", "really bad food",
+           "very bad service", "hate it", "awful phone", "battery broke"]
+    rows = [{"text": rng.choice(pos), "label": "pos"} for _ in range(n_per_class)]
+    rows += [{"text": rng.choice(neg), "label": "neg"} for _ in range(n_per_class)]
+    return rows
+
+
+def tiny_config(**overrides):
+    from list_core.config import ListConfig
+
+    values = dict(template="{text} it was {mask} .", verbalizer={"neg": "terrible", "pos": "great"},
+                  teacher_epochs=2, labeled_batch_size=4, labeled_lr=1e-3, iterations=1, unlabeled_per_iteration=16,
+                  student_steps=4, unlabeled_batch_size=4, student_lr=1e-3, warmup_fraction=0.5, meta_batch_size=4,
+                  student_finetune_epochs=1, max_length=32, eval_batch_size=8, adapter_dim=4, seed=0, device="cpu")
+    values.update(overrides)
+    return ListConfig(**values)
+
+
+def unlabeled_rows(n_per_class: int = 8, seed: int = 1):
+    """Unlabeled rows (text only) drawn like `toy_rows`."""
+    return [{"text": r["text"]} for r in toy_rows(n_per_class, seed=seed)]
+
+
+@pytest.fixture(scope="session")
+def saved_model_dir(tmp_path_factory):
+    """The tiny BERT masked LM and its tokenizer saved with save_pretrained, for paths that load a model by name."""
+    model, tok, _ = make_backbone()
+    path = tmp_path_factory.mktemp("tiny_bert")
+    model.save_pretrained(str(path))
+    tok.save_pretrained(str(path))
+    return path

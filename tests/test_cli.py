@@ -1,0 +1,165 @@
+"""`python -m list_core` in-process: train and predict with the tiny saved model, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.conftest import toy_rows, unlabeled_rows
+from list_core.__main__ import main
+from list_core.runs import RunDir
+
+TINY = ["--set", "teacher_epochs=2", "--set", "teacher_max_steps=0", "--set", "labeled_batch_size=4",
+        "--set", "unlabeled_per_iteration=16", "--set", "student_steps=4", "--set", "unlabeled_batch_size=4",
+        "--set", "meta_batch_size=4", "--set", "student_finetune_epochs=1", "--set", "max_length=32",
+        "--set", "adapter_dim=4", "--set", "eval_batch_size=8", "--iterations", "1", "--device", "cpu",
+        "--seed", "0"]
+TEMPLATE = "{text} it was {mask} ."
+
+
+@pytest.fixture
+def files(tmp_path):
+    labeled = tmp_path / "labeled.csv"
+    unlabeled = tmp_path / "unlabeled.csv"
+    pd.DataFrame(toy_rows(6)).drop_duplicates("text").to_csv(labeled, index=False)
+    pd.DataFrame(unlabeled_rows(10)).to_csv(unlabeled, index=False)
+    return labeled, unlabeled
+
+
+def train_args(model_dir, labeled, unlabeled, out, template=TEMPLATE, verbalizer="neg=terrible,pos=great",
+               extra=()):
+    return ["train", "--labeled", str(labeled), "--unlabeled", str(unlabeled), "--template", template,
+            "--verbalizer", verbalizer, "--model", str(model_dir), "--out", str(out), "--quiet", *TINY, *extra]
+
+
+def assert_one_line_error(capsys, code, *needles):
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    for needle in needles:
+        assert needle in errors[0], (needle, errors[0])
+    return errors[0]
+
+
+def test_train_then_predict(tmp_path, files, saved_model_dir, capsys):
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0
+    run = RunDir(out)
+    assert run.status()["state"] == "done"
+    assert [m["iteration"] for m in run.metrics()] == [0, 1]
+    assert run.finished_iterations() == [0, 1] and run.pseudo_path.exists()
+    spec = json.loads(run.config_path.read_text())
+    assert spec["config"]["model"] == str(saved_model_dir) and spec["config"]["student_steps"] == 4
+    assert spec["sources"]["labeled"] == str(labeled)
+
+    inp = tmp_path / "new.csv"
+    inp.write_text("text,other\ngreat movie,1\nterrible film,2\n,3\nlove it,4\n", encoding="utf-8")
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    frame = pd.read_csv(pred)
+    # Every input row and column is kept, in order; predictions are added.
+    assert frame["other"].tolist() == [1, 2, 3, 4]
+    assert frame["text"].fillna("").tolist() == ["great movie", "terrible film", "", "love it"]
+    assert {"prediction", "confidence"} <= set(frame.columns)
+    scored = frame.drop(index=2)
+    assert set(scored["prediction"]) <= {"neg", "pos"}
+    assert scored["confidence"].between(0.5, 1.0).all()
+    assert pd.isna(frame.loc[2, "prediction"])  # the empty row gets no prediction
+
+
+def test_non_utf8_file_is_decoded_with_a_fallback(tmp_path, files, saved_model_dir):
+    labeled, unlabeled = files
+    latin = tmp_path / "latin1.csv"
+    frame = pd.read_csv(labeled)
+    frame.loc[0, "text"] = "great café movie"
+    latin.write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError):
+        latin.read_bytes().decode("utf-8")
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, latin, unlabeled, out)) == 0
+    assert RunDir(out).status()["state"] == "done"
+    texts = pd.read_parquet(out / "data" / "labeled.parquet")["text"].tolist()
+    assert "great café movie" in texts
+
+
+def test_broken_template_without_mask(tmp_path, files, saved_model_dir, capsys):
+    labeled, unlabeled = files
+    code = main(train_args(saved_model_dir, labeled, unlabeled, tmp_path / "run", template="{text} it was great"))
+    assert_one_line_error(capsys, code, "{mask}")
+    assert not (tmp_path / "run").exists()
+
+
+def test_template_column_missing_from_the_file(tmp_path, files, saved_model_dir, capsys):
+    labeled, unlabeled = files
+    code = main(train_args(saved_model_dir, labeled, unlabeled, tmp_path / "run", template="{review} it was {mask}"))
+    assert_one_line_error(capsys, code, "review")
+
+
+def test_label_column_that_does_not_exist(tmp_path, files, saved_model_dir, capsys):
+    labeled, unlabeled = files
+    code = main(train_args(saved_model_dir, labeled, unlabeled, tmp_path / "run",
+                           extra=["--label-column", "sentiment"]))
+    assert_one_line_error(capsys, code, "sentiment")
+
+
+def test_empty_file(tmp_path, files, saved_model_dir, capsys):
+    _, unlabeled = files
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    code = main(train_args(saved_model_dir, empty, unlabeled, tmp_path / "run"))
+    assert_one_line_error(capsys, code, "empty")
+
+
+def test_unknown_model_path(tmp_path, files, capsys):
+    labeled, unlabeled = files
+    code = main(train_args(tmp_path / "no_such_model", labeled, unlabeled, tmp_path / "run"))
+    assert_one_line_error(capsys, code, "no_such_model")
+
+
+def test_multi_token_label_word(tmp_path, files, saved_model_dir, capsys):
+    labeled, unlabeled = files
+    code = main(train_args(saved_model_dir, labeled, unlabeled, tmp_path / "run", verbalizer="neg=terrible,pos=greats"))
+    line = assert_one_line_error(capsys, code, "'greats'", "single-token")
+    assert "e.g." in line
+
+
+def test_bad_verbalizer_spec(tmp_path, files, saved_model_dir, capsys):
+    labeled, unlabeled = files
+    code = main(train_args(saved_model_dir, labeled, unlabeled, tmp_path / "run", verbalizer="neg:terrible"))
+    assert_one_line_error(capsys, code, "'='")
+
+
+def test_missing_labeled_file(tmp_path, files, saved_model_dir, capsys):
+    _, unlabeled = files
+    code = main(train_args(saved_model_dir, tmp_path / "nope.csv", unlabeled, tmp_path / "run"))
+    assert_one_line_error(capsys, code, "nope.csv")
+
+
+def test_predict_without_a_run(tmp_path, capsys):
+    inp = tmp_path / "in.csv"
+    inp.write_text("text\ngreat\n")
+    code = main(["predict", "--run", str(tmp_path / "norun"), "--input", str(inp), "--output",
+                 str(tmp_path / "o.csv")])
+    assert_one_line_error(capsys, code, "norun")
+
+
+def test_split_makes_k_per_class(tmp_path):
+    src = tmp_path / "all.csv"
+    rows = [{"text": f"great movie {i}", "label": "pos"} for i in range(30)]
+    rows += [{"text": f"bad film {i}", "label": "neg"} for i in range(30)]
+    pd.DataFrame(rows).to_csv(src, index=False)
+    out = tmp_path / "split"
+    assert main(["split", "--input", str(src), "--k", "4", "--out", str(out)]) == 0
+    labeled = pd.read_csv(out / "labeled.csv")
+    unlabeled = pd.read_csv(out / "unlabeled.csv")
+    test = pd.read_csv(out / "test.csv")
+    assert labeled["label"].value_counts().to_dict() == {"pos": 4, "neg": 4}
+    assert "label" not in unlabeled.columns
+    assert len(labeled) + len(unlabeled) + len(test) == 60
+    assert not set(labeled["text"]) & set(test["text"])

@@ -1,0 +1,209 @@
+"""Run directories: atomic writes, the files a run leaves, cancel with STOP, resume, interrupted status."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from tests.conftest import make_backbone, tiny_config, toy_rows, unlabeled_rows
+from list_core.job import create_run, execute_run
+from list_core.modeling import ListModel
+from list_core.runs import RunDir, atomic_path, atomic_write_json, atomic_write_text
+
+
+# --- atomic writes ------------------------------------------------------------------------------------------------
+
+def test_crash_inside_atomic_path_keeps_the_old_file(tmp_path):
+    target = tmp_path / "status.json"
+    atomic_write_text(target, '{"state": "running"}')
+    with pytest.raises(RuntimeError, match="crash"):
+        with atomic_path(target) as tmp:
+            assert tmp.parent == tmp_path and tmp != target
+            tmp.write_text('{"state": "do')  # half-written
+            raise RuntimeError("crash")
+    assert target.read_text() == '{"state": "running"}'
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # no temp leftovers
+
+
+def test_atomic_path_replaces_on_success(tmp_path):
+    target = tmp_path / "sub" / "file.txt"
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+        assert not target.exists()  # readers never see the half-written file
+    assert target.read_text() == "new"
+    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+def test_atomic_write_json_failure_keeps_old(tmp_path):
+    target = tmp_path / "m.json"
+    atomic_write_json(target, {"a": 1})
+    with pytest.raises(ValueError):
+        atomic_write_json(target, {"a": float("nan")})  # not valid JSON
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_metrics_rewrite_replaces_the_same_iteration(tmp_path):
+    run = RunDir(tmp_path)
+    run.append_metrics({"iteration": 0, "accuracy": 0.5})
+    run.append_metrics({"iteration": 1, "accuracy": 0.6})
+    run.append_metrics({"iteration": 1, "accuracy": 0.7})
+    assert run.metrics() == [{"iteration": 0, "accuracy": 0.5}, {"iteration": 1, "accuracy": 0.7}]
+    run.truncate_after(0)
+    assert run.metrics() == [{"iteration": 0, "accuracy": 0.5}]
+
+
+# --- a full run ---------------------------------------------------------------------------------------------------
+
+def new_run(path, **overrides):
+    config = tiny_config(**{"iterations": 2, **overrides})
+    return create_run(path, config, toy_rows(6), unlabeled_rows(), None, sources={"labeled": "toy"})
+
+
+def comparable(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def same(a, b):
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def test_create_and_execute_run_writes_every_file(tmp_path):
+    run = new_run(tmp_path / "run", seed=7)
+    assert run.status()["state"] == "queued"
+    execute_run(run.path, backbone=make_backbone())
+
+    status = run.status()
+    assert status["state"] == "done" and status["pid"] is None and status["error"] is None
+    assert status["finished_at"]
+
+    spec = json.loads(run.config_path.read_text())
+    assert spec["config"]["seed"] == 7 and spec["config"]["template"] == "{text} it was {mask} ."
+    env = spec["environment"]
+    for key in ("torch", "transformers", "python", "device", "list_core"):
+        assert env.get(key), key
+    assert env["device"] == "cpu" and env["torch"] == torch.__version__
+    assert spec["counts"] == {"labeled": 12, "unlabeled": 16, "eval": 0}
+
+    metrics = run.metrics()
+    assert [m["iteration"] for m in metrics] == [0, 1, 2]
+    for m in metrics:
+        assert {"iteration", "accuracy", "macro_f1", "mean_weight", "seconds"} <= set(m)
+    assert all(isinstance(m["mean_weight"], float) for m in metrics[1:])
+
+    frame = pd.read_parquet(run.pseudo_path)
+    assert {"text", "pseudo_label", "confidence", "weight", "iteration"} <= set(frame.columns)
+    assert sorted(frame["iteration"].unique().tolist()) == [1, 2]
+    assert (frame.groupby("iteration").size() == 16).all()
+    assert frame["confidence"].between(0.5, 1.0).all()
+
+    assert run.finished_iterations() == [0, 1, 2]
+    model_keys = set(ListModel.read_trainable(run.model_path))
+    assert model_keys == set(ListModel.read_trainable(run.iteration_path(2)))
+    assert not any("word_embeddings" in k for k in model_keys)
+    for it in (0, 1, 2):
+        assert run.iteration_path(it).stat().st_size < 100_000
+    assert json.loads((run.path / "labels.json").read_text())["labels"] == ["neg", "pos"]
+    assert "done" in run.log_tail()[-1]
+    assert not list(run.path.rglob("*.tmp"))
+
+
+def test_create_run_refuses_to_overwrite(tmp_path):
+    new_run(tmp_path / "run")
+    with pytest.raises(FileExistsError):
+        new_run(tmp_path / "run")
+
+
+def test_failed_run_records_the_error(tmp_path):
+    rows = [r for r in toy_rows(6) if r["label"] == "pos"]
+    run = create_run(tmp_path / "run", tiny_config(), rows, unlabeled_rows())
+    with pytest.raises(ValueError):
+        execute_run(run.path, backbone=make_backbone())
+    status = run.status()
+    assert status["state"] == "failed" and "no labeled example" in status["error"]
+
+
+class StopDuring:
+    """Create the STOP file when the given stage of the given iteration starts."""
+
+    def __init__(self, run, stage, iteration):
+        self.run, self.stage, self.iteration = run, stage, iteration
+
+    def __call__(self, event):
+        if event["type"] == "stage" and event["stage"] == self.stage and event["iteration"] == self.iteration:
+            self.run.stop_path.touch()
+
+
+def test_cancel_with_stop_file_then_resume_matches_uninterrupted(tmp_path):
+    full = new_run(tmp_path / "full")
+    execute_run(full.path, backbone=make_backbone())
+    assert full.status()["state"] == "done"
+
+    run = new_run(tmp_path / "cut")
+    execute_run(run.path, callbacks=[StopDuring(run, "student", 2)], backbone=make_backbone())
+    status = run.status()
+    assert status["state"] == "cancelled" and status["pid"] is None
+    # Consistent: iterations 0 and 1 finished, with weights, metrics and pseudo-labels; nothing of iteration 2.
+    assert run.finished_iterations() == [0, 1]
+    assert [m["iteration"] for m in run.metrics()] == [0, 1]
+    assert sorted(pd.read_parquet(run.pseudo_path)["iteration"].unique().tolist()) == [1]
+    assert not list(run.path.rglob("*.tmp"))
+    assert "cancelled" in " ".join(run.log_tail())
+
+    execute_run(run.path, resume=True, backbone=make_backbone())
+    status = run.status()
+    assert status["state"] == "done" and status["resumed_from"] == 1
+    assert not run.stop_path.exists()
+    assert [m["iteration"] for m in run.metrics()] == [0, 1, 2]
+    assert same(comparable(run.metrics()), comparable(full.metrics()))
+    for k, v in ListModel.read_trainable(full.model_path).items():
+        assert torch.equal(v, ListModel.read_trainable(run.model_path)[k]), k
+    a, b = pd.read_parquet(full.pseudo_path), pd.read_parquet(run.pseudo_path)
+    pd.testing.assert_frame_equal(a.sort_values(["iteration", "id"]).reset_index(drop=True),
+                                  b.sort_values(["iteration", "id"]).reset_index(drop=True))
+
+
+def test_resume_after_cancel_in_the_teacher_stage_starts_over(tmp_path):
+    run = new_run(tmp_path / "run", iterations=1)
+    execute_run(run.path, callbacks=[StopDuring(run, "teacher", 0)], backbone=make_backbone())
+    assert run.status()["state"] == "cancelled"
+    assert run.finished_iterations() == [] and run.metrics() == []
+    execute_run(run.path, resume=True, backbone=make_backbone())
+    assert run.status()["state"] == "done"
+    assert [m["iteration"] for m in run.metrics()] == [0, 1]
+
+
+def test_status_of_a_dead_process_is_interrupted(tmp_path):
+    run = new_run(tmp_path / "run")
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    run.write_status(state="running", pid=proc.pid)
+    status = run.status()
+    assert status["state"] == "interrupted" and "resume" in status["error"]
+    # The file itself is untouched; a live pid keeps 'running'.
+    assert json.loads(run.status_path.read_text())["state"] == "running"
+    import os
+
+    run.write_status(state="running", pid=os.getpid())
+    assert run.status()["state"] == "running"
+
+
+def test_stop_request_and_missing_status(tmp_path):
+    run = RunDir(tmp_path / "nothing")
+    assert run.status()["state"] == "missing"
+    run.path.mkdir()
+    assert not run.stop_requested()
+    run.request_stop()
+    assert run.stop_requested()

@@ -1,0 +1,204 @@
+"""The self-training loop on the tiny BERT: events, metrics, determinism, ablations, input errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import make_backbone, tiny_config, toy_rows, unlabeled_rows
+from list_core.trainer import ListTrainer, classification_metrics
+
+ITERATION_KEYS = {"iteration", "accuracy", "macro_f1", "mean_weight", "seconds", "eval_source", "train_loss",
+                  "pseudo_label_distribution", "mean_confidence", "zero_weight_share", "teacher_student_agreement"}
+
+
+def fit(config=None, labeled=None, unlabeled=None, eval_set=None, **overrides):
+    events: list[dict] = []
+    trainer = ListTrainer(config or tiny_config(**overrides), callbacks=[events.append], backbone=make_backbone())
+    trainer.fit(toy_rows(6) if labeled is None else labeled, unlabeled_rows() if unlabeled is None else unlabeled,
+                eval_set)
+    return trainer, events
+
+
+def comparable(history):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+def same(a, b):
+    """Equality of metric rows where NaN equals NaN."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def test_fit_end_to_end_events_and_metrics():
+    trainer, events = fit(iterations=2)
+    types = [e["type"] for e in events]
+    for kind in ("info", "stage", "progress", "iteration", "examples", "done"):
+        assert kind in types, kind
+    assert types[-1] == "done"
+    stages = [(e["stage"], e["iteration"]) for e in events if e["type"] == "stage"]
+    assert stages[:2] == [("encode", 0), ("teacher", 0)]
+    for it in (1, 2):
+        assert [s for s, i in stages if i == it] == ["pseudo-label", "student", "finetune", "evaluate"]
+    progress_stages = {e["stage"] for e in events if e["type"] == "progress"}
+    assert {"teacher", "pseudo-label", "warmup", "reweight", "finetune", "evaluate"} <= progress_stages
+    for e in events:
+        if e["type"] == "progress":
+            assert 0 < e["step"] <= e["total"]
+
+    its = [e for e in events if e["type"] == "iteration"]
+    assert [e["iteration"] for e in its] == [0, 1, 2]
+    assert [row["iteration"] for row in trainer.history_] == [0, 1, 2]
+    assert {"iteration", "accuracy", "macro_f1", "seconds", "mean_weight", "eval_source"} <= set(its[0]["metrics"])
+    for e in its[1:]:
+        assert ITERATION_KEYS <= set(e["metrics"]), ITERATION_KEYS - set(e["metrics"])
+        assert set(e["state"]) == set(trainer.model_.trainable_state())
+        m = e["metrics"]
+        assert 0 <= m["accuracy"] <= 1 and 0 <= m["mean_confidence"] <= 1
+        assert math.isclose(sum(m["pseudo_label_distribution"].values()), 1.0)
+        assert m["eval_source"].startswith("held-out")  # no eval set: said plainly
+
+    examples = [e for e in events if e["type"] == "examples"]
+    assert [e["iteration"] for e in examples] == [1, 2]
+    rec = examples[0]["records"]
+    n = len(rec["text"])
+    assert n == 16  # unlabeled_per_iteration
+    for key in ("id", "text", "pseudo_label", "confidence", "weight", "iteration"):
+        assert key in rec
+    assert set(rec["pseudo_label"]) <= {"neg", "pos"}
+    conf = np.asarray(rec["confidence"])
+    assert ((conf >= 0.5) & (conf <= 1)).all()
+    w = np.asarray(rec["weight"])
+    seen = np.asarray(rec["reweighted_steps"])
+    assert np.isnan(w[seen == 0]).all() and not np.isnan(w[seen > 0]).any() and (w[seen > 0] >= 0).all()
+    assert (seen > 0).any()
+
+
+def test_eval_set_is_used_when_given():
+    trainer, _ = fit(iterations=1, eval_set=toy_rows(3, seed=5))
+    assert trainer.history_[0]["eval_source"] == "eval set"
+    assert trainer.info_["n_eval"] == 6 and trainer.info_["n_train"] == 12
+
+
+def test_same_seed_is_deterministic():
+    a, ea = fit(iterations=1)
+    b, eb = fit(iterations=1)
+    assert same(comparable(a.history_), comparable(b.history_))
+    for k, v in a.model_.trainable_state().items():
+        assert torch.equal(v, b.model_.trainable_state()[k]), k
+    ra = [e for e in ea if e["type"] == "examples"][0]["records"]
+    rb = [e for e in eb if e["type"] == "examples"][0]["records"]
+    np.testing.assert_array_equal(ra["weight"], rb["weight"])
+    np.testing.assert_array_equal(ra["confidence"], rb["confidence"])
+
+
+def test_different_seed_differs():
+    a, _ = fit(iterations=1, seed=0)
+    b, _ = fit(iterations=1, seed=1)
+    assert any(not torch.equal(v, b.model_.trainable_state()[k]) for k, v in a.model_.trainable_state().items())
+
+
+def test_no_reweighting_ablation():
+    trainer, events = fit(reweight=False)
+    rec = [e for e in events if e["type"] == "examples"][0]["records"]
+    assert np.isnan(np.asarray(rec["weight"])).all()
+    assert (np.asarray(rec["reweighted_steps"]) == 0).all()
+    assert not any(e["type"] == "progress" and e["stage"] == "reweight" for e in events)
+    row = trainer.history_[1]
+    assert row["reweighted_steps"] == 0 and row["warmup_steps"] == 4
+    assert row["mean_weight"] is None or math.isnan(row["mean_weight"])
+
+
+def test_hard_labels_change_training():
+    soft, _ = fit(hard_labels=False)
+    hard, _ = fit(hard_labels=True)
+    assert comparable(hard.history_)[1]["iteration"] == 1
+    assert any(not torch.equal(v, hard.model_.trainable_state()[k]) for k, v in soft.model_.trainable_state().items())
+
+
+def test_no_self_training():
+    trainer, events = fit(iterations=0)
+    assert [r["iteration"] for r in trainer.history_] == [0]
+    assert not any(e["type"] == "examples" for e in events)
+    assert not any(e["type"] == "stage" and e["stage"] == "student" for e in events)
+
+
+def test_no_unlabeled_data_skips_self_training():
+    trainer, events = fit(iterations=2, unlabeled=[])
+    assert [r["iteration"] for r in trainer.history_] == [0]
+    assert any(e["type"] == "log" and "self-training skipped" in e["message"] for e in events)
+
+
+@pytest.mark.parametrize("student_init", ["fresh", "teacher"])
+def test_student_init(student_init):
+    # No student steps and no fine-tuning: the student after iteration 1 is exactly its starting point.
+    trainer, events = fit(student_init=student_init, student_steps=0, student_finetune_epochs=0)
+    states = {e["iteration"]: e["state"] for e in events if e["type"] == "iteration"}
+    start = states[0] if student_init == "teacher" else trainer.model_.initial_state_
+    changed_by_teacher = any(not torch.equal(states[0][k], trainer.model_.initial_state_[k]) for k in states[0])
+    assert changed_by_teacher
+    for k, v in states[1].items():
+        assert torch.equal(v, start[k]), k
+
+
+def test_prototype_rows():
+    trainer, _ = fit(row_init="prototypes", iterations=0, teacher_epochs=0)
+    rows = trainer.model_.head.rows.detach()
+    label_rows = make_backbone()[0].get_output_embeddings().weight[trainer.verbalizer_.token_ids].detach()
+    assert not torch.allclose(rows, label_rows)
+    torch.testing.assert_close(rows.norm(dim=-1), label_rows.norm(dim=-1).mean().expand(2), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("tuning", ["head", "full", "classic"])
+def test_other_tuning_modes_run(tuning):
+    trainer, _ = fit(tuning=tuning)
+    assert [r["iteration"] for r in trainer.history_] == [0, 1]
+    assert all(0 <= r["accuracy"] <= 1 for r in trainer.history_)
+
+
+def test_missing_class_in_labeled_is_a_clear_error():
+    only_pos = [r for r in toy_rows(6) if r["label"] == "pos"]
+    with pytest.raises(ValueError, match=r"no labeled example for class\(es\) \['neg'\]"):
+        fit(labeled=only_pos)
+
+
+def test_unknown_label_is_a_clear_error():
+    rows = toy_rows(4) + [{"text": "great movie", "label": "neutral"}]
+    with pytest.raises(ValueError, match="'neutral'.*not one of the verbalizer's labels"):
+        fit(labeled=rows)
+
+
+def test_missing_template_column_is_a_clear_error():
+    from list_core.prompts import PromptError
+
+    with pytest.raises(PromptError, match="{review}"):
+        fit(template="{review} it was {mask} .")
+
+
+def test_stop_flag_cancels():
+    from list_core.runs import Cancelled
+
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    trainer = ListTrainer(tiny_config(), stop=stop, backbone=make_backbone())
+    with pytest.raises(Cancelled):
+        trainer.fit(toy_rows(6), unlabeled_rows())
+
+
+def test_classification_metrics():
+    m = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], 2)
+    assert m["accuracy"] == 0.75
+    assert math.isclose(m["macro_f1"], (2 / 3 + 0.8) / 2)
+    assert classification_metrics([0, 1], [0, 0], 2)["macro_f1"] == pytest.approx(1 / 3)
