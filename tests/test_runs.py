@@ -40,13 +40,27 @@ def test_atomic_path_replaces_on_success(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
 
 
-def test_atomic_write_json_failure_keeps_old(tmp_path):
+def test_atomic_write_json_disk_full_keeps_old(tmp_path, monkeypatch):
+    import errno
+    import os
+
     target = tmp_path / "m.json"
     atomic_write_json(target, {"a": 1})
-    with pytest.raises(ValueError):
-        atomic_write_json(target, {"a": float("nan")})  # not valid JSON
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError):
+        atomic_write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_atomic_write_json_turns_non_finite_numbers_into_null(tmp_path):
+    target = tmp_path / "m.json"
+    atomic_write_json(target, {"loss": float("nan"), "nested": [float("inf"), 1.5]})
+    assert json.loads(target.read_text()) == {"loss": None, "nested": [None, 1.5]}
 
 
 def test_metrics_rewrite_replaces_the_same_iteration(tmp_path):
