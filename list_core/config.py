@@ -19,7 +19,7 @@ DEFAULT_MODEL = "default"
 
 TUNING_MODES = ("adapter", "full", "head", "lora", "classic")
 HEAD_INITS = ("auto", "pretrained", "identity")
-ROW_INITS = ("label_words", "prototypes")
+ROW_INITS = ("auto", "label_words", "prototypes")
 STUDENT_INITS = ("fresh", "teacher")
 META_SETS = ("labeled", "holdout")
 
@@ -49,8 +49,12 @@ class ListConfig:
     lora_r: int = _f(8, "LoRA rank when tuning = 'lora'.")
     head_init: str = _f("auto", "LM-head transform init: 'pretrained', 'identity', or 'auto' (identity when the "
                         "checkpoint has no trained MLM head).")
-    row_init: str = _f("label_words", "Class rows of the head: 'label_words' (decoder rows of the label words) or "
-                       "'prototypes' (mean mask representation of each class's labeled examples).")
+    row_init: str = _f("auto", "Class rows of the head: 'label_words' (decoder rows of the label words), "
+                       "'prototypes' (mean head feature of each class's labeled examples), or 'auto' (prototypes "
+                       "when the checkpoint has no trained MLM head, else label words).")
+    pooling: str = _f("auto", "What the head reads: 'mask' (the mask position's state, as the paper), 'mean' (mean "
+                      "over the prompt's tokens, natural for sentence-embedding bodies such as the default MiniLM), "
+                      "or 'auto' (mean when the checkpoint has no trained MLM head, else mask).")
     device: str = _f("auto", "'auto' (CUDA if available, bf16 autocast), 'cpu' or 'cuda'.")
     threads: int = _f(0, "CPU threads for torch; 0 = all cores.")
     # --- teacher (labeled) ------------------------------------------------------------------------------------
@@ -92,7 +96,7 @@ class ListConfig:
         self.verbalizer = {str(k).strip(): str(v).strip() for k, v in dict(self.verbalizer).items()}
         for name, allowed in (("tuning", TUNING_MODES), ("head_init", HEAD_INITS), ("row_init", ROW_INITS),
                               ("student_init", STUDENT_INITS), ("meta_set", META_SETS),
-                              ("reweight_method", ("auto", "probe", "jvp")),
+                              ("reweight_method", ("auto", "probe", "jvp")), ("pooling", ("auto", "mask", "mean")),
                               ("device", ("auto", "cpu", "cuda"))):
             value = getattr(self, name)
             if value not in allowed and not (name == "device" and str(value).startswith("cuda:")):
@@ -159,11 +163,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(teacher_epochs=400, labeled_batch_size=4, labeled_lr=5e-6, iterations=6,
                   unlabeled_per_iteration=16000, student_steps=1000, unlabeled_batch_size=16, student_lr=1e-4,
                   warmup_fraction=0.6, student_finetune_epochs=50, adapter_init_std=0.02, max_length=128,
-                  temperature=1.0, student_init="fresh", head_init="auto", row_init="label_words"),
+                  temperature=1.0, student_init="fresh", head_init="auto", row_init="auto", pooling="auto"),
     # Minutes on a 2-core CPU with the embedded MiniLM (2 classes x 16 labels, 2,000 unlabeled).
     "quick": dict(teacher_epochs=30, teacher_max_steps=240, labeled_batch_size=8, labeled_lr=1e-3, iterations=2,
                   unlabeled_per_iteration=1000, student_steps=60, unlabeled_batch_size=16, student_lr=1e-3,
                   warmup_fraction=0.5, meta_batch_size=16, student_finetune_epochs=5,
                   student_finetune_max_steps=40, max_length=64, temperature=1.0, student_init="teacher",
-                  head_init="auto", row_init="label_words", adapter_init_std=0.02),
+                  head_init="auto", row_init="auto", pooling="auto", adapter_init_std=0.02),
 }

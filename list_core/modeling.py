@@ -217,6 +217,8 @@ class ListModel(nn.Module):
         self.label_token_ids = list(label_token_ids)
         hidden = mlm.config.hidden_size
         self.adapter_dim = config.adapter_dim or max(8, hidden // 8)
+        # A body without a trained MLM head (sentence-embedding models) was trained to be read by mean pooling.
+        self.pooling = config.pooling if config.pooling != "auto" else ("mask" if head_pretrained else "mean")
         generator = torch.Generator().manual_seed(config.seed)
         encoder = mlm.base_model
         for p in mlm.parameters():
@@ -401,13 +403,18 @@ class ListModel(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mask_positions: torch.Tensor
                 ) -> torch.Tensor:
         with self.autocast():
-            h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            if self.tuning == "classic":
-                m = attention_mask.unsqueeze(-1).to(h.dtype)
-                logits = self.head((h * m).sum(1) / m.sum(1).clamp(min=1))
-            else:
-                logits = self.head(h[torch.arange(h.shape[0], device=h.device), mask_positions])
+            logits = self.head(self.head_input(input_ids, attention_mask, mask_positions))
         return logits.float()
+
+    def head_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mask_positions: torch.Tensor
+                   ) -> torch.Tensor:
+        """The encoder state the head reads: the mask position (the paper), or the mean over the prompt's tokens
+        (`pooling='mean'`, what sentence-embedding bodies were trained to produce; always for `classic`)."""
+        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.tuning == "classic" or self.pooling == "mean":
+            m = attention_mask.unsqueeze(-1).to(h.dtype)
+            return (h * m).sum(1) / m.sum(1).clamp(min=1)
+        return h[torch.arange(h.shape[0], device=h.device), mask_positions]
 
     def logits(self, batch: Batch, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Class logits, with the module's own trainable parameters or with `params` (teacher, virtual step)."""
@@ -421,8 +428,7 @@ class ListModel(nn.Module):
         """Head features at the mask (after the transform), for prototype initialisation of the class rows."""
         batch = batch.to(self.device_)
         with self.autocast():
-            h = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-            h = h[torch.arange(h.shape[0], device=h.device), batch.mask_positions]
+            h = self.head_input(batch.input_ids, batch.attention_mask, batch.mask_positions)
             return self.head.features(h).float()
 
     # --- files -------------------------------------------------------------------------------------------------

@@ -352,14 +352,17 @@ class ListTrainer:
                            if evaluation is not None else "none (too few labels to hold any out)")
         meta = holdout if cfg.meta_set == "holdout" and holdout is not None and len(holdout) else train
         counts = model.parameter_counts()
+        row_init = cfg.row_init if cfg.row_init != "auto" else (
+            "label_words" if model.head_pretrained else "prototypes")
         self.info_ = {"eval_source": eval_source, "n_train": len(train), "n_eval": len(evaluation or []),
                       "n_unlabeled": len(pool), "params": counts, "device": str(model.device_),
-                      "head_init": getattr(model, "head_init_used_", None), "adapter_dim": model.adapter_dim}
+                      "head_init": getattr(model, "head_init_used_", None), "adapter_dim": model.adapter_dim,
+                      "row_init": row_init, "pooling": model.pooling}
         self.emit("info", **self.info_)
         self.emit("log", message=f"trainable parameters {counts['trainable']:,} of {counts['total']:,} "
                                  f"({100 * counts['trainable'] / max(1, counts['backbone']):.2f}% of the backbone); "
                                  f"evaluation on {eval_source}")
-        if cfg.row_init == "prototypes" and cfg.tuning != "classic":
+        if row_init == "prototypes" and cfg.tuning != "classic":
             self.init_prototype_rows(train)
 
         if resume_state is None:

@@ -1,0 +1,110 @@
+"""Shared helpers of the LiST Studio pages: the current workspace/run and readable errors (never a traceback)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import streamlit as st
+
+from list_core import workspace as W
+from list_core.config import ConfigError
+from list_core.data import DataError
+from list_core.modeling import ModelLoadError
+from list_core.prompts import PromptError
+
+USER_ERRORS = (DataError, PromptError, ConfigError, ModelLoadError, W.WorkspaceError, FileNotFoundError,
+               FileExistsError)
+
+
+@contextlib.contextmanager
+def errors(where=None):
+    """Show user-fixable errors as st.error(message); anything else as a short message too (no traceback)."""
+    target = where or st
+    try:
+        yield
+    except USER_ERRORS as exc:
+        target.error(str(exc))
+    except (ValueError, OSError, RuntimeError) as exc:
+        target.error(f"{type(exc).__name__}: {exc}")
+
+
+def ensure_workspace() -> str:
+    """The workspace lives in the URL (?ws=...): a refresh or a server restart reopens it; a new session gets a
+    fresh random one, so two sessions never see each other's work unless they open the same name."""
+    wanted = st.query_params.get("ws") or st.session_state.get("ws_name")
+    try:
+        name = W.validate_name(wanted) if wanted else W.new_workspace_name()
+    except W.WorkspaceError as exc:
+        st.toast(str(exc))
+        name = W.new_workspace_name()
+    W.Workspace(name)
+    st.session_state["ws_name"] = name
+    if st.query_params.get("ws") != name:
+        st.query_params["ws"] = name
+    run = st.query_params.get("run") or st.session_state.get("run_id")
+    if run and st.query_params.get("run") != run:
+        st.query_params["run"] = run
+    if run:
+        st.session_state["run_id"] = run
+    return name
+
+
+def ws() -> W.Workspace:
+    """The session's workspace; an unreadable one is reported and the page stops (no traceback)."""
+    try:
+        return W.Workspace(st.session_state.get("ws_name") or ensure_workspace())
+    except (W.WorkspaceError, OSError) as exc:
+        st.error(f"cannot open the workspace: {exc}")
+        st.stop()
+
+
+def current_run(workspace: W.Workspace, label: str = "Run", key: str = "run_select") -> str | None:
+    """A run picker bound to the `run` query parameter (so a refresh keeps it)."""
+    ids = workspace.run_ids()
+    if not ids:
+        st.info("No runs yet: start one on the Train page.")
+        return None
+    wanted = st.query_params.get("run")
+    index = ids.index(wanted) if wanted in ids else 0
+    rid = st.selectbox(label, ids, index=index, key=key,
+                       format_func=lambda r: f"{r} ({workspace.run(r).status().get('state')})")
+    if st.query_params.get("run") != rid:
+        st.query_params["run"] = rid
+        st.session_state["run_id"] = rid
+    return rid
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def pseudo_frame(path: str, mtime: float):
+    """A run's pseudo-label table, read once per file version (read-only: do not modify the result)."""
+    from list_core.runs import RunDir
+
+    del mtime
+    return RunDir(path).pseudo_labels()
+
+
+def pseudo_labels(run) -> "object":
+    p = Path(run.pseudo_path)
+    return pseudo_frame(str(run.path), p.stat().st_mtime if p.exists() else 0.0)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the trained model...")
+def classifier(path: str, mtime: float):
+    from list_core.classifier import ListClassifier
+
+    del mtime
+    return ListClassifier.load(path)
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """Show a message after the next rerun (st.rerun would drop one shown now)."""
+    st.session_state["_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    """Always one container, so the layout below (e.g. the selected tab) stays the same with or without a message."""
+    box = st.container()
+    kind, message = st.session_state.pop("_flash", (None, None))
+    if message:
+        getattr(box, kind)(message)

@@ -1,0 +1,62 @@
+"""Data: upload unlabeled text (or pick a bundled sample), choose the text column, see what was read."""
+
+import streamlit as st
+
+from app_pages._ui import errors, ws
+
+st.title("Data")
+w = ws()
+st.caption("Upload the unlabeled texts to classify: CSV, TSV, JSONL, JSON, Parquet or TXT (one text per line).")
+
+files = st.file_uploader("Upload files", type=["csv", "tsv", "jsonl", "json", "parquet", "txt"],
+                         accept_multiple_files=True, key="uploads")
+for f in files or []:
+    if f.file_id not in st.session_state.setdefault("saved_uploads", set()):
+        with errors():
+            saved = w.save_upload(f.name, f.getvalue())
+            st.session_state["saved_uploads"].add(f.file_id)
+            st.session_state["data_file"] = saved  # select what was just uploaded
+w.reload()
+choices = w.list_uploads() + [f"sample:{s}" for s in w.samples()]
+if not choices:
+    st.stop()
+pool = w.state.get("pool") or {}
+default = choices.index(pool["file"]) if pool.get("file") in choices else 0
+if st.session_state.get("data_file") not in choices:
+    st.session_state["data_file"] = choices[default]
+src = st.selectbox("File to use", choices, key="data_file",
+                   format_func=lambda c: f"bundled sample: {c[7:]}" if c.startswith("sample:") else c)
+with errors():
+    cols, head, rep = w.columns_of(src)
+    guess = [c for c in cols if c.lower() in ("text", "sentence", "review", "content", "body")] or cols[:1]
+    text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols] or guess,
+                               key="text_cols", help="One column for most tasks, two for pair tasks (e.g. NLI).")
+    gold = st.selectbox("Label column in this file (optional, only to measure pseudo-label accuracy)",
+                        ["(none)"] + [c for c in cols if c not in text_cols], key="gold_col")
+    st.dataframe(head, hide_index=True, height=220)
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
+        report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
+        st.success(report.summary())
+    if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
+                 help="Needs the label column; labels must match your classes."):
+        st.success(w.set_eval(src, gold).summary())
+    if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)"):
+        st.success(f"{w.import_labeled(src, gold, text_cols or None)} labeled examples added")
+
+w.reload()
+if w.state.get("pool"):
+    st.subheader("Unlabeled pool")
+    p = w.state["pool"]
+    r = p["report"]
+    m = st.columns(4)
+    m[0].metric("Rows kept", f"{r['rows_kept']:,}")
+    m[1].metric("Empty", r["empty"])
+    m[2].metric("Duplicates", r["duplicates"])
+    m[3].metric("Malformed", r["bad_rows"])
+    st.caption(p["summary"])
+    for warning in r.get("warnings", []):
+        st.warning(warning)
+    st.dataframe(w.pool().head(50), hide_index=True, height=240)
+if w.state.get("eval"):
+    st.info(f"Evaluation set: {w.state['eval']['summary']}")

@@ -1,0 +1,49 @@
+"""Export: labeled + pseudo-labeled data, the trained model as a zip, predictions for a new file, try it."""
+
+import streamlit as st
+
+from app_pages._ui import classifier, current_run, errors, ws
+
+st.title("Export")
+w = ws()
+rid = current_run(w)
+st.subheader("Data")
+st.caption("Your labeled examples (source human:...) plus the run's last pseudo-labels with confidence and weight.")
+c1, c2 = st.columns(2)
+with errors():
+    c1.download_button("Download CSV", w.export_data(rid, "csv"), file_name=f"list_{w.name}_{rid or 'labels'}.csv",
+                       mime="text/csv", key="dl_csv")
+    c2.download_button("Download JSONL", w.export_data(rid, "jsonl"), key="dl_jsonl",
+                       file_name=f"list_{w.name}_{rid or 'labels'}.jsonl", mime="application/jsonl")
+if rid is None:
+    st.stop()
+run = w.run(rid)
+if not run.model_path.exists():
+    st.info("This run has no trained model yet.")
+    st.stop()
+st.subheader("Model")
+with errors():
+    st.download_button("Download model (zip)", w.export_model_zip(rid), file_name=f"list_model_{rid}.zip",
+                       mime="application/zip", key="dl_model")
+    with st.expander("Model card"):
+        st.markdown(w.model_card(rid))
+
+st.subheader("Try it")
+text = st.text_area("Type a text to classify", key="try_text")
+if st.button("Classify", key="try_btn") and text.strip():
+    with errors():
+        clf = classifier(str(run.path), run.model_path.stat().st_mtime)
+        proba = clf.predict_proba([text])[0]
+        best = int(proba.argmax())
+        st.success(f"**{clf.classes_[best]}** ({proba[best]:.1%})")
+        st.bar_chart({c: float(p) for c, p in zip(clf.classes_, proba)}, horizontal=True)
+
+st.subheader("Predict a file")
+up = st.file_uploader("File to label", type=["csv", "tsv", "jsonl", "json", "parquet", "txt"], key="pred_file")
+if up is not None:
+    with errors():
+        clf = classifier(str(run.path), run.model_path.stat().st_mtime)
+        data, report = w.predict_upload(clf, up.name, up.getvalue(), w.text_columns if len(w.text_columns) > 1 else None)
+        st.caption(report.summary())
+        st.download_button("Download predictions (CSV)", data, file_name=f"predictions_{up.name}.csv",
+                           mime="text/csv", key="dl_pred")

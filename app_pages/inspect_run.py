@@ -1,0 +1,63 @@
+"""Inspect: the pseudo-labels of an iteration, filtered and paginated; accept or correct them."""
+
+import plotly.express as px
+import streamlit as st
+
+from list_core.workspace import filter_pseudo, page_of
+from app_pages._ui import current_run, errors, pseudo_labels, ws
+
+st.title("Inspect")
+w = ws()
+rid = current_run(w)
+if rid is None:
+    st.stop()
+frame = pseudo_labels(w.run(rid))
+if not len(frame):
+    st.info("This run has no pseudo-labels yet: they appear after the first self-training iteration.")
+    st.stop()
+iterations = sorted(int(i) for i in frame["iteration"].unique())
+f1, f2, f3, f4 = st.columns([1, 2, 2, 2])
+it = f1.selectbox("Iteration", iterations, index=len(iterations) - 1, key="insp_iter")
+labels = f2.multiselect("Pseudo-label", sorted(frame["pseudo_label"].unique()), key="insp_labels")
+wmax = float(frame["weight"].max()) if frame["weight"].notna().any() else 1.0
+wr = f3.slider("Weight range", 0.0, max(wmax, 1e-6), (0.0, max(wmax, 1e-6)), key="insp_wr")
+conf = f4.slider("Confidence below", 0.0, 1.0, 1.0, 0.05, key="insp_conf")
+g1, g2, g3, g4 = st.columns([3, 1, 1, 1])
+search = g1.text_input("Search text", key="insp_search")
+zero = g2.checkbox("Zero weight only", key="insp_zero", help="Examples the meta re-weighting rejected.")
+sort = g3.selectbox("Sort by", ["confidence", "weight", "id"], key="insp_sort")
+asc = g4.checkbox("Ascending", True, key="insp_asc")
+view = filter_pseudo(frame, it, labels, None if wr == (0.0, max(wmax, 1e-6)) else wr, zero,
+                     None if conf >= 1.0 else conf, search, sort, asc)
+size = 50
+pages = max(1, -(-len(view) // size))
+page_no = st.number_input(f"Page (of {pages}; {len(view):,} rows)", 1, pages, 1, key="insp_page")
+page, _ = page_of(view, page_no, size)
+shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]]
+styled = shown.style.apply(lambda r: ["background-color: #ffe4e1" if r["weight"] == 0 else ""] * len(r), axis=1)
+st.dataframe(styled, hide_index=True, width="stretch", height=320,
+             column_config={"confidence": st.column_config.NumberColumn(format="%.3f"),
+                            "weight": st.column_config.NumberColumn(format="%.3f")})
+st.caption("Rows with weight 0 (rejected by the meta re-weighting) are highlighted; an empty weight means the "
+           "example was only seen during warm-up.")
+
+st.subheader("Accept or correct")
+picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp_pick",
+                        format_func=lambda i: f"#{i}: {str(shown.set_index('id').at[i, 'text'])[:70]}")
+a1, a2, a3 = st.columns([1, 1, 1])
+if a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked):
+    with errors():
+        st.success(f"{w.accept_pseudo(rid, picked, iteration=it)} example(s) added to the labeled set")
+target = a2.selectbox("Correct to", w.classes, key="insp_target")
+if a3.button("Correct", key="insp_correct", disabled=not picked):
+    with errors():
+        st.success(f"{w.accept_pseudo(rid, picked, label=target, iteration=it)} example(s) labeled '{target}'")
+
+cur = frame[frame["iteration"] == it]
+sample = cur.sample(min(len(cur), 5000), random_state=0) if len(cur) > 5000 else cur
+sample = sample.assign(snippet=sample["text"].str.slice(0, 120), zero_weight=sample["weight"] == 0)
+fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label", symbol="zero_weight",
+                 hover_data={"snippet": True, "id": True}, title="Confidence vs learned weight"
+                 + (" (5,000-point sample)" if len(cur) > 5000 else ""))
+fig.update_layout(height=380, margin=dict(t=40, b=10))
+st.plotly_chart(fig, width="stretch", key="insp_scatter")

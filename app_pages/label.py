@@ -1,0 +1,72 @@
+"""Label: classes, labeled examples (one by one from the pool, table, paste) and per-class counts."""
+
+import streamlit as st
+
+from app_pages._ui import USER_ERRORS, errors, flash, show_flash, ws
+
+st.title("Label")
+w = ws()
+show_flash()
+classes_text = st.text_input("Classes (comma-separated)", ", ".join(w.classes), key="classes_text",
+                             placeholder="e.g. negative, positive")
+if st.button("Save classes", key="save_classes"):
+    with errors():
+        w.set_classes([c for c in classes_text.split(",")])
+        st.rerun()
+if len(w.classes) < 2:
+    st.info("Define at least two classes to start labeling.")
+    st.stop()
+
+counts = w.class_counts()
+cols = st.columns(len(w.classes) + 1)
+for col, c in zip(cols, w.classes):
+    col.metric(c, counts.get(c, 0))
+cols[-1].metric("total", sum(counts.values()))
+for warning in w.label_warnings():
+    st.warning(warning)
+
+one, table, paste = st.tabs(["One by one", "Table", "Paste"])
+with one:
+    ex = w.next_pool_example()
+    if ex is None:
+        st.info("No unlabeled pool example left (load a pool on the Data page).")
+    else:
+        done, total = w.pool_progress()
+        st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")
+        st.markdown("\n\n".join(f"> {ex[c]}" for c in w.text_columns))
+        buttons = st.columns(len(w.classes) + 1)
+        for i, c in enumerate(w.classes):
+            if buttons[i].button(c, key=f"lab_{c}", width="stretch"):
+                with errors():
+                    w.label_pool_example(ex["id"], c)
+                st.rerun()
+        if buttons[-1].button("Skip", key="lab_skip", width="stretch"):
+            w.skip_pool_example(ex["id"])
+            st.rerun()
+with table:
+    frame = w.labeled_frame()
+    config = {"uid": None, "pool_id": None, "source": st.column_config.TextColumn("source", disabled=True),
+              "label": st.column_config.SelectboxColumn("label", options=w.classes, required=True)}
+    edited = st.data_editor(frame, num_rows="dynamic", column_config=config, hide_index=True, key="labeled_editor",
+                            width="stretch")
+    if st.button("Save table", key="save_table", type="primary"):
+        with errors():
+            result = w.replace_labeled(edited)
+            flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted")
+            st.session_state.pop("labeled_editor", None)
+            st.rerun()
+with paste:
+    block = st.text_area("One example per line (or 'class<TAB>text')", key="paste_text", height=160)
+    cls = st.selectbox("Class for these lines", w.classes, key="paste_class")
+
+
+    def add_pasted():
+        try:
+            n = w.add_lines(st.session_state.get("paste_text", ""), st.session_state.get("paste_class"))
+        except USER_ERRORS as exc:
+            flash(str(exc), "error")
+            return
+        st.session_state["paste_text"] = ""  # allowed in a callback: the widget is not drawn yet
+        flash(f"{n} examples added")
+
+    st.button("Add lines", key="paste_add", on_click=add_pasted)

@@ -1,0 +1,75 @@
+"""Prompt: template and label words with a live preview of how real examples render, token counts and warnings."""
+
+import streamlit as st
+
+from list_core.prompts import SUGGESTED_TEMPLATES, Template
+from list_core.workspace import preview_prompts, zero_shot_check
+from app_pages._ui import errors, ws
+
+st.title("Prompt")
+w = ws()
+st.caption("The model reads each example through the template and guesses the word at {mask}; each class is "
+           "represented by one label word. Placeholders name your text columns: "
+           + ", ".join("{" + c + "}" for c in w.text_columns))
+suggestion = st.selectbox("Suggested templates", ["(keep mine)", *SUGGESTED_TEMPLATES], key="suggestion")
+if suggestion != "(keep mine)" and st.button("Use this suggestion", key="use_suggestion"):
+    tpl, words = SUGGESTED_TEMPLATES[suggestion]
+    if len(w.text_columns) == 1 and "{text" in tpl and w.text_columns[0] != "text":
+        tpl = tpl.replace("{text", "{" + w.text_columns[0])
+    with errors():
+        w.set_template(tpl)
+        if len(words) == len(w.classes):
+            w.set_label_words(dict(zip(w.classes, words.values())))
+        st.session_state["template_text"] = tpl
+        for c in w.classes:
+            st.session_state[f"word_{c}"] = w.label_words.get(c, "")
+        st.rerun()
+
+template = st.text_input("Template", w.template, key="template_text")
+words = {}
+cols = st.columns(max(1, len(w.classes)))
+for col, c in zip(cols, w.classes):
+    words[c] = col.text_input(f"Label word for '{c}'", w.label_words.get(c, ""), key=f"word_{c}")
+if not w.classes:
+    st.info("Define the classes on the Label page to set their label words.")
+if st.button("Save prompt", type="primary", key="save_prompt"):
+    with errors():
+        w.set_template(template)
+        w.set_label_words(words)
+        st.success("saved")
+
+max_len = st.slider("Token budget (max_length)", 16, 256, 64, 16, key="prompt_maxlen",
+                    help="The quick preset uses 64; text is truncated, never the template or the mask.")
+rows = [{**{c: ex.get(c, "") for c in w.text_columns}} for ex in w.labeled[:3]]
+pool = w.pool()
+if len(rows) < 3 and len(pool):
+    rows += pool.head(3 - len(rows))[w.text_columns].to_dict("records")
+st.subheader("Preview")
+with errors():
+    fields = Template(template).fields
+    fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
+    shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
+    model = w.state["settings"].get("model", "default")
+    previews, warnings = preview_prompts(template, shown, words, model if model else "default", max_len)
+    for warning in warnings:
+        st.warning(warning)
+    for p in previews:
+        st.code(p["rendered"], language=None, wrap_lines=True)
+        note = f"{p['tokens']} tokens" + (f" (cut from {p['full_tokens']}: the text was truncated)"
+                                          if p["truncated"] else "")
+        st.caption(note)
+
+with st.expander("Zero-shot check: how the untrained model scores your label words on the labeled examples"):
+    st.caption("Before any training: the probability of each label word at the mask. Useful to compare templates "
+               "and label words; near-chance results are normal for models without a trained masked-LM head.")
+    if st.button("Run the check", key="zs_btn", disabled=not w.labeled):
+        with errors(), st.spinner("Loading the model..."):
+            fields = Template(template).fields
+            fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
+            rows = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]} for ex in w.labeled[:64]]
+            frame, acc, head = zero_shot_check(template, words, rows, model or "default", max_len)
+            if not head:
+                st.warning("This model has no trained masked-LM head (the embedded MiniLM is a sentence encoder), "
+                           "so zero-shot scores are close to chance; training learns the head.")
+            st.metric("Zero-shot accuracy", f"{acc:.1%}")
+            st.dataframe(frame, hide_index=True, width="stretch")

@@ -1,0 +1,42 @@
+"""Runs: every run with its status, final metrics and duration; compare curves; delete."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from app_pages._ui import errors, ws
+
+st.title("Runs")
+w = ws()
+runs = w.runs()
+if not runs:
+    st.info("No runs yet: start one on the Train page.")
+    st.stop()
+table = pd.DataFrame(runs)
+st.dataframe(table[["run", "state", "accuracy", "macro_f1", "iteration", "duration_s", "preset", "model", "labeled",
+                    "unlabeled", "created_at", "error"]], hide_index=True, width="stretch")
+ids = [r["run"] for r in runs]
+compare = st.multiselect("Compare accuracy curves", ids, default=ids[:2], key="runs_compare")
+rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics()]
+if rows:
+    fig = px.line(pd.DataFrame(rows), x="iteration", y="accuracy", color="run", markers=True,
+                  title="Accuracy per iteration")
+    fig.update_layout(height=360, yaxis_range=[0, 1], xaxis_dtick=1)
+    st.plotly_chart(fig, width="stretch", key="runs_chart")
+c1, c2, c3 = st.columns([2, 1, 1])
+chosen = c1.selectbox("Run", ids, key="runs_pick")
+if c2.button("Open in Train", key="runs_open"):
+    st.query_params["run"] = chosen
+    st.session_state["run_id"] = chosen
+    st.switch_page("app_pages/train.py")
+with c3.popover("Delete run"):
+    st.write(f"Delete run {chosen} and its files?")
+    if st.button("Delete", type="primary", key="runs_delete"):
+        with errors():
+            w.delete_run(chosen)
+            if st.query_params.get("run") == chosen:
+                del st.query_params["run"]
+                st.session_state.pop("run_id", None)
+            st.rerun()
+with st.expander("Config of the selected run"):
+    st.json(w.run(chosen).path.joinpath("config.json").read_text())

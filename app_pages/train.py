@@ -1,0 +1,124 @@
+"""Train: preset, model, device, seed; start / stop / resume; live status while the run is active."""
+
+import time
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from list_core import workspace as W
+from list_core.config import ListConfig, PRESETS
+from app_pages._ui import errors, ws
+
+st.title("Train")
+w = ws()
+s = w.state["settings"]
+help_ = ListConfig.help()
+c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
+preset = c1.radio("Preset", ["quick", "paper", "custom"], index=["quick", "paper", "custom"].index(
+    s.get("preset", "quick")), key="preset", help="quick: minutes on a CPU; paper: the authors' schedule (hours).")
+model = c2.text_input("Model", s.get("model", "default"), key="model",
+                      help="'default' = embedded MiniLM (no download), a Hugging Face name, or a local directory "
+                           "under LIST_STUDIO_MODEL_ROOTS.")
+devices = W.device_options()
+device = c3.selectbox("Device", list(devices), format_func=devices.get, key="device",
+                      index=list(devices).index(s.get("device", "auto")) if s.get("device") in devices else 0)
+seed = c4.number_input("Seed", 0, 10**6, int(s.get("seed", 0)), key="seed")
+custom = {}
+if preset == "custom":
+    with st.expander("Custom settings", expanded=True):
+        base = {**PRESETS["quick"], **s.get("custom", {})}
+        cols = st.columns(4)
+        for i, knob in enumerate(W.CUSTOM_KNOBS):
+            value = base.get(knob, getattr(ListConfig(), knob))
+            col = cols[i % 4]
+            if isinstance(value, bool):
+                custom[knob] = col.checkbox(knob, value, key=f"k_{knob}", help=help_.get(knob))
+            elif isinstance(value, float):
+                custom[knob] = col.number_input(knob, value=float(value), format="%g", key=f"k_{knob}",
+                                                help=help_.get(knob))
+            else:
+                custom[knob] = col.number_input(knob, value=int(value), step=1, key=f"k_{knob}", help=help_.get(knob))
+
+active = w.active_run()
+b1, b2, _ = st.columns([1, 1, 4])
+if b1.button("Start training", type="primary", disabled=active is not None, key="start"):
+    with errors(), st.spinner("Checking the prompt and starting the worker..."):
+        rid = w.start_run(preset, model, device, int(seed), custom)
+        st.query_params["run"] = rid
+        st.session_state["run_id"] = rid
+        st.rerun()
+for warning in w.label_warnings():
+    st.warning(warning)
+
+ids = w.run_ids()
+rid = st.query_params.get("run") if st.query_params.get("run") in ids else (ids[0] if ids else None)
+if rid is None:
+    st.stop()
+run = w.run(rid)
+state = run.status().get("state")
+st.subheader(f"Run {rid}")
+if state in ("queued", "running") and b2.button("Stop", key="stop"):
+    w.stop_run(rid)
+    st.toast("Stop requested: the run stops at the next step.")
+if state in ("interrupted", "cancelled", "failed") and b2.button("Resume", key="resume"):
+    with errors():
+        w.resume_run(rid)
+        st.rerun()
+
+
+def show_run():
+    status = run.status()
+    st_ = status.get("state")
+    if st_ not in ("queued", "running") and st.session_state.get("polling") == rid:
+        st.session_state["polling"] = None
+        st.rerun()  # stop polling: redraw the page without run_every
+    icon = {"done": ":material/check_circle:", "failed": ":material/error:", "interrupted": ":material/warning:",
+            "cancelled": ":material/stop_circle:"}.get(st_, ":material/hourglass_top:")
+    st.markdown(f"{icon} **{st_}** · stage `{status.get('stage') or '-'}` · iteration {status.get('iteration', 0)}")
+    if status.get("error") and st_ in ("failed", "interrupted"):
+        st.error(status["error"])
+    step, total = status.get("step") or 0, status.get("total") or 0
+    if st_ in ("queued", "running"):
+        key = (rid, status.get("stage"), status.get("iteration"), total)
+        seen = st.session_state.setdefault("eta", {})
+        first = seen.setdefault(key, (time.time(), step))
+        rate = (step - first[1]) / max(1e-6, time.time() - first[0])
+        eta = f" · about {(total - step) / rate:.0f}s left in this stage" if rate > 0 and total else ""
+        st.progress(min(1.0, step / total) if total else 0.0, text=f"{status.get('stage') or 'starting'}: "
+                    f"{step}/{total or '?'}{eta}")
+    metrics = run.metrics()
+    if metrics:
+        m = pd.DataFrame(metrics)
+        cols = [c for c in ("accuracy", "macro_f1") if c in m and m[c].notna().any()]
+        left, right = st.columns(2)
+        if cols:
+            fig = px.line(m, x="iteration", y=cols, markers=True, title="Accuracy / macro-F1 per iteration")
+            fig.update_layout(height=300, yaxis_range=[0, 1], margin=dict(t=40, b=10), xaxis_dtick=1)
+            left.plotly_chart(fig, width="stretch", key="acc_chart")
+        if "pseudo_label_distribution" in m:
+            bal = [{"iteration": r["iteration"], "class": k, "share": v} for r in metrics
+                   for k, v in (r.get("pseudo_label_distribution") or {}).items()]
+            if bal:
+                fig = px.bar(pd.DataFrame(bal), x="iteration", y="share", color="class",
+                             title="Pseudo-label class balance")
+                fig.update_layout(height=300, margin=dict(t=40, b=10), xaxis_dtick=1)
+                right.plotly_chart(fig, width="stretch", key="bal_chart")
+        last = metrics[-1]
+        st.caption(f"Evaluated on {last.get('eval_source', '?')}")
+    pseudo = run.pseudo_labels()
+    if len(pseudo) and pseudo["weight"].notna().any():
+        fig = px.histogram(pseudo.dropna(subset=["weight"]), x="weight", color=pseudo["iteration"].astype(str)
+                           .loc[pseudo["weight"].notna()], nbins=30, barmode="overlay",
+                           title="Learned weights of pseudo-labeled examples per iteration",
+                           labels={"color": "iteration"})
+        fig.update_layout(height=280, margin=dict(t=40, b=10))
+        st.plotly_chart(fig, width="stretch", key="w_hist")
+    with st.expander("Log", expanded=st_ in ("running", "failed")):
+        st.code("\n".join(run.log_tail(12)) or "(empty)", language=None)
+
+
+polling = state in ("queued", "running")
+if polling:
+    st.session_state["polling"] = rid
+st.fragment(run_every=2 if polling else None)(show_run)()

@@ -1,0 +1,1063 @@
+"""LiST Studio service layer: workspaces, labeled examples, runs and exports, with no Streamlit import.
+
+Layout under the data root (env LIST_STUDIO_HOME, default ~/.list_studio):
+
+  ROOT/workspaces/<name>/state.json        classes, label words, template, text columns, labeled examples, settings
+  ROOT/workspaces/<name>/uploads/<file>    uploaded files, stored as they came (data only, never executed)
+  ROOT/workspaces/<name>/pool.parquet      the cleaned unlabeled pool (id + text columns)
+  ROOT/workspaces/<name>/eval.parquet      an optional labeled evaluation set
+  ROOT/workspaces/<name>/runs/<run_id>/    one run directory per training run (see list_core.runs)
+
+Every change to state.json is a locked read-modify-write followed by an atomic replace, so a refresh, a restart or
+two sessions on the same workspace never lose a labeled example. Names of workspaces, runs and files are checked
+against a strict pattern and must resolve inside the root: no path traversal, no writes elsewhere.
+
+Errors the user can fix are raised as `WorkspaceError` (or the engine's DataError/PromptError/ConfigError/
+ModelLoadError); the app shows their message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import io
+import math
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from .config import DEFAULT_MODEL, PRESETS, ConfigError, ListConfig
+from .runs import ACTIVE_STATES, RunDir, atomic_write_json, pid_alive, read_json
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+FILE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
+HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+DEFAULT_TEMPLATE = "{text} It was {mask}."
+MIN_PER_CLASS = 8
+CUSTOM_KNOBS = ("iterations", "teacher_epochs", "teacher_max_steps", "student_steps", "unlabeled_per_iteration",
+                "max_length", "adapter_dim", "labeled_lr", "student_lr", "labeled_batch_size",
+                "unlabeled_batch_size", "student_finetune_epochs", "student_finetune_max_steps", "meta_batch_size",
+                "warmup_fraction", "reweight", "eval_batch_size")
+
+
+class WorkspaceError(ValueError):
+    """Something the user asked for cannot be done; the message says why and what to do."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Roots, names and paths
+# --------------------------------------------------------------------------------------------------------------
+
+
+def data_root() -> Path:
+    root = Path(os.environ.get("LIST_STUDIO_HOME") or "~/.list_studio").expanduser().resolve()
+    (root / "workspaces").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def validate_name(name: Any, kind: str = "workspace") -> str:
+    """Letters, digits, '-' and '_' only (1-64 characters); anything else (../, /abs, dots) is refused."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise WorkspaceError(f"{kind} name {str(name)[:80]!r} is not allowed; use 1-64 letters, digits, '-' or '_'")
+    return name
+
+
+def safe_child(base: Path, name: str, kind: str = "workspace") -> Path:
+    validate_name(name, kind)
+    base = Path(base).resolve()
+    path = (base / name).resolve()
+    if path.parent != base:
+        raise WorkspaceError(f"{kind} name {name!r} resolves outside {base}; refused")
+    return path
+
+
+def safe_filename(name: str) -> str:
+    """An uploaded file's base name with odd characters replaced; never a path."""
+    base = Path(str(name).replace("\\", "/")).name
+    base = FILE_RE.sub("_", base).strip(" .") or "upload"
+    if base in (".", ".."):
+        base = "upload"
+    return base[:120]
+
+
+def new_workspace_name() -> str:
+    return "ws-" + secrets.token_hex(4)
+
+
+def list_workspaces() -> list[str]:
+    base = data_root() / "workspaces"
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and NAME_RE.fullmatch(p.name)
+                  and (p / "state.json").exists())
+
+
+def open_workspace(name: str, create: bool = True) -> "Workspace":
+    return Workspace(name, create=create)
+
+
+def max_runs() -> int:
+    try:
+        return max(1, int(os.environ.get("LIST_STUDIO_MAX_RUNS", "1")))
+    except ValueError:
+        return 1
+
+
+def active_runs() -> list[Path]:
+    """Run directories anywhere under the root whose worker is queued or running (dead pids do not count)."""
+    out = []
+    for status_path in (data_root() / "workspaces").glob("*/runs/*/status.json"):
+        run = RunDir(status_path.parent)
+        status = run.status()
+        if status.get("state") in ACTIVE_STATES:
+            # A queued run without a pid was never started (or its start failed): it holds no slot.
+            if status.get("state") == "queued" and not status.get("pid"):
+                continue
+            out.append(run.path)
+    return out
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def worker_threads() -> int:
+    """Torch threads for a training worker: all cores but one, so the app stays responsive while it trains
+    (env LIST_STUDIO_WORKER_THREADS overrides)."""
+    try:
+        return max(1, int(os.environ.get("LIST_STUDIO_WORKER_THREADS", "0"))) if os.environ.get(
+            "LIST_STUDIO_WORKER_THREADS") else max(1, (os.cpu_count() or 2) - 1)
+    except ValueError:
+        return max(1, (os.cpu_count() or 2) - 1)
+
+
+def model_roots() -> list[Path]:
+    roots = [Path(p).expanduser().resolve() for p in os.environ.get("LIST_STUDIO_MODEL_ROOTS", "").split(":")
+             if p.strip()]
+    return roots
+
+
+def check_model(name: str) -> str:
+    """Return the model name to put in the config, or raise WorkspaceError if it is not allowed.
+
+    Accepted: 'default' (the embedded MiniLM), a Hugging Face hub name ('org/name' or 'name'), or a local directory
+    under one of the roots in LIST_STUDIO_MODEL_ROOTS (colon-separated).
+    """
+    name = (name or "").strip()
+    if name in ("", DEFAULT_MODEL):
+        return DEFAULT_MODEL
+    looks_local = name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1 or ".." in name
+    if not looks_local and HUB_RE.fullmatch(name) and not Path(name).exists():
+        return name
+    path = Path(name).expanduser().resolve()
+    for root in model_roots():
+        if path == root or root in path.parents:
+            if not path.is_dir():
+                raise WorkspaceError(f"model directory {name!r} does not exist")
+            return str(path)
+    allowed = ", ".join(str(r) for r in model_roots()) or "none configured"
+    raise WorkspaceError(f"local model path {name!r} is not under an allowed model root ({allowed}); set "
+                         "LIST_STUDIO_MODEL_ROOTS to a colon-separated list of directories, or use 'default' or "
+                         "a Hugging Face model name")
+
+
+def device_options() -> dict[str, str]:
+    """Devices the Train page offers, with what each means on this machine."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    gpu = torch.cuda.get_device_name(0) if cuda else None
+    return {"auto": f"auto ({'GPU: ' + gpu if cuda else 'CPU: no GPU found'})",
+            "cpu": f"CPU ({os.cpu_count()} cores)",
+            "cuda": f"GPU ({gpu})" if cuda else "GPU (not available here)"}
+
+
+def _parse_time(text: str | None) -> _dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _finite(x: Any) -> Any:
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Workspace
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _default_state() -> dict[str, Any]:
+    return {"version": 1, "classes": [], "label_words": {}, "template": DEFAULT_TEMPLATE, "text_columns": ["text"],
+            "labeled": [], "skipped": [], "pool": None, "eval": None, "uploads": [],
+            "settings": {"preset": "quick", "model": DEFAULT_MODEL, "device": "auto", "seed": 0, "custom": {}},
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+class Workspace:
+    """One annotator project: its state, uploads and runs, all under ROOT/workspaces/<name>/."""
+
+    def __init__(self, name: str, create: bool = True):
+        self.name = validate_name(name)
+        self.root = data_root()
+        self.path = safe_child(self.root / "workspaces", name)
+        if not self.path.exists():
+            if not create:
+                raise WorkspaceError(f"workspace {name!r} does not exist")
+            self.path.mkdir(parents=True)
+        if not self.state_path.exists():
+            atomic_write_json(self.state_path, _default_state())
+        self.state = self._read()
+
+    # --- paths ---
+    @property
+    def state_path(self) -> Path:
+        return self.path / "state.json"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.path / "uploads"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / "runs"
+
+    @property
+    def pool_path(self) -> Path:
+        return self.path / "pool.parquet"
+
+    @property
+    def eval_path(self) -> Path:
+        return self.path / "eval.parquet"
+
+    # --- state ---
+    def _read(self) -> dict[str, Any]:
+        state = read_json(self.state_path, default=None)
+        if not isinstance(state, dict):
+            raise WorkspaceError(f"workspace {self.name!r} has an unreadable state.json")
+        return {**_default_state(), **state}
+
+    def reload(self) -> dict[str, Any]:
+        self.state = self._read()
+        return self.state
+
+    @contextlib.contextmanager
+    def _mutate(self) -> Iterator[dict[str, Any]]:
+        """Locked read-modify-write of state.json: two sessions on one workspace never drop each other's edits."""
+        with _file_lock(self.path / ".state.lock"):
+            state = self._read()
+            yield state
+            state["updated_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            atomic_write_json(self.state_path, state)
+            self.state = state
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.state["classes"])
+
+    @property
+    def template(self) -> str:
+        return self.state["template"]
+
+    @property
+    def label_words(self) -> dict[str, str]:
+        return {c: self.state["label_words"].get(c, "") for c in self.classes}
+
+    @property
+    def text_columns(self) -> list[str]:
+        return list(self.state["text_columns"]) or ["text"]
+
+    def update_settings(self, **changes: Any) -> None:
+        with self._mutate() as s:
+            s["settings"].update(changes)
+
+    # --- classes, label words, template ---
+    def set_classes(self, classes: Iterable[str], words: Mapping[str, str] | None = None) -> None:
+        clean = list(dict.fromkeys(str(c).strip() for c in classes if str(c).strip()))
+        folded: dict[str, str] = {}
+        for c in clean:
+            key = "".join(c.split()).casefold()
+            if key in folded:
+                raise WorkspaceError(f"classes {folded[key]!r} and {c!r} differ only in case or spaces; keep one")
+            folded[key] = c
+        with self._mutate() as s:
+            old_words = s["label_words"]
+            s["classes"] = clean
+            s["label_words"] = {c: str((words or {}).get(c, old_words.get(c, ""))).strip() for c in clean}
+
+    def set_label_words(self, words: Mapping[str, str]) -> None:
+        with self._mutate() as s:
+            s["label_words"] = {c: str(words.get(c, s["label_words"].get(c, ""))).strip() for c in s["classes"]}
+
+    def set_template(self, text: str) -> None:
+        from .prompts import Template
+
+        Template(text)  # raises PromptError with a readable message
+        with self._mutate() as s:
+            s["template"] = text
+
+    def template_fields(self) -> list[str]:
+        from .prompts import Template
+
+        return Template(self.template).fields
+
+    def field_map(self) -> dict[str, str]:
+        """Template field -> text column of the data (same name, else by position)."""
+        fields, cols = self.template_fields(), self.text_columns
+        if all(f in cols for f in fields):
+            return {f: f for f in fields}
+        if len(fields) != len(cols):
+            raise WorkspaceError(f"the template uses {len(fields)} field(s) ({', '.join(fields)}) but the data has "
+                                 f"{len(cols)} text column(s) ({', '.join(cols)}); make them match")
+        return dict(zip(fields, cols))
+
+    # --- uploads and data ---
+    def save_upload(self, filename: str, data: bytes) -> str:
+        name = safe_filename(filename)
+        target = self.uploads_dir / name
+        if target.resolve().parent != self.uploads_dir.resolve():
+            raise WorkspaceError(f"file name {filename!r} is not allowed")
+        from .runs import atomic_path
+
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(bytes(data))
+        with self._mutate() as s:
+            if name not in s["uploads"]:
+                s["uploads"].append(name)
+        return name
+
+    def upload_path(self, name: str) -> Path:
+        if name.startswith("sample:"):
+            sample = Path(__file__).resolve().parent.parent / "sample_data" / safe_filename(name[7:])
+            if not sample.exists():
+                raise WorkspaceError(f"no bundled sample named {name[7:]!r}")
+            return sample
+        path = (self.uploads_dir / safe_filename(name)).resolve()
+        if path.parent != self.uploads_dir.resolve() or not path.exists():
+            raise WorkspaceError(f"no uploaded file named {name!r} in this workspace")
+        return path
+
+    def list_uploads(self) -> list[str]:
+        return [n for n in self.state["uploads"] if (self.uploads_dir / n).exists()]
+
+    @staticmethod
+    def samples() -> list[str]:
+        d = Path(__file__).resolve().parent.parent / "sample_data"
+        return sorted(p.name for p in d.glob("*.csv")) if d.exists() else []
+
+    def columns_of(self, name: str) -> tuple[list[str], Any, Any]:
+        """Columns and the first rows of an uploaded file (raises DataError for a broken file)."""
+        from .data import read_table
+
+        frame, report = read_table(self.upload_path(name))
+        return list(frame.columns), frame.head(20), report
+
+    def load_file(self, name: str, text_columns: Sequence[str] | None = None, label_column: str | None = None,
+                  labels: Sequence[str] | None = None):
+        from .data import load_examples
+
+        return load_examples(self.upload_path(name), text_columns=list(text_columns) if text_columns else None,
+                             label_column=label_column, labels=labels, name=Path(name.replace("sample:", "")).name)
+
+    def set_pool(self, name: str, text_columns: Sequence[str] | None = None, label_column: str | None = None):
+        """Use a file as the unlabeled pool; returns its LoadReport. A label column, if given, is kept as
+        'gold' (never shown to the model; useful to check pseudo-label accuracy)."""
+        ds, report = self.load_file(name, text_columns, None)
+        frame = ds.to_pandas()
+        cols = [c for c in frame.columns if c not in ("id",)]
+        if label_column:
+            from .data import read_table
+
+            raw, _ = read_table(self.upload_path(name))
+            if label_column in raw.columns:
+                frame["gold"] = raw[label_column].to_numpy()[frame["id"].to_numpy()]
+        frame.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
+        os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
+        with self._mutate() as s:
+            s["pool"] = {"file": name, "report": report.to_dict(), "summary": report.summary(), "rows": len(frame),
+                         "label_column": label_column}
+            s["text_columns"] = cols
+            if text_columns and len(cols) == 1 and s["template"] == DEFAULT_TEMPLATE and cols[0] != "text":
+                s["template"] = "{" + cols[0] + "} It was {mask}."
+        return report
+
+    def pool(self):
+        import pandas as pd
+
+        if not self.pool_path.exists():
+            return pd.DataFrame(columns=["id", *self.text_columns])
+        return pd.read_parquet(self.pool_path)
+
+    def set_eval(self, name: str, label_column: str = "label"):
+        classes = self.classes or None
+        ds, report = self.load_file(name, self.text_columns, label_column, classes)
+        frame = ds.to_pandas()
+        frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
+        os.replace(self.eval_path.with_suffix(".tmp"), self.eval_path)
+        with self._mutate() as s:
+            s["eval"] = {"file": name, "summary": report.summary(), "rows": len(frame)}
+        return report
+
+    def clear_eval(self) -> None:
+        self.eval_path.unlink(missing_ok=True)
+        with self._mutate() as s:
+            s["eval"] = None
+
+    def import_labeled(self, name: str, label_column: str, text_columns: Sequence[str] | None = None) -> int:
+        """Add every row of a labeled file to the labeled set (new classes are added)."""
+        ds, report = self.load_file(name, text_columns or self.text_columns, label_column)
+        rows = ds.to_list()
+        cols = [c for c in ds.column_names if c not in ("id", "label")]
+        with self._mutate() as s:
+            for r in rows:
+                s["labeled"].append(self._new_example({c: r[c] for c in cols}, r["label"], "import"))
+                if r["label"] not in s["classes"]:
+                    s["classes"].append(r["label"])
+                    s["label_words"].setdefault(r["label"], "")
+        return len(rows)
+
+    # --- labeled examples ---
+    @staticmethod
+    def _new_example(texts: Mapping[str, Any], label: str, source: str, pool_id: Any = None) -> dict[str, Any]:
+        return {"uid": uuid.uuid4().hex[:12], **{k: str(v) for k, v in texts.items()}, "label": str(label).strip(),
+                "source": source, "pool_id": None if pool_id is None else int(pool_id)}
+
+    def _texts(self, text: str | Mapping[str, Any]) -> dict[str, str]:
+        cols = self.text_columns
+        if isinstance(text, Mapping):
+            missing = [c for c in cols if not str(text.get(c, "")).strip()]
+            if missing:
+                raise WorkspaceError(f"the example has no text in column(s) {', '.join(missing)}")
+            return {c: str(text[c]) for c in cols}
+        if len(cols) != 1:
+            raise WorkspaceError(f"this workspace has {len(cols)} text columns; give a value for each")
+        if not str(text).strip():
+            raise WorkspaceError("the example text is empty")
+        return {cols[0]: str(text)}
+
+    def _check_label(self, label: str, state: Mapping[str, Any]) -> str:
+        label = str(label).strip()
+        if label not in state["classes"]:
+            raise WorkspaceError(f"label {label!r} is not one of the classes ({', '.join(state['classes'])}); "
+                                 "add it on the Label page first")
+        return label
+
+    @property
+    def labeled(self) -> list[dict[str, Any]]:
+        return list(self.state["labeled"])
+
+    def labeled_frame(self):
+        import pandas as pd
+
+        cols = ["uid", *self.text_columns, "label", "source", "pool_id"]
+        frame = pd.DataFrame(self.state["labeled"])
+        return frame.reindex(columns=cols) if len(frame) else pd.DataFrame(columns=cols)
+
+    def add_example(self, text: str | Mapping[str, Any], label: str, source: str = "manual",
+                    pool_id: Any = None) -> str:
+        texts = self._texts(text)
+        with self._mutate() as s:
+            label = self._check_label(label, s)
+            if pool_id is not None:
+                for ex in s["labeled"]:
+                    if ex.get("pool_id") == int(pool_id):
+                        ex["label"], ex["source"] = label, source
+                        return ex["uid"]
+            ex = self._new_example(texts, label, source, pool_id)
+            s["labeled"].append(ex)
+            return ex["uid"]
+
+    def add_lines(self, block: str, label: str) -> int:
+        """Paste: one example per non-empty line. A line 'class<TAB>text' uses that class instead of `label`."""
+        lines = [ln for ln in str(block).splitlines() if ln.strip()]
+        with self._mutate() as s:
+            label = self._check_label(label, s) if label else None
+            n = 0
+            for ln in lines:
+                lab, text = label, ln
+                if "\t" in ln:
+                    head, rest = ln.split("\t", 1)
+                    if head.strip() in s["classes"] and rest.strip():
+                        lab, text = head.strip(), rest
+                if lab is None:
+                    raise WorkspaceError(f"line {ln[:40]!r} has no class; choose one or write 'class<TAB>text'")
+                s["labeled"].append(self._new_example(self._texts(text.strip()), lab, "paste"))
+                n += 1
+        return n
+
+    def edit_example(self, uid: str, **changes: Any) -> None:
+        with self._mutate() as s:
+            for ex in s["labeled"]:
+                if ex["uid"] == uid:
+                    if "label" in changes:
+                        changes["label"] = self._check_label(changes["label"], s)
+                    for k, v in changes.items():
+                        if k in ("label", *s["text_columns"]):
+                            ex[k] = str(v)
+                    return
+        raise WorkspaceError(f"no labeled example with id {uid!r}")
+
+    def delete_example(self, uid: str) -> None:
+        with self._mutate() as s:
+            before = len(s["labeled"])
+            s["labeled"] = [ex for ex in s["labeled"] if ex["uid"] != uid]
+            if len(s["labeled"]) == before:
+                raise WorkspaceError(f"no labeled example with id {uid!r}")
+
+    def replace_labeled(self, frame) -> dict[str, int]:
+        """Apply an edited table (from st.data_editor): rows with a known uid are updated, new rows added, missing
+        rows deleted. Rows with blank text are dropped; an unknown label raises WorkspaceError, nothing changed."""
+        records = frame.to_dict("records") if hasattr(frame, "to_dict") else list(frame)
+        with self._mutate() as s:
+            cols = s["text_columns"] or ["text"]
+            old = {ex["uid"]: ex for ex in s["labeled"]}
+            new_list, added, changed = [], 0, 0
+            for r in records:
+                texts = {c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}
+                if not any(t.strip() for t in texts.values()):
+                    continue
+                label = self._check_label("" if _isna(r.get("label")) else r.get("label"), s)
+                uid = r.get("uid")
+                if not _isna(uid) and uid in old:
+                    ex = dict(old[uid])
+                    if any(ex.get(c) != texts[c] for c in cols) or ex["label"] != label:
+                        changed += 1
+                    ex.update(texts, label=label)
+                else:
+                    ex = self._new_example(texts, label, "manual")
+                    added += 1
+                new_list.append(ex)
+            deleted = len(old) - (len(new_list) - added)
+            s["labeled"] = new_list
+        return {"added": added, "changed": changed, "deleted": deleted}
+
+    def class_counts(self) -> dict[str, int]:
+        counts = {c: 0 for c in self.classes}
+        for ex in self.state["labeled"]:
+            counts[ex["label"]] = counts.get(ex["label"], 0) + 1
+        return counts
+
+    def label_warnings(self) -> list[str]:
+        out = []
+        if len(self.classes) < 2:
+            out.append("define at least two classes")
+        for c, n in self.class_counts().items():
+            if c in self.classes and n < MIN_PER_CLASS:
+                out.append(f"class {c!r} has {n} labeled example(s); label at least {MIN_PER_CLASS} per class")
+        return out
+
+    # --- one-by-one labeling from the pool ---
+    def next_pool_example(self) -> dict[str, Any] | None:
+        """The next pool row that is neither labeled nor skipped (in a fixed shuffled order)."""
+        pool = self.pool()
+        if not len(pool):
+            return None
+        done = {ex.get("pool_id") for ex in self.state["labeled"]} | set(self.state["skipped"])
+        import numpy as np
+
+        order = np.random.default_rng(0).permutation(len(pool))
+        ids = pool["id"].to_numpy()
+        for i in order:
+            if int(ids[i]) not in done:
+                row = pool.iloc[int(i)]
+                return {"id": int(ids[i]), **{c: row[c] for c in self.text_columns if c in pool.columns}}
+        return None
+
+    def label_pool_example(self, pool_id: int, label: str) -> str:
+        pool = self.pool()
+        match = pool[pool["id"] == int(pool_id)]
+        if not len(match):
+            raise WorkspaceError(f"pool example {pool_id} not found")
+        row = match.iloc[0]
+        return self.add_example({c: row[c] for c in self.text_columns}, label, "pool", pool_id)
+
+    def skip_pool_example(self, pool_id: int) -> None:
+        with self._mutate() as s:
+            if int(pool_id) not in s["skipped"]:
+                s["skipped"].append(int(pool_id))
+
+    def pool_progress(self) -> tuple[int, int]:
+        n = int(self.state["pool"]["rows"]) if self.state.get("pool") else 0
+        done = len({ex.get("pool_id") for ex in self.state["labeled"] if ex.get("pool_id") is not None})
+        return done, n
+
+    # --- pseudo-labels into the labeled set ---
+    def accept_pseudo(self, run_id: str, ids: Sequence[Any], label: str | None = None,
+                      iteration: int | None = None) -> int:
+        """Add pseudo-labeled examples of a run to the labeled set, with their pseudo-label (accept) or `label`
+        (correct). Already labeled pool rows get the new label. Returns how many rows were added or changed."""
+        run = self.run(run_id)
+        frame = run.pseudo_labels()
+        if not len(frame):
+            raise WorkspaceError("this run has no pseudo-labels yet")
+        if iteration is None:
+            iteration = int(frame["iteration"].max())
+        frame = frame[frame["iteration"] == iteration]
+        wanted = {int(i) for i in ids}
+        frame = frame[frame["id"].astype(int).isin(wanted)]
+        if not len(frame):
+            raise WorkspaceError("none of the selected examples are in this iteration's pseudo-labels")
+        unl = run.path / "data" / "unlabeled.parquet"
+        import pandas as pd
+
+        source_rows = pd.read_parquet(unl) if unl.exists() else pd.DataFrame()
+        spec = read_json(run.config_path, {}) or {}
+        field_map = (spec.get("sources") or {}).get("field_map") or {}
+        n = 0
+        with self._mutate() as s:
+            by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
+            for rec in frame.to_dict("records"):
+                lab = self._check_label(label if label is not None else rec["pseudo_label"], s)
+                pid = int(rec["id"])
+                texts = None
+                if len(source_rows) and "id" in source_rows:
+                    hit = source_rows[source_rows["id"] == pid]
+                    if len(hit):
+                        r = hit.iloc[0]
+                        texts = {field_map.get(f, f): str(r[f]) for f in hit.columns if f not in ("id", "label")}
+                if not texts:
+                    texts = {s["text_columns"][0]: str(rec["text"])}
+                source = "accepted" if label is None or label == rec["pseudo_label"] else "corrected"
+                if pid in by_pool:
+                    by_pool[pid].update(label=lab, source=source)
+                else:
+                    ex = self._new_example(texts, lab, source, pid)
+                    s["labeled"].append(ex)
+                    by_pool[pid] = ex
+                n += 1
+        return n
+
+    # --- runs ---
+    def run(self, run_id: str) -> RunDir:
+        path = safe_child(self.runs_dir, run_id, "run")
+        if not (path / "config.json").exists():
+            raise WorkspaceError(f"run {run_id!r} does not exist in workspace {self.name!r}")
+        return RunDir(path)
+
+    def run_ids(self) -> list[str]:
+        if not self.runs_dir.exists():
+            return []
+        return sorted((p.name for p in self.runs_dir.iterdir()
+                       if p.is_dir() and NAME_RE.fullmatch(p.name) and (p / "config.json").exists()), reverse=True)
+
+    def build_config(self, preset: str = "quick", model: str = DEFAULT_MODEL, device: str = "auto", seed: int = 0,
+                     custom: Mapping[str, Any] | None = None) -> ListConfig:
+        """A ListConfig from the workspace's template and label words, a preset, and custom knobs."""
+        from .prompts import Template
+
+        words = self.label_words
+        missing = [c for c, w in words.items() if not w]
+        if len(self.classes) < 2:
+            raise WorkspaceError("define at least two classes on the Label page before training")
+        if missing:
+            raise WorkspaceError(f"class(es) {', '.join(missing)} have no label word; set them on the Prompt page")
+        Template(self.template)
+        overrides = {k: v for k, v in dict(custom or {}).items() if k in CUSTOM_KNOBS and v is not None}
+        base = "quick" if preset == "custom" else preset
+        if base not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; choose quick, paper or custom")
+        if device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise WorkspaceError("device 'cuda' was chosen but no GPU is available here; choose auto or cpu")
+        cfg = ListConfig.from_preset(base, template=self.template, verbalizer=words, model=check_model(model),
+                                     device=device, seed=int(seed), **overrides)
+        if preset == "custom":
+            cfg.preset = "custom"
+        return cfg
+
+    def _run_rows(self) -> tuple[list[dict], list[dict], list[dict] | None, dict[str, str]]:
+        fmap = self.field_map()  # template field -> data column
+        labeled = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]}
+                   for ex in self.state["labeled"] if ex["label"] in self.classes]
+        pool = self.pool()
+        taken = {ex.get("pool_id") for ex in self.state["labeled"] if ex.get("pool_id") is not None}
+        if len(pool):
+            pool = pool[~pool["id"].isin(taken)]
+        unlabeled = []
+        if len(pool):
+            ids = pool["id"].astype(int).tolist()
+            columns = {f: pool[c].astype(str).tolist() for f, c in fmap.items()}
+            gold = pool["gold"].astype(str).tolist() if "gold" in pool.columns else None
+            for i, pid in enumerate(ids):
+                row = {"id": pid, **{f: columns[f][i] for f in fmap}}
+                if gold is not None and gold[i] in self.classes:
+                    row["label"] = gold[i]
+                unlabeled.append(row)
+        eval_rows = None
+        if self.eval_path.exists() and self.state.get("eval"):
+            import pandas as pd
+
+            ev = pd.read_parquet(self.eval_path)
+            eval_rows = [{**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns}, "label": r["label"]}
+                         for r in ev.to_dict("records") if r["label"] in self.classes]
+        return labeled, unlabeled, eval_rows or None, {c: f for f, c in fmap.items()}
+
+    def check_prompt(self, model: str = DEFAULT_MODEL) -> None:
+        """Template and label words against the model's tokenizer (raises PromptError / ModelLoadError)."""
+        from .prompts import Template, Verbalizer
+
+        Template(self.template)
+        Verbalizer(self.label_words, load_tokenizer(check_model(model)))
+
+    def start_run(self, preset: str = "quick", model: str = DEFAULT_MODEL, device: str = "auto", seed: int = 0,
+                  custom: Mapping[str, Any] | None = None, check: bool = True) -> str:
+        """Freeze the data and config into a new run directory and launch a detached worker; returns the run id.
+
+        Refused (WorkspaceError) when LIST_STUDIO_MAX_RUNS runs are already active anywhere on this machine.
+        """
+        config = self.build_config(preset, model, device, seed, custom)
+        counts = self.class_counts()
+        empty = [c for c in self.classes if counts.get(c, 0) == 0]
+        if empty:
+            raise WorkspaceError(f"class(es) {', '.join(empty)} have no labeled example; label at least one each "
+                                 f"(better {MIN_PER_CLASS})")
+        if check:
+            self.check_prompt(config.model)
+        labeled, unlabeled, eval_rows, reverse_map = self._run_rows()
+        with _file_lock(self.root / ".runs.lock"):
+            active = active_runs()
+            if len(active) >= max_runs():
+                mine = [p.name for p in active if p.parent == self.runs_dir]
+                where = f" (this workspace's run {mine[0]})" if mine else " (in another session)"
+                raise WorkspaceError(f"{len(active)} training run(s) already active on this machine{where}; the "
+                                     f"limit is {max_runs()} (LIST_STUDIO_MAX_RUNS). Wait for it to finish or "
+                                     "stop it first")
+            run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+            path = safe_child(self.runs_dir, run_id, "run")
+            from .job import create_run, start_worker
+
+            sources = {"workspace": self.name, "pool": (self.state.get("pool") or {}).get("file"),
+                       "eval": (self.state.get("eval") or {}).get("file"), "field_map": reverse_map,
+                       "text_columns": self.text_columns}
+            create_run(path, config, labeled, unlabeled, eval_rows, sources)
+            start_worker(path, threads=config.threads or worker_threads())
+        self.update_settings(preset=preset, model=model, device=device, seed=int(seed), custom=dict(custom or {}),
+                             last_run=run_id)
+        return run_id
+
+    def stop_run(self, run_id: str) -> None:
+        run = self.run(run_id)
+        run.request_stop()
+        status = run.status()
+        if status.get("state") == "queued" and not status.get("pid"):
+            run.write_status(state="cancelled")
+
+    def resume_run(self, run_id: str) -> None:
+        run = self.run(run_id)
+        status = run.status()
+        if status.get("state") in ACTIVE_STATES:
+            raise WorkspaceError(f"run {run_id} is still {status['state']}; stop it before resuming")
+        if status.get("state") == "done":
+            raise WorkspaceError(f"run {run_id} is already done")
+        from .job import start_worker
+
+        with _file_lock(self.root / ".runs.lock"):
+            if len(active_runs()) >= max_runs():
+                raise WorkspaceError(f"the limit of {max_runs()} active run(s) is reached (LIST_STUDIO_MAX_RUNS); "
+                                     "wait for the other run to finish")
+            run.stop_path.unlink(missing_ok=True)
+            start_worker(run.path, resume=bool(run.finished_iterations()), threads=worker_threads())
+
+    def delete_run(self, run_id: str) -> None:
+        run = self.run(run_id)
+        status = run.status()
+        if status.get("state") in ACTIVE_STATES and pid_alive(status.get("pid")):
+            raise WorkspaceError(f"run {run_id} is {status['state']}; stop it before deleting it")
+        shutil.rmtree(run.path)
+
+    def run_summary(self, run_id: str) -> dict[str, Any]:
+        run = self.run(run_id)
+        status = run.status()
+        spec = read_json(run.config_path, {}) or {}
+        cfg = spec.get("config", {})
+        metrics = run.metrics()
+        last = metrics[-1] if metrics else {}
+        start = _parse_time(status.get("started_at"))
+        end = _parse_time(status.get("finished_at")) or (
+            _dt.datetime.now(_dt.timezone.utc) if status.get("state") in ACTIVE_STATES else None)
+        duration = (end - start).total_seconds() if start and end else None
+        return {"run": run_id, "state": status.get("state"), "stage": status.get("stage"),
+                "iteration": last.get("iteration"), "accuracy": _finite(last.get("accuracy")),
+                "macro_f1": _finite(last.get("macro_f1")), "duration_s": round(duration, 1) if duration else None,
+                "preset": cfg.get("preset"), "model": cfg.get("model"), "iterations": cfg.get("iterations"),
+                "labeled": (spec.get("counts") or {}).get("labeled"),
+                "unlabeled": (spec.get("counts") or {}).get("unlabeled"),
+                "created_at": spec.get("created_at"), "error": status.get("error")}
+
+    def runs(self) -> list[dict[str, Any]]:
+        out = []
+        for rid in self.run_ids():
+            with contextlib.suppress(WorkspaceError, OSError, ValueError):
+                out.append(self.run_summary(rid))
+        return out
+
+    def active_run(self) -> str | None:
+        for rid in self.run_ids():
+            if self.run(rid).status().get("state") in ACTIVE_STATES:
+                return rid
+        return None
+
+    # --- exports ---
+    def export_frame(self, run_id: str | None = None):
+        """Labeled examples (source 'human') + the run's last iteration of pseudo-labels, one table."""
+        import pandas as pd
+
+        cols = self.text_columns
+        lab = self.labeled_frame()
+        human = pd.DataFrame({**{c: lab[c] if c in lab else "" for c in cols}, "label": lab["label"],
+                              "source": "human:" + lab["source"].astype(str), "confidence": 1.0,
+                              "weight": float("nan"), "iteration": pd.NA, "pool_id": lab["pool_id"]})
+        frames = [human]
+        if run_id:
+            pseudo = self.run(run_id).pseudo_labels()
+            if len(pseudo):
+                last = pseudo[pseudo["iteration"] == pseudo["iteration"].max()]
+                taken = {x for x in lab["pool_id"].dropna().astype(int)}
+                last = last[~last["id"].astype(int).isin(taken)]
+                frames.append(pd.DataFrame({cols[0]: last["text"].to_numpy(),
+                                            **{c: "" for c in cols[1:]},
+                                            "label": last["pseudo_label"].to_numpy(), "source": "pseudo",
+                                            "confidence": last["confidence"].to_numpy(),
+                                            "weight": last["weight"].to_numpy(),
+                                            "iteration": last["iteration"].to_numpy(),
+                                            "pool_id": last["id"].to_numpy()}))
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else human
+
+    def export_data(self, run_id: str | None = None, fmt: str = "csv") -> bytes:
+        if fmt not in ("csv", "jsonl"):
+            raise WorkspaceError("export format must be csv or jsonl")
+        return table_bytes(self.export_frame(run_id), fmt)
+
+    def export_model_zip(self, run_id: str) -> bytes:
+        run = self.run(run_id)
+        if not run.model_path.exists():
+            raise WorkspaceError(f"run {run_id} has no trained model yet; wait for an iteration to finish")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(run.model_path, "model.safetensors")
+            for name in ("labels.json", "config.json"):
+                if (run.path / name).exists():
+                    zf.write(run.path / name, name)
+            zf.writestr("MODEL_CARD.md", self.model_card(run_id))
+        return buf.getvalue()
+
+    def model_card(self, run_id: str) -> str:
+        run = self.run(run_id)
+        spec = read_json(run.config_path, {}) or {}
+        cfg = spec.get("config", {})
+        metrics = run.metrics()
+        last = metrics[-1] if metrics else {}
+        lines = [f"# LiST classifier `{run_id}`", "",
+                 "Few-shot text classifier trained with LiST (prompt + adapters + self-training with meta "
+                 "re-weighting) in LiST Studio.", "",
+                 f"- Base model: `{cfg.get('model')}` (tuning: {cfg.get('tuning')}, adapter_dim {cfg.get('adapter_dim')})",
+                 f"- Template: `{cfg.get('template')}`",
+                 "- Label words: " + ", ".join(f"{k} -> `{v}`" for k, v in (cfg.get("verbalizer") or {}).items()),
+                 f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
+                 f"- Data: {(spec.get('counts') or {}).get('labeled')} labeled, "
+                 f"{(spec.get('counts') or {}).get('unlabeled')} unlabeled examples",
+                 f"- Evaluation: {last.get('eval_source', 'n/a')}",
+                 f"- Final accuracy: {_fmt(last.get('accuracy'))}, macro-F1: {_fmt(last.get('macro_f1'))} "
+                 f"(iteration {last.get('iteration', 'n/a')})", "",
+                 "## Metrics per iteration", "", "| iteration | accuracy | macro-F1 | mean weight |",
+                 "|---|---|---|---|"]
+        lines += [f"| {m.get('iteration')} | {_fmt(m.get('accuracy'))} | {_fmt(m.get('macro_f1'))} | "
+                  f"{_fmt(m.get('mean_weight'))} |" for m in metrics]
+        lines += ["", "## Use", "", "```python", "from list_core.classifier import ListClassifier",
+                  "clf = ListClassifier.load('unzipped_dir')  # needs the same base model available",
+                  "clf.predict(['some text'])", "```",
+                  "", "Few-shot models can be confidently wrong: check predictions on your own data before use.", ""]
+        return "\n".join(lines)
+
+    def predict_upload(self, classifier: Any, filename: str, data: bytes, text_columns: Sequence[str] | None = None,
+                       fmt: str = "csv") -> tuple[bytes, Any]:
+        """Predictions for an uploaded file as (bytes, LoadReport); the file is read as data only."""
+        import pandas as pd
+
+        from .data import load_examples
+
+        fields = classifier.template_.fields
+        cols = list(text_columns) if text_columns else None
+        ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=safe_filename(filename),
+                                   dedupe=False)
+        used = [c for c in ds.column_names if c not in ("id", "label")]
+        if len(used) != len(fields):
+            raise WorkspaceError(f"the model's template needs {len(fields)} text column(s) ({', '.join(fields)}); "
+                                 f"the file gave {', '.join(used)}")
+        mapping = {f: f for f in fields} if all(f in used for f in fields) else dict(zip(fields, used))
+        frame = pd.DataFrame(ds.to_list())
+        rows = [{f: str(r[c]) for f, c in mapping.items()} for r in frame.to_dict("records")]
+        probs = classifier.predict_proba(rows)
+        frame["prediction"] = classifier.classes_[probs.argmax(-1)] if len(frame) else []
+        frame["confidence"] = probs.max(-1).round(6) if len(frame) else []
+        return table_bytes(frame, fmt), report
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Helpers shared with the app
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _isna(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.3f}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
+
+
+def table_bytes(frame, fmt: str = "csv") -> bytes:
+    from .data import write_table
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"export.{fmt}"
+        write_table(frame, path)
+        return path.read_bytes()
+
+
+_TOKENIZERS: dict[str, Any] = {}
+
+
+def load_tokenizer(model: str = DEFAULT_MODEL):
+    """The model's tokenizer (cached per process); raises ModelLoadError."""
+    from transformers import AutoTokenizer
+
+    from .modeling import ModelLoadError, resolve_model_path
+
+    path = resolve_model_path(model)
+    if path not in _TOKENIZERS:
+        try:
+            _TOKENIZERS[path] = AutoTokenizer.from_pretrained(path)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelLoadError(f"could not load the tokenizer of {model!r} ({type(exc).__name__}); use 'default', "
+                                 "a local model directory under an allowed root, or a reachable hub name") from exc
+    return _TOKENIZERS[path]
+
+
+def preview_prompts(template: str, rows: Sequence[Mapping[str, Any]], words: Mapping[str, str],
+                    model: str = DEFAULT_MODEL, max_length: int = 64) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rendered examples with token counts and truncation, plus warnings (multi-token / duplicate label words).
+
+    Raises PromptError for a broken template; label-word problems come back as warnings."""
+    from .prompts import PromptEncoder, PromptError, Template, Verbalizer
+
+    tpl = Template(template)
+    tok = load_tokenizer(model)
+    warnings: list[str] = []
+    if words and all(str(w).strip() for w in words.values()):
+        try:
+            Verbalizer(dict(words), tok)
+        except PromptError as exc:
+            warnings.append(str(exc))
+    else:
+        missing = [k for k, w in (words or {}).items() if not str(w).strip()]
+        if missing:
+            warnings.append(f"class(es) {', '.join(missing)} have no label word yet")
+    enc = PromptEncoder(tpl, tok, max_length)
+    out = []
+    for r in rows:
+        e = enc.encode(r)
+        full = len(tok(tpl.render(r, tok.mask_token or "[MASK]"))["input_ids"])
+        out.append({"rendered": tpl.render(r, tok.mask_token or "[MASK]"), "tokens": len(e.input_ids),
+                    "full_tokens": full, "truncated": e.truncated,
+                    "kept": tok.decode(e.input_ids, skip_special_tokens=False)})
+    return out, warnings
+
+
+_BACKBONES: dict[str, Any] = {}
+
+
+def zero_shot_check(template: str, words: Mapping[str, str], rows: Sequence[Mapping[str, Any]],
+                    model: str = DEFAULT_MODEL, max_length: int = 64):
+    """Label-word probabilities of the untrained model at the mask for labeled rows (dicts with the template's
+    fields and 'label'). Returns (DataFrame, accuracy, head_is_pretrained). Raises PromptError/ModelLoadError."""
+    import pandas as pd
+    import torch
+
+    from .modeling import load_backbone
+    from .prompts import PromptEncoder, Template, Verbalizer
+
+    name = check_model(model)
+    if name not in _BACKBONES:
+        _BACKBONES.clear()
+        _BACKBONES[name] = load_backbone(name)
+    mlm, tok, head_pretrained = _BACKBONES[name]
+    verb = Verbalizer(dict(words), tok)
+    enc = PromptEncoder(Template(template), tok, max_length)
+    mlm.eval()
+    out = []
+    for start in range(0, len(rows), 16):
+        chunk = rows[start:start + 16]
+        encoded = [enc.encode(r) for r in chunk]
+        width = max(len(e.input_ids) for e in encoded)
+        pad = tok.pad_token_id or 0
+        ids = torch.tensor([e.input_ids + [pad] * (width - len(e.input_ids)) for e in encoded])
+        att = torch.tensor([[1] * len(e.input_ids) + [0] * (width - len(e.input_ids)) for e in encoded])
+        with torch.no_grad():
+            logits = mlm(input_ids=ids, attention_mask=att).logits
+        pos = torch.tensor([e.mask_position for e in encoded])
+        probs = torch.softmax(logits[torch.arange(len(chunk)), pos][:, verb.token_ids], -1).numpy()
+        for r, p in zip(chunk, probs):
+            out.append({"text": " | ".join(str(r[f]) for f in Template(template).fields), "label": r.get("label"),
+                        "predicted": verb.labels[int(p.argmax())],
+                        **{f"p({lab})": round(float(x), 3) for lab, x in zip(verb.labels, p)}})
+    frame = pd.DataFrame(out)
+    acc = float((frame["predicted"] == frame["label"]).mean()) if len(frame) else float("nan")
+    return frame, acc, head_pretrained
+
+
+def filter_pseudo(frame, iteration: int | None = None, labels: Sequence[str] | None = None,
+                  weight_range: tuple[float, float] | None = None, zero_only: bool = False,
+                  low_confidence: float | None = None, search: str = "", sort_by: str | None = None,
+                  ascending: bool = True):
+    """Filtered view of a run's pseudo-label table (vectorised: fast for 100k rows)."""
+    f = frame
+    if iteration is not None and len(f):
+        f = f[f["iteration"] == iteration]
+    if labels:
+        f = f[f["pseudo_label"].isin(list(labels))]
+    if weight_range is not None:
+        lo, hi = weight_range
+        w = f["weight"]
+        f = f[(w >= lo - 1e-12) & (w <= hi + 1e-12)]
+    if zero_only:
+        f = f[f["weight"].to_numpy() == 0]
+    if low_confidence is not None:
+        f = f[f["confidence"] < low_confidence]
+    if search:
+        f = f[f["text"].str.contains(search, case=False, regex=False, na=False)]
+    if sort_by and sort_by in f.columns:
+        f = f.sort_values(sort_by, ascending=ascending, kind="stable", na_position="last")
+    return f
+
+
+def page_of(frame, page: int, size: int):
+    pages = max(1, math.ceil(len(frame) / size))
+    page = min(max(1, int(page)), pages)
+    return frame.iloc[(page - 1) * size: page * size], pages

@@ -1,0 +1,256 @@
+"""The Streamlit app driven headless with streamlit.testing.v1.AppTest (no browser, no network, tiny model)."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import make_backbone, toy_rows
+from list_core import workspace as W
+
+streamlit = pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PAGES = ["app_pages/data.py", "app_pages/label.py", "app_pages/prompt.py", "app_pages/train.py", "app_pages/inspect_run.py",
+         "app_pages/runs.py", "app_pages/export.py"]
+TINY = {"iterations": 1, "teacher_epochs": 2, "teacher_max_steps": 0, "student_steps": 4,
+        "unlabeled_per_iteration": 16, "max_length": 32, "adapter_dim": 4, "labeled_batch_size": 4,
+        "unlabeled_batch_size": 4, "student_finetune_epochs": 1, "student_finetune_max_steps": 0,
+        "meta_batch_size": 4}
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIST_STUDIO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LIST_STUDIO_MAX_RUNS", raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models") / "tiny-bert"
+    model, tok, _ = make_backbone()
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+def app(ws="t1", page=None, run=None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["ws"] = ws
+    if run:
+        at.query_params["run"] = run
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def no_errors(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def prepared(name="t1", n=8):
+    ws = W.Workspace(name)
+    pool = [{"text": f"{r['text']} number {i}", "label": r["label"]} for i, r in enumerate(toy_rows(20, seed=1))]
+    ws.save_upload("pool.csv", pd.DataFrame(pool).to_csv(index=False).encode())
+    ws.set_pool("pool.csv", ["text"])
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    for r in toy_rows(n, seed=2):
+        ws.add_example(r["text"], r["label"])
+    return ws
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_empty_workspace(home, page):
+    at = app("empty", page)
+    no_errors(at)
+    assert at.title[0].value
+
+
+def test_new_session_gets_random_workspace(home):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    name = at.query_params["ws"]
+    assert name.startswith("ws-") and name in W.list_workspaces()
+    other = AppTest.from_file(str(APP), default_timeout=60)
+    other.run()
+    assert other.query_params["ws"] != name
+    bad = AppTest.from_file(str(APP), default_timeout=60)
+    bad.query_params["ws"] = "../../etc"
+    bad.run()
+    assert bad.query_params["ws"].startswith("ws-") and not bad.exception
+
+
+def test_data_page_sample_and_upload(home):
+    at = app("d1", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("sample:uci_sentiment_sentences.csv").run()
+    at.multiselect(key="text_cols").set_value(["text"]).run()
+    at.button(key="use_pool").click().run()
+    no_errors(at)
+    assert any("kept" in s.value for s in at.success)
+    assert W.Workspace("d1").state["pool"]["rows"] > 2000
+    # A broken upload: readable error, no traceback.
+    ws = W.Workspace("d1")
+    ws.save_upload("broken.csv", b"text,label\n")
+    at = app("d1", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("broken.csv").run()
+    assert not at.exception
+    assert any("no data rows" in e.value for e in at.error)
+
+
+def test_label_page_classes_buttons_table_paste(home):
+    prepared("l1", n=0)
+    at = app("l1", "app_pages/label.py")
+    no_errors(at)
+    at.button(key="lab_pos").click().run()
+    at.button(key="lab_neg").click().run()
+    at.button(key="lab_skip").click().run()
+    assert W.Workspace("l1").class_counts() == {"neg": 1, "pos": 1}
+    at.text_area(key="paste_text").set_value("good one\nnice one").run()
+    at.selectbox(key="paste_class").set_value("pos").run()
+    at.button(key="paste_add").click().run()
+    no_errors(at)
+    assert any("2 examples added" in s.value for s in at.success)
+    assert at.text_area(key="paste_text").value == ""
+    assert W.Workspace("l1").class_counts() == {"neg": 1, "pos": 3}
+    assert any("at least 8" in w.value for w in at.warning)
+    # classes through the text box
+    at.text_input(key="classes_text").set_value("neg, pos, neutral").run()
+    at.button(key="save_classes").click().run()
+    assert W.Workspace("l1").classes == ["neg", "pos", "neutral"]
+    # editing the table through the service the editor calls, then re-render
+    ws = W.Workspace("l1")
+    frame = ws.labeled_frame()
+    frame.loc[0, "label"] = "neutral"
+    ws.replace_labeled(frame)
+    at = app("l1", "app_pages/label.py")
+    no_errors(at)
+    assert [m.value for m in at.metric][:3] == ["1", "2", "1"]
+
+
+def test_prompt_page_preview_and_warnings(home):
+    prepared("p1")
+    at = app("p1", "app_pages/prompt.py")
+    no_errors(at)
+    assert len(at.code) == 3 and all("[MASK]" in c.value for c in at.code)
+    at.text_input(key="template_text").set_value("{text} no mask here").run()
+    at.button(key="save_prompt").click().run()
+    assert any("no {mask}" in e.value for e in at.error)
+    assert not at.exception
+    at.text_input(key="template_text").set_value("Review: {text} It was {mask}.").run()
+    at.text_input(key="word_neg").set_value("dreadfulness").run()
+    at.button(key="save_prompt").click().run()
+    assert W.Workspace("p1").template == "Review: {text} It was {mask}."
+    assert W.Workspace("p1").label_words["neg"] == "dreadfulness"
+    assert any("dreadfulness" in w.value for w in at.warning)  # multi-token label word warned
+    assert not at.exception
+    at.text_input(key="word_neg").set_value("terrible").run()
+    at.button(key="zs_btn").click().run()
+    no_errors(at)
+    assert any(m.label == "Zero-shot accuracy" for m in at.metric)
+
+
+def fake_done_run(ws, run_id="r1"):
+    from test_workspace import fake_run
+
+    return fake_run(ws, run_id)
+
+
+def test_train_page_refuses_bad_model_and_shows_runs(home):
+    prepared("tr")
+    at = app("tr", "app_pages/train.py")
+    at.text_input(key="model").set_value("/etc").run()
+    at.button(key="start").click().run()
+    assert any("not under an allowed model root" in e.value for e in at.error)
+    fake_done_run(W.Workspace("tr"), "r1")
+    at = app("tr", "app_pages/train.py", run="r1")
+    no_errors(at)
+    assert any("done" in m.value for m in at.markdown)
+
+
+def test_inspect_filters_accept_correct(home):
+    ws = prepared("in")
+    fake_done_run(ws, "r1")
+    at = app("in", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    at.checkbox(key="insp_zero").check().run()
+    assert len(at.dataframe[0].value) == 3
+    at.checkbox(key="insp_zero").uncheck().run()
+    at.text_input(key="insp_search").set_value("pool 7").run()
+    assert list(at.dataframe[0].value["id"]) == [7]
+    at.multiselect(key="insp_pick").set_value([7]).run()
+    at.selectbox(key="insp_target").set_value("neg").run()
+    at.button(key="insp_correct").click().run()
+    no_errors(at)
+    ex = [e for e in W.Workspace("in").labeled if e.get("pool_id") == 7]
+    assert ex and ex[0]["label"] == "neg" and ex[0]["source"] == "corrected"
+    at.multiselect(key="insp_pick").set_value([7]).run()
+    at.button(key="insp_accept").click().run()
+    assert [e for e in W.Workspace("in").labeled if e.get("pool_id") == 7][0]["label"] == "pos"
+
+
+def test_runs_page_compare_and_delete(home):
+    ws = prepared("ru")
+    fake_done_run(ws, "r1")
+    fake_done_run(ws, "r2")
+    at = app("ru", "app_pages/runs.py")
+    no_errors(at)
+    assert len(at.dataframe[0].value) == 2
+    at.selectbox(key="runs_pick").set_value("r1").run()
+    at.button(key="runs_delete").click().run()
+    assert W.Workspace("ru").run_ids() == ["r2"]
+
+
+def test_export_page_downloads(home):
+    ws = prepared("ex")
+    fake_done_run(ws, "r1")
+    at = app("ex", "app_pages/export.py", run="r1")
+    no_errors(at)
+    keys = {b.key for b in at.get("download_button")}
+    assert {"dl_csv", "dl_jsonl", "dl_model"} <= keys
+    data = pd.read_csv(io.BytesIO(ws.export_data("r1")))
+    assert len(data) == 16 + 10
+
+
+@pytest.mark.slow
+def test_full_flow_real_tiny_run(home, tiny_model, monkeypatch):
+    monkeypatch.setenv("LIST_STUDIO_MODEL_ROOTS", str(tiny_model.parent))
+    prepared("full")
+    at = app("full", "app_pages/train.py")
+    at.radio(key="preset").set_value("custom").run()
+    at.text_input(key="model").set_value(str(tiny_model)).run()
+    at.selectbox(key="device").set_value("cpu").run()
+    for knob, value in TINY.items():
+        at.number_input(key=f"k_{knob}").set_value(value).run()
+    at.button(key="start").click().run()
+    no_errors(at)
+    rid = at.query_params["run"]
+    run = W.Workspace("full").run(rid)
+    deadline = time.time() + 180
+    while run.status()["state"] in ("queued", "running") and time.time() < deadline:
+        time.sleep(1)
+    assert run.status()["state"] == "done", run.log_tail(30)
+    at = app("full", "app_pages/train.py", run=rid)
+    no_errors(at)
+    assert any("done" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) >= 2
+    at = app("full", "app_pages/inspect_run.py", run=rid)
+    no_errors(at)
+    pick = int(at.dataframe[0].value["id"].iloc[0])
+    at.multiselect(key="insp_pick").set_value([pick]).run()
+    at.button(key="insp_correct").click().run()
+    no_errors(at)
+    at = app("full", "app_pages/export.py", run=rid)
+    at.text_area(key="try_text").set_value("great movie").run()
+    at.button(key="try_btn").click().run()
+    no_errors(at)
+    assert any(("neg" in s.value or "pos" in s.value) for s in at.success)

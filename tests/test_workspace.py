@@ -1,0 +1,376 @@
+"""Service layer of LiST Studio (list_core.workspace): no Streamlit needed."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+
+import pandas as pd
+import pytest
+
+from tests.conftest import make_backbone, toy_rows
+from list_core import workspace as W
+from list_core.data import DataError
+from list_core.runs import RunDir
+
+TINY_KNOBS = dict(iterations=1, teacher_epochs=2, student_steps=4, unlabeled_per_iteration=16, max_length=32,
+                  adapter_dim=4, student_finetune_epochs=1, teacher_max_steps=0, student_finetune_max_steps=0,
+                  labeled_batch_size=4, unlabeled_batch_size=4, meta_batch_size=4)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIST_STUDIO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LIST_STUDIO_MODEL_ROOTS", str(tmp_path / "models"))
+    monkeypatch.delenv("LIST_STUDIO_MAX_RUNS", raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models") / "tiny-bert"
+    model, tok, _ = make_backbone()
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+@pytest.fixture
+def model_dir(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("LIST_STUDIO_MODEL_ROOTS", str(tiny_model.parent))
+    return tiny_model
+
+
+def csv_bytes(rows):
+    return pd.DataFrame(rows).to_csv(index=False).encode()
+
+
+def ready_workspace(name="w1", n=8):
+    ws = W.Workspace(name)
+    rows = toy_rows(20, seed=1)
+    pool = [{"text": f"{r['text']} number {i}", "label": r["label"]} for i, r in enumerate(rows)]
+    ws.save_upload("pool.csv", csv_bytes(pool))
+    ws.set_pool("pool.csv", ["text"])
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    for r in toy_rows(n, seed=2):
+        ws.add_example(r["text"], r["label"])
+    return ws
+
+
+# --- names and paths ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["../x", "/etc", "a/b", "..", ".", "", "a b", "x" * 65, "é", "a\x00b", None, "~"])
+def test_bad_workspace_names_refused(home, bad):
+    with pytest.raises(W.WorkspaceError):
+        W.Workspace(bad)
+    assert not home.exists() or [p.name for p in home.iterdir()] == ["workspaces"]
+    assert not (home.parent / "x").exists()
+
+
+def test_run_names_and_uploads_cannot_escape(home):
+    ws = W.Workspace("safe")
+    for bad in ("../../x", "/tmp", ".."):
+        with pytest.raises(W.WorkspaceError):
+            ws.run(bad)
+    name = ws.save_upload("../../../etc/evil.csv", b"text\nhello\n")
+    assert name == "evil.csv"
+    assert (ws.uploads_dir / "evil.csv").exists()
+    assert not (home.parent / "etc").exists()
+    with pytest.raises(W.WorkspaceError):
+        ws.upload_path("../state.json")
+
+
+def test_model_allow_list(home, tmp_path, monkeypatch):
+    assert W.check_model("default") == "default"
+    assert W.check_model("") == "default"
+    assert W.check_model("roberta-large") == "roberta-large"
+    assert W.check_model("FacebookAI/roberta-base") == "FacebookAI/roberta-base"
+    for bad in ("/etc", "../models", "~/x", str(tmp_path)):
+        with pytest.raises(W.WorkspaceError):
+            W.check_model(bad)
+    allowed = tmp_path / "models" / "m1"
+    allowed.mkdir(parents=True)
+    assert W.check_model(str(allowed)) == str(allowed.resolve())
+    with pytest.raises(W.WorkspaceError):
+        W.check_model(str(tmp_path / "models" / ".." / "other"))
+
+
+# --- state -------------------------------------------------------------------------------------------------------
+
+def test_state_survives_reopen(home):
+    ws = ready_workspace()
+    ws.set_template("Review: {text} It was {mask}.")
+    uid = ws.labeled[0]["uid"]
+    ws.edit_example(uid, label="pos", text="edited text")
+    ws.delete_example(ws.labeled[1]["uid"])
+    again = W.Workspace("w1", create=False)
+    assert again.classes == ["neg", "pos"]
+    assert again.label_words == {"neg": "terrible", "pos": "great"}
+    assert again.template == "Review: {text} It was {mask}."
+    assert len(again.labeled) == 15
+    assert again.labeled[0]["text"] == "edited text" and again.labeled[0]["label"] == "pos"
+    assert "w1" in W.list_workspaces()
+    assert json.loads((home / "workspaces" / "w1" / "state.json").read_text())["template"].startswith("Review")
+    with pytest.raises(W.WorkspaceError):
+        W.Workspace("nope", create=False)
+
+
+def test_labels_validation_and_paste(home):
+    ws = W.Workspace("p")
+    with pytest.raises(W.WorkspaceError):
+        ws.set_classes(["Pos", "pos "])
+    ws.set_classes(["neg", "pos"])
+    with pytest.raises(W.WorkspaceError):
+        ws.add_example("text", "other")
+    with pytest.raises(W.WorkspaceError):
+        ws.add_example("   ", "pos")
+    assert ws.add_lines("good one\n\nnice one\nneg\tbad one\n", "pos") == 3
+    assert ws.class_counts() == {"neg": 1, "pos": 2}
+    assert any("at least 8" in w for w in ws.label_warnings())
+
+
+def test_replace_labeled_from_editor(home):
+    ws = ready_workspace(n=2)
+    frame = ws.labeled_frame()
+    frame.loc[0, "label"] = "neg" if frame.loc[0, "label"] == "pos" else "pos"
+    frame = frame.drop(index=1)
+    frame = pd.concat([frame, pd.DataFrame([{"text": "new row", "label": "neg"}, {"text": "", "label": "neg"}])])
+    result = ws.replace_labeled(frame)
+    assert result == {"added": 1, "changed": 1, "deleted": 1}
+    assert len(W.Workspace("w1").labeled) == 4
+    bad = ws.labeled_frame()
+    bad.loc[0, "label"] = "unknown"
+    with pytest.raises(W.WorkspaceError):
+        ws.replace_labeled(bad)
+    assert len(W.Workspace("w1").labeled) == 4  # nothing changed
+
+
+def test_pool_labeling_one_by_one(home):
+    ws = ready_workspace(n=0)
+    first = ws.next_pool_example()
+    assert first is not None and "text" in first
+    ws.label_pool_example(first["id"], "pos")
+    second = ws.next_pool_example()
+    assert second["id"] != first["id"]
+    ws.skip_pool_example(second["id"])
+    third = ws.next_pool_example()
+    assert third["id"] not in (first["id"], second["id"])
+    ws.label_pool_example(first["id"], "neg")  # relabel, not duplicate
+    assert len(ws.labeled) == 1 and ws.labeled[0]["label"] == "neg"
+    assert ws.pool_progress() == (1, 40)
+
+
+def test_broken_upload_gives_data_error(home):
+    ws = W.Workspace("b")
+    ws.save_upload("empty.csv", b"")
+    with pytest.raises(DataError):
+        ws.set_pool("empty.csv")
+    ws.save_upload("head.csv", b"text,label\n")
+    with pytest.raises(DataError):
+        ws.set_pool("head.csv")
+    ws.save_upload("fake.parquet", b"text\nhello\n")
+    with pytest.raises(DataError):
+        ws.set_pool("fake.parquet")
+
+
+def test_sample_data_pool(home):
+    ws = W.Workspace("s")
+    assert "uci_sentiment_sentences.csv" in ws.samples()
+    report = ws.set_pool("sample:uci_sentiment_sentences.csv", ["text"], label_column="label")
+    assert report.rows_kept > 2000
+    assert "gold" in ws.pool().columns
+
+
+# --- runs ---------------------------------------------------------------------------------------------------------
+
+def fake_run(ws, run_id, state="done", pid=None, iteration=1, n=10):
+    from list_core.config import ListConfig
+    from list_core.job import create_run
+
+    cfg = ListConfig.from_preset("quick", template=ws.template, verbalizer=ws.label_words)
+    run = create_run(ws.runs_dir / run_id, cfg, toy_rows(2), [{"id": i, "text": f"pool {i}"} for i in range(n)])
+    run.write_status(state=state, pid=pid, started_at="2026-01-01T00:00:00+00:00",
+                     finished_at="2026-01-01T00:01:00+00:00")
+    frame = pd.DataFrame({"id": list(range(n)), "text": [f"pool {i}" for i in range(n)],
+                          "pseudo_label": ["pos" if i % 2 else "neg" for i in range(n)],
+                          "confidence": [0.5 + i / (2 * n) for i in range(n)],
+                          "weight": [0.0 if i < 3 else 1.0 for i in range(n)], "reweighted_steps": [1] * n,
+                          "iteration": [iteration] * n})
+    run.append_pseudo_labels(frame)
+    run.append_metrics({"iteration": 0, "accuracy": 0.6, "macro_f1": 0.55, "seconds": 1.0})
+    run.append_metrics({"iteration": 1, "accuracy": 0.8, "macro_f1": 0.75, "mean_weight": 0.7, "seconds": 2.0})
+    run.model_path.write_bytes(b"fake-weights")
+    return run
+
+
+def test_accept_and_correct_pseudo_labels(home):
+    ws = ready_workspace(n=1)
+    fake_run(ws, "r1")
+    assert ws.accept_pseudo("r1", [4, 5]) == 2
+    assert ws.accept_pseudo("r1", [6], label="pos") == 1
+    ws2 = W.Workspace("w1")
+    added = {ex["pool_id"]: ex for ex in ws2.labeled if ex.get("pool_id") is not None}
+    assert added[4]["label"] == "neg" and added[4]["source"] == "accepted"
+    assert added[5]["label"] == "pos"
+    assert added[6]["label"] == "pos" and added[6]["source"] == "corrected"
+    assert added[4]["text"] == "pool 4"
+    ws2.accept_pseudo("r1", [4], label="pos")  # correcting again updates, no duplicate
+    assert sum(1 for ex in W.Workspace("w1").labeled if ex.get("pool_id") == 4) == 1
+    with pytest.raises(W.WorkspaceError):
+        ws2.accept_pseudo("r1", [4], label="nope")
+
+
+def test_runs_listing_export_and_delete(home):
+    ws = ready_workspace(n=2)
+    fake_run(ws, "r1")
+    [summary] = ws.runs()
+    assert summary["state"] == "done" and summary["accuracy"] == 0.8 and summary["duration_s"] == 60.0
+    data = pd.read_csv(io.BytesIO(ws.export_data("r1", "csv")))
+    assert set(data["source"]) == {"human:manual", "pseudo"}
+    assert len(data) == 4 + 10
+    pseudo = data[data["source"] == "pseudo"]
+    assert pseudo["confidence"].between(0, 1).all() and set(pseudo["weight"]) == {0.0, 1.0}
+    lines = ws.export_data("r1", "jsonl").decode().splitlines()
+    assert len(lines) == 14 and "label" in json.loads(lines[0])
+    z = zipfile.ZipFile(io.BytesIO(ws.export_model_zip("r1")))
+    assert set(z.namelist()) == {"model.safetensors", "labels.json", "config.json", "MODEL_CARD.md"}
+    card = z.read("MODEL_CARD.md").decode()
+    assert "0.800" in card and "terrible" in card
+    ws.delete_run("r1")
+    assert ws.runs() == []
+
+
+def test_filter_and_paginate_100k_fast(home):
+    n = 100_000
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": np.arange(n), "text": [f"text {i}" for i in range(n)],
+                          "pseudo_label": rng.choice(["neg", "pos"], n), "confidence": rng.random(n),
+                          "weight": np.where(rng.random(n) < 0.2, 0.0, rng.random(n)),
+                          "reweighted_steps": 1, "iteration": 1})
+    t = time.time()
+    view = W.filter_pseudo(frame, 1, ["pos"], (0.0, 0.5), False, 0.9, "text 1", "confidence", False)
+    page, pages = W.page_of(view, 3, 50)
+    zero = W.filter_pseudo(frame, 1, zero_only=True)
+    assert time.time() - t < 2.0
+    assert len(page) == 50 and pages >= 3
+    assert (view["pseudo_label"] == "pos").all() and (view["weight"] <= 0.5).all()
+    assert (zero["weight"] == 0).all() and len(zero) > 0.15 * n
+
+
+def test_concurrent_run_limit(home, monkeypatch):
+    import os
+
+    ws = ready_workspace()
+    other = ready_workspace("w2")
+    fake_run(other, "busy", state="running", pid=os.getpid())  # this process is alive: the slot is taken
+    with pytest.raises(W.WorkspaceError, match="already active"):
+        ws.start_run("quick", check=False)
+    monkeypatch.setenv("LIST_STUDIO_MAX_RUNS", "2")
+    launched = []
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: launched.append(path) or 1)
+    rid = ws.start_run("quick", check=False)
+    assert launched and RunDir(launched[0]).config_path.exists() and rid in ws.run_ids()
+    # A dead pid does not hold a slot and shows as interrupted.
+    RunDir(other.runs_dir / "busy").write_status(pid=2 ** 22 + 12345)
+    assert other.run_summary("busy")["state"] == "interrupted"
+
+
+def test_start_refuses_incomplete_setup(home):
+    ws = W.Workspace("inc")
+    with pytest.raises(W.WorkspaceError, match="two classes"):
+        ws.start_run()
+    ws.set_classes(["a", "b"])
+    with pytest.raises(W.WorkspaceError, match="label word"):
+        ws.start_run()
+    ws.set_label_words({"a": "good", "b": "bad"})
+    with pytest.raises(W.WorkspaceError, match="no labeled example"):
+        ws.start_run(check=False)
+    with pytest.raises(W.WorkspaceError):
+        ws.start_run(model="/etc")
+
+
+@pytest.mark.slow
+def test_real_run_with_tiny_model(home, model_dir):
+    ws = ready_workspace(n=8)
+    rid = ws.start_run("custom", model=str(model_dir), device="cpu", custom=TINY_KNOBS)
+    run = ws.run(rid)
+    deadline = time.time() + 180
+    while run.status()["state"] in ("queued", "running") and time.time() < deadline:
+        time.sleep(1)
+    status = run.status()
+    assert status["state"] == "done", (status, run.log_tail(30))
+    metrics = run.metrics()
+    assert [m["iteration"] for m in metrics] == [0, 1]
+    pseudo = run.pseudo_labels()
+    assert len(pseudo) == 16 and pseudo["text"].str.contains("number").all()
+    summary = ws.runs()[0]
+    assert summary["state"] == "done" and summary["accuracy"] is not None
+    ws.accept_pseudo(rid, pseudo["id"][:2].tolist())
+    assert len(W.Workspace("w1").labeled) == 18
+    from list_core.classifier import ListClassifier
+
+    clf = ListClassifier.load(run.path)
+    out, report = ws.predict_upload(clf, "new.csv", csv_bytes([{"text": "great movie"}, {"text": "bad film"}]))
+    pred = pd.read_csv(io.BytesIO(out))
+    assert list(pred["prediction"].isin(["neg", "pos"])) == [True, True] and report.rows_kept == 2
+    assert zipfile.ZipFile(io.BytesIO(ws.export_model_zip(rid))).read("model.safetensors")[:8]
+
+
+def test_zero_shot_check_and_device_refusal(home, model_dir, monkeypatch):
+    ws = ready_workspace(n=4)
+    rows = [{"text": ex["text"], "label": ex["label"]} for ex in ws.labeled]
+    frame, acc, _ = W.zero_shot_check("{text} it was {mask} .", ws.label_words, rows, str(model_dir), 32)
+    assert len(frame) == 8 and 0.0 <= acc <= 1.0
+    assert frame[["p(neg)", "p(pos)"]].sum(axis=1).round(2).eq(1.0).all()
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(W.WorkspaceError, match="no GPU"):
+        ws.build_config(device="cuda")
+    monkeypatch.setenv("LIST_STUDIO_WORKER_THREADS", "3")
+    assert W.worker_threads() == 3
+
+
+def wait_state(run, states, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = run.status()
+        if st["state"] in states:
+            return st
+        time.sleep(0.3)
+    raise AssertionError(f"run never reached {states}: {run.status()} {run.log_tail(20)}")
+
+
+@pytest.mark.slow
+def test_killed_worker_shows_interrupted_and_resumes(home, model_dir):
+    import os
+    import signal
+
+    ws = ready_workspace(n=8)
+    knobs = {**TINY_KNOBS, "iterations": 2, "student_steps": 400}
+    rid = ws.start_run("custom", model=str(model_dir), device="cpu", custom=knobs)
+    run = ws.run(rid)
+    deadline = time.time() + 120
+    while not run.metrics() and time.time() < deadline:  # wait for iteration 0 (the teacher)
+        time.sleep(0.3)
+    assert ws.active_run() == rid
+    with pytest.raises(W.WorkspaceError, match="already active"):
+        ws.start_run("custom", model=str(model_dir), device="cpu", custom=knobs)
+    os.kill(run.status()["pid"], signal.SIGKILL)
+    st = wait_state(run, ("interrupted",), 30)
+    assert "resume" in st["error"]
+    assert ws.active_run() is None and W.active_runs() == []
+    with pytest.raises(W.WorkspaceError):
+        ws.delete_run("../x")
+    ws.resume_run(rid)
+    wait_state(run, ("running",), 60)
+    ws.stop_run(rid)
+    wait_state(run, ("cancelled",), 120)
+    ws.resume_run(rid)
+    st = wait_state(run, ("done", "failed"), 300)
+    assert st["state"] == "done", run.log_tail(30)
+    assert [m["iteration"] for m in run.metrics()] == [0, 1, 2]
