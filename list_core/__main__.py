@@ -254,6 +254,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - out of memory, disk full, ...: one line, never a traceback
+        if os.environ.get("LIST_CORE_DEBUG"):
+            raise
+        from .job import _describe_failure
+
+        log = Path(args.out) / "train.log" if args.verb == "train" else None
+        where = f"; details in {log}" if log is not None and log.exists() else ""
+        print(f"error: {_describe_failure(exc)}{where}".replace("\n", " "), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

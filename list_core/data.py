@@ -203,6 +203,9 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
     except UnicodeDecodeError as exc:
         utf8_error = exc
     where = f"byte {utf8_error.start}"
+    mixed = _decode_mixed(data)
+    if mixed is not None:
+        return mixed
     for enc in ("cp1252", "latin-1"):
         try:
             text = data.decode(enc)
@@ -210,6 +213,49 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
             continue
         return text, enc, [f"decoded as {enc} (not valid UTF-8 at {where}); save the file as UTF-8 if characters look wrong"]
     raise AssertionError("latin-1 decoding cannot fail")  # pragma: no cover
+
+
+def _decode_mixed(data: bytes) -> tuple[str, str, list[str]] | None:
+    """A file whose lines are partly UTF-8 and partly cp1252/latin-1 (e.g. two exports pasted together): decode
+    line by line so the UTF-8 lines do not turn into mojibake. None when no non-ASCII line is valid UTF-8."""
+    lines = data.splitlines(keepends=True)
+    out, fallback, utf8_non_ascii = [], 0, 0
+    for line in lines:
+        try:
+            text = line.decode("utf-8")
+            utf8_non_ascii += not line.isascii()
+        except UnicodeDecodeError:
+            try:
+                text = line.decode("cp1252")
+            except UnicodeDecodeError:
+                text = line.decode("latin-1")
+            fallback += 1
+        out.append(text)
+    if not utf8_non_ascii:
+        return None
+    return "".join(out), "utf-8+cp1252", [f"mixed encodings: {fallback} line{'s' if fallback != 1 else ''} not valid "
+                                          "UTF-8 decoded as cp1252/latin-1; save the file as UTF-8 if characters "
+                                          "look wrong"]
+
+
+_MAGIC = ((b"PK\x03\x04", "a ZIP archive (an Excel .xlsx, .docx or .zip file?)"), (b"\x1f\x8b", "a gzip archive"),
+          (b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+          (b"\xd0\xcf\x11\xe0", "an old Office document (.xls/.doc)"), (b"SQLite format", "an SQLite database"))
+
+
+def _sniff_binary(data: bytes, text: str | None, name: str, fmt: str) -> None:
+    """Refuse a binary file with a text extension (e.g. report.xlsx renamed to .csv) instead of parsing garbage."""
+    hint = f"export or save it as {fmt.upper()} (UTF-8), or give it its real extension."
+    for magic, what in _MAGIC:
+        if data[: len(magic)] == magic:
+            raise DataError(f"{name} is {what}, not a {fmt.upper()} text file; {hint}")
+    if text is not None:
+        sample = text[:65536]
+        controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or ch == "\x7f")
+        # NUL never occurs in a text file we can decode (UTF-16/32 are decoded by then); other control characters
+        # may (user text): only a high share of them means binary.
+        if "\x00" in sample or (len(sample) >= 256 and controls > len(sample) // 10):
+            raise DataError(f"{name} looks like a binary file, not a {fmt.upper()} text file; {hint}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -468,13 +514,18 @@ def read_table(
     else:
         if data[:4] == b"PAR1":
             raise DataError(f"{name} looks like a Parquet file, not {fmt_.upper()}; rename it to .parquet.")
+        _sniff_binary(data, None, name, fmt_)
         text, encoding, warnings = _decode(data, name)
+        _sniff_binary(b"", text, name, fmt_)
         del data  # keep one copy of a large file in memory, not two
         text = text.lstrip("\ufeff")
         if not text.strip():
             raise DataError(f"{name} is empty; choose a file that contains data.")
         try:
             if fmt_ in ("csv", "tsv"):
+                if text.lstrip()[:1] in ("{", "["):
+                    raise DataError(f"{name} looks like JSON, not {fmt_.upper()}; rename it to .jsonl (one object "
+                                    "per line) or .json.")
                 delimiter = "," if fmt_ == "csv" else "\t"
                 first_line = text.split("\n", 1)[0]
                 if delimiter not in first_line:

@@ -8,6 +8,7 @@ that survives a Streamlit refresh or restart. Resuming reloads the last finished
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import subprocess
@@ -167,6 +168,9 @@ def _describe_failure(exc: BaseException) -> str:
     if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         text = ("out of memory: lower the batch sizes or max_length, use fewer unlabeled examples per iteration, "
                 f"or a smaller model ({text[:200]})")
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        text = ("disk full: free some space where the run directory is, then resume; the files of the last "
+                f"finished iteration are intact ({text[:200]})")
     if isinstance(exc, KeyboardInterrupt):
         text = "interrupted (Ctrl-C)"
     return text[:2000]

@@ -255,6 +255,9 @@ class Verbalizer:
                 raise PromptError(f"verbalizer entry {part.strip()!r} has no '='; write label=word pairs such as "
                                   "'neg=terrible,pos=great'")
             label, word = (x.strip() for x in part.split("=", 1))
+            if not label:
+                raise PromptError(f"verbalizer entry {part.strip()!r} has an empty label; write label=word pairs "
+                                  "such as 'neg=terrible,pos=great'")
             if label in mapping:
                 raise PromptError(f"label {label!r} appears twice in the verbalizer")
             mapping[label] = word

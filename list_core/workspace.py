@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .config import DEFAULT_MODEL, PRESETS, ConfigError, ListConfig
-from .runs import ACTIVE_STATES, RunDir, atomic_write_json, pid_alive, read_json
+from .runs import ACTIVE_STATES, RunDir, atomic_write_json, finite, pid_alive, read_json
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -192,10 +192,6 @@ def _parse_time(text: str | None) -> _dt.datetime | None:
         return _dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-
-
-def _finite(x: Any) -> Any:
-    return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -425,11 +421,14 @@ class Workspace:
         rows = ds.to_list()
         cols = [c for c in ds.column_names if c not in ("id", "label")]
         with self._mutate() as s:
+            # 'Pos' / 'pos ' in the file join the class 'pos' (set_classes refuses classes that differ only so).
+            folded = {"".join(c.split()).casefold(): c for c in s["classes"]}
             for r in rows:
-                s["labeled"].append(self._new_example({c: r[c] for c in cols}, r["label"], "import"))
-                if r["label"] not in s["classes"]:
-                    s["classes"].append(r["label"])
-                    s["label_words"].setdefault(r["label"], "")
+                label = folded.setdefault("".join(str(r["label"]).split()).casefold(), r["label"])
+                s["labeled"].append(self._new_example({c: r[c] for c in cols}, label, "import"))
+                if label not in s["classes"]:
+                    s["classes"].append(label)
+                    s["label_words"].setdefault(label, "")
         return len(rows)
 
     # --- labeled examples ---
@@ -795,8 +794,8 @@ class Workspace:
             _dt.datetime.now(_dt.timezone.utc) if status.get("state") in ACTIVE_STATES else None)
         duration = (end - start).total_seconds() if start and end else None
         return {"run": run_id, "state": status.get("state"), "stage": status.get("stage"),
-                "iteration": last.get("iteration"), "accuracy": _finite(last.get("accuracy")),
-                "macro_f1": _finite(last.get("macro_f1")), "duration_s": round(duration, 1) if duration else None,
+                "iteration": last.get("iteration"), "accuracy": finite(last.get("accuracy")),
+                "macro_f1": finite(last.get("macro_f1")), "duration_s": round(duration, 1) if duration else None,
                 "preset": cfg.get("preset"), "model": cfg.get("model"), "iterations": cfg.get("iterations"),
                 "labeled": (spec.get("counts") or {}).get("labeled"),
                 "unlabeled": (spec.get("counts") or {}).get("unlabeled"),
