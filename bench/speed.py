@@ -38,7 +38,6 @@ def timed(fn, repeats: int) -> float:
 
 
 def main(argv=None) -> dict:
-    import numpy as np
     import torch
 
     from list_core.config import ListConfig
@@ -109,7 +108,6 @@ def main(argv=None) -> dict:
     results["pseudo_label_vs_raw_on_texts"] = med(raw_text_s) / med(eng_s)
     results["mean_tokens_text"] = sum(map(len, text_ids)) / n
     results["mean_tokens_prompt"] = sum(map(len, prompt_ids)) / n
-    del plain, plain_mlm
 
     # 2. plain step vs meta re-weighted step on the same batch.
     B = args.train_batch
@@ -170,7 +168,7 @@ def main(argv=None) -> dict:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(f"| measure | value |\n|---|---|")
+    print("| measure | value |\n|---|---|")
     for k, v in results.items():
         if isinstance(v, dict):
             for k2, v2 in v.items():

@@ -189,8 +189,6 @@ class ProgressBar:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from .classifier import ListClassifier
     from .data import load_examples, read_table, write_table
 

@@ -81,3 +81,21 @@ def saved_model_dir(tmp_path_factory):
     model.save_pretrained(str(path))
     tok.save_pretrained(str(path))
     return path
+
+
+def comparable(history):
+    """Metric rows without their wall-clock seconds, for run-to-run comparison."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+def same(a, b):
+    """Equality of nested metric rows where NaN equals NaN."""
+    import math
+
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b

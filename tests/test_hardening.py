@@ -20,7 +20,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import make_backbone, make_tokenizer, tiny_config, toy_rows, unlabeled_rows
+from tests.conftest import (comparable, make_backbone, make_tokenizer, same, tiny_config, toy_rows,
+                            unlabeled_rows)
 from list_core import workspace as W
 from list_core.__main__ import main
 from list_core.data import DataError
@@ -39,21 +40,6 @@ def new_run(path, **overrides):
     return create_run(path, tiny_config(**{"iterations": 2, **overrides}), toy_rows(6), unlabeled_rows(), None,
                       sources={"labeled": "toy"})
 
-
-def comparable(rows):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
-
-
-def same(a, b):
-    import math
-
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
 
 
 def tmp_leftovers(run):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.conftest import make_backbone, tiny_config, toy_rows, unlabeled_rows
+from tests.conftest import comparable, make_backbone, same, tiny_config, toy_rows, unlabeled_rows
 from list_core.job import create_run, execute_run
 from list_core.modeling import ListModel
 from list_core.runs import RunDir, atomic_path, atomic_write_json, atomic_write_text
@@ -79,19 +78,6 @@ def new_run(path, **overrides):
     config = tiny_config(**{"iterations": 2, **overrides})
     return create_run(path, config, toy_rows(6), unlabeled_rows(), None, sources={"labeled": "toy"})
 
-
-def comparable(rows):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
-
-
-def same(a, b):
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
 
 
 def test_create_and_execute_run_writes_every_file(tmp_path):

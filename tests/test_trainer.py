@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import make_backbone, tiny_config, toy_rows, unlabeled_rows
+from tests.conftest import comparable, make_backbone, same, tiny_config, toy_rows, unlabeled_rows
 from list_core.trainer import ListTrainer, classification_metrics
 
 ITERATION_KEYS = {"iteration", "accuracy", "macro_f1", "mean_weight", "seconds", "eval_source", "train_loss",
@@ -22,20 +22,6 @@ def fit(config=None, labeled=None, unlabeled=None, eval_set=None, **overrides):
                 eval_set)
     return trainer, events
 
-
-def comparable(history):
-    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
-
-
-def same(a, b):
-    """Equality of metric rows where NaN equals NaN."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
 
 
 def test_fit_end_to_end_events_and_metrics():
