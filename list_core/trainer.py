@@ -426,6 +426,8 @@ class ListTrainer:
         return {"pseudo_label_distribution": {lab: float(d) for lab, d in zip(self.verbalizer_.labels, dist)},
                 "mean_confidence": float(conf.mean()) if len(conf) else float("nan"),
                 "mean_weight": float(w.mean()) if len(w) else float("nan"),
+                # Relative weights average 1 per batch by construction; their spread is what re-weighting did.
+                "weight_std": float(w.std()) if len(w) else float("nan"),
                 "zero_weight_share": float((w == 0).mean()) if len(w) else float("nan"),
                 "reweighted_examples": int(len(w))}
 
