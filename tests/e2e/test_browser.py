@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.e2e.app_server import start_app
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,11 +34,6 @@ NEG = ["terrible movie", "bad film", "hate the plot", "awful acting", "boring an
        "very bad service", "hate it", "awful phone", "battery broke"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -56,24 +49,9 @@ def server(tmp_path_factory):
     model, tok, _ = make_backbone()
     model.save_pretrained(model_dir)
     tok.save_pretrained(model_dir)
-    port = free_port()
     env = {**os.environ, "LIST_STUDIO_HOME": str(tmp / "home"), "LIST_STUDIO_MODEL_ROOTS": str(tmp / "models"),
            "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not start: " + (tmp / "server.log").read_text()[-2000:])
+    proc, base = start_app(env, tmp / "server.log", timeout=60)
     csv = tmp / "reviews.csv"
     rows = [f"{t} number {i}" for i in range(3) for t in POS + NEG]
     pd.DataFrame({"text": rows, "note": ["x"] * len(rows)}).to_csv(csv, index=False)
@@ -83,7 +61,6 @@ def server(tmp_path_factory):
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
 
 
 @pytest.fixture(scope="module")

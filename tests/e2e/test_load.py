@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.e2e.app_server import start_app
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,22 +80,7 @@ def server(tmp_path_factory):
         for r in shared.toy_rows(8, seed=2):
             ws.add_example(r["text"], r["label"])
         ws.update_settings(preset="custom", model=str(model_dir), device="cpu", custom=KNOBS)
-    port = free_port()
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not start: " + (tmp / "server.log").read_text()[-2000:])
+    proc, base = start_app(env, tmp / "server.log", timeout=90)
     yield {"base": base, "W": W, "model": str(model_dir), "tmp": tmp}
     # Stop any run still going, then the server; restore the environment.
     for name in WORKSPACES:
@@ -112,7 +97,6 @@ def server(tmp_path_factory):
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
