@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ListConfig
+from .config import ConfigError, ListConfig
 from .modeling import Batch, ListModel, batches, collate, load_backbone, resolve_device
 from .prompts import Encoded, PromptEncoder, Template, Verbalizer
 from .reweight import kl_per_example, l2rw_weights, meta_gradient, normalise
@@ -128,6 +128,9 @@ class ListTrainer:
         embeddings = backbone[0].get_input_embeddings().weight
         self.verbalizer_ = Verbalizer(cfg.verbalizer, tokenizer, embeddings.detach())
         model = ListModel(cfg, self.verbalizer_.token_ids, backbone).to_device(device)
+        if cfg.reweight_method == "probe" and not model.supports_probe():
+            raise ConfigError(f"reweight_method 'probe' needs tuning 'adapter' or 'head' (got {cfg.tuning!r}); "
+                              "use 'auto' or 'jvp'")
         self.encoder_ = (PlainEncoder(template.fields if template.fields else text_fields, tokenizer, cfg.max_length)
                          if cfg.tuning == "classic" else PromptEncoder(template, tokenizer, cfg.max_length))
         self.text_fields_ = list(template.fields)
@@ -248,7 +251,7 @@ class ListTrainer:
         """
         model = self.model_
         method = self.config.reweight_method
-        if not (method == "probe" or (method == "auto" and model.supports_probe())):
+        if not (method in ("probe", "auto") and model.supports_probe()):
             w = self.meta_weights(batch, target, meta_batch, meta_labels)
             model.train()
             return (w * kl_per_example(target, model.logits(batch))).sum(), w

@@ -203,3 +203,11 @@ def test_fused_reweighted_loss_matches_literal_algorithm_and_loss():
 def test_probe_not_offered_for_full_tuning():
     trainer, *_ = _probe_setup("full")
     assert not trainer.model_.supports_probe()
+
+
+def test_probe_method_refused_for_full_tuning():
+    from list_core.config import ConfigError
+    from list_core.trainer import ListTrainer
+
+    with pytest.raises(ConfigError, match="probe"):
+        ListTrainer(tiny_config(tuning="full", reweight_method="probe"), backbone=make_backbone()).setup(["text"])
