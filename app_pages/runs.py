@@ -21,7 +21,7 @@ rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics()]
 if rows:
     fig = px.line(pd.DataFrame(rows), x="iteration", y="accuracy", color="run", markers=True,
                   title="Accuracy per iteration")
-    fig.update_layout(height=360, yaxis_range=[0, 1], xaxis_dtick=1)
+    fig.update_layout(height=360, yaxis_range=[0, 1.05], xaxis_dtick=1)
     st.plotly_chart(fig, width="stretch", key="runs_chart")
 c1, c2, c3 = st.columns([2, 1, 1])
 chosen = c1.selectbox("Run", ids, key="runs_pick")

@@ -94,7 +94,8 @@ def show_run():
         left, right = st.columns(2)
         if cols:
             fig = px.line(m, x="iteration", y=cols, markers=True, title="Accuracy / macro-F1 per iteration")
-            fig.update_layout(height=300, yaxis_range=[0, 1], margin=dict(t=40, b=10), xaxis_dtick=1)
+            fig.update_layout(height=300, yaxis_range=[0, 1.05], margin=dict(t=40, b=10), xaxis_dtick=1,
+                              xaxis_range=[-0.3, float(m["iteration"].max()) + 0.3])
             left.plotly_chart(fig, width="stretch", key="acc_chart")
         if "pseudo_label_distribution" in m:
             bal = [{"iteration": r["iteration"], "class": k, "share": v} for r in metrics

@@ -830,7 +830,9 @@ class Workspace:
             if len(pseudo):
                 last = pseudo[pseudo["iteration"] == pseudo["iteration"].max()]
                 taken = {x for x in lab["pool_id"].dropna().astype(int)}
-                last = last[~last["id"].astype(int).isin(taken)]
+                # A human label wins over a pseudo-label of the same text (pasted or typed texts carry no pool id).
+                human_texts = set(human[cols].astype(str).agg(" | ".join, axis=1)) if len(human) else set()
+                last = last[~last["id"].astype(int).isin(taken) & ~last["text"].astype(str).isin(human_texts)]
                 frames.append(pd.DataFrame({cols[0]: last["text"].to_numpy(),
                                             **{c: "" for c in cols[1:]},
                                             "label": last["pseudo_label"].to_numpy(), "source": "pseudo",

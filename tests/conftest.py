@@ -69,8 +69,9 @@ def tiny_config(**overrides):
 
 
 def unlabeled_rows(n_per_class: int = 8, seed: int = 1):
-    """Unlabeled rows (text only) drawn like `toy_rows`."""
-    return [{"text": r["text"]} for r in toy_rows(n_per_class, seed=seed)]
+    """Unlabeled rows (text only) drawn like `toy_rows`, each text unique (the trainer leaves out of the pool any
+    text that is also labeled)."""
+    return [{"text": f"{r['text']} {i}"} for i, r in enumerate(toy_rows(n_per_class, seed=seed))]
 
 
 @pytest.fixture(scope="session")

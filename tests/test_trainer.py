@@ -188,3 +188,17 @@ def test_classification_metrics():
     assert m["accuracy"] == 0.75
     assert math.isclose(m["macro_f1"], (2 / 3 + 0.8) / 2)
     assert classification_metrics([0, 1], [0, 0], 2)["macro_f1"] == pytest.approx(1 / 3)
+
+
+def test_unlabeled_texts_that_are_already_labeled_are_not_pseudo_labeled():
+    from list_core.trainer import ListTrainer
+
+    labeled = toy_rows(4)
+    pool = [{"text": r["text"], "id": 100 + i} for i, r in enumerate(labeled)] + unlabeled_rows()
+    events = []
+    trainer = ListTrainer(tiny_config(), callbacks=[events.append], backbone=make_backbone())
+    trainer.fit(labeled, pool)
+    labeled_texts = {r["text"] for r in labeled}
+    records = [e["records"] for e in events if e["type"] == "examples"][0]
+    assert not labeled_texts & set(records["text"])
+    assert any("already labeled" in e.get("message", "") for e in events if e["type"] == "log")

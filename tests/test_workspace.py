@@ -374,3 +374,13 @@ def test_killed_worker_shows_interrupted_and_resumes(home, model_dir):
     st = wait_state(run, ("done", "failed"), 300)
     assert st["state"] == "done", run.log_tail(30)
     assert [m["iteration"] for m in run.metrics()] == [0, 1, 2]
+
+
+def test_export_keeps_one_row_for_a_text_both_labeled_and_pseudo_labeled(home):
+    ws = ready_workspace()
+    ws.add_example("pool 3", "pos", source="paste")  # a pasted text that is also in the run's pool
+    fake_run(ws, "r1")
+    frame = ws.export_frame("r1")
+    same_text = frame[frame["text"] == "pool 3"]
+    assert len(same_text) == 1 and same_text["source"].iloc[0].startswith("human")
+    assert (frame["source"] == "pseudo").sum() == 9  # the other pseudo-labels stay
