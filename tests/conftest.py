@@ -78,10 +78,25 @@ def unlabeled_rows(n_per_class: int = 8, seed: int = 1):
 def saved_model_dir(tmp_path_factory):
     """The tiny BERT masked LM and its tokenizer saved with save_pretrained, for paths that load a model by name."""
     model, tok, _ = make_backbone()
-    path = tmp_path_factory.mktemp("tiny_bert")
+    path = tmp_path_factory.mktemp("models") / "tiny-bert"
     model.save_pretrained(str(path))
     tok.save_pretrained(str(path))
     return path
+
+
+@pytest.fixture
+def tiny_model(saved_model_dir):
+    """The saved tiny BERT, alone in its parent folder (a model root for the app's allow-list)."""
+    return saved_model_dir
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A scratch LIST_STUDIO_HOME; model roots limited to tmp_path/models; the default run limit."""
+    monkeypatch.setenv("LIST_STUDIO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LIST_STUDIO_MODEL_ROOTS", str(tmp_path / "models"))
+    monkeypatch.delenv("LIST_STUDIO_MAX_RUNS", raising=False)
+    return tmp_path / "home"
 
 
 def comparable(history):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import make_backbone, toy_rows
+from tests.conftest import toy_rows
 from list_core import workspace as W
 
 streamlit = pytest.importorskip("streamlit")
@@ -24,20 +24,6 @@ TINY = {"iterations": 1, "teacher_epochs": 2, "teacher_max_steps": 0, "student_s
         "meta_batch_size": 4}
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIST_STUDIO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("LIST_STUDIO_MAX_RUNS", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models") / "tiny-bert"
-    model, tok, _ = make_backbone()
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
 
 
 def app(ws="t1", page=None, run=None) -> AppTest:

@@ -312,13 +312,6 @@ def test_disk_full_mid_run_fails_with_advice_and_resume_matches(tmp_path, refere
     assert_same_as(reference, run)
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIST_STUDIO_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LIST_STUDIO_MODEL_ROOTS", str(tmp_path / "models"))
-    monkeypatch.delenv("LIST_STUDIO_MAX_RUNS", raising=False)
-    return tmp_path / "home"
-
 
 def test_disk_full_while_labeling_loses_no_annotation(home, monkeypatch):
     ws = W.Workspace("lab")

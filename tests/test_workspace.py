@@ -10,7 +10,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from tests.conftest import make_backbone, toy_rows
+from tests.conftest import toy_rows
 from list_core import workspace as W
 from list_core.data import DataError
 from list_core.runs import RunDir
@@ -20,21 +20,6 @@ TINY_KNOBS = dict(iterations=1, teacher_epochs=2, student_steps=4, unlabeled_per
                   labeled_batch_size=4, unlabeled_batch_size=4, meta_batch_size=4)
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIST_STUDIO_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LIST_STUDIO_MODEL_ROOTS", str(tmp_path / "models"))
-    monkeypatch.delenv("LIST_STUDIO_MAX_RUNS", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models") / "tiny-bert"
-    model, tok, _ = make_backbone()
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
 
 
 @pytest.fixture
