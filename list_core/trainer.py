@@ -341,10 +341,11 @@ class ListTrainer:
         lab = self.prepare(labeled, labeled=True)
         pool = self.prepare(unlabeled, labeled=False)
         known = set(lab.texts)
-        overlap = [i for i, t in enumerate(pool.texts) if t in known]
-        if overlap:  # a text the user labeled is not pseudo-labeled again
-            pool = pool.subset(i for i in range(len(pool)) if pool.texts[i] not in known)
-            self.emit("log", message=f"{len(overlap)} unlabeled texts are already labeled: left out of the pool")
+        keep = [i for i, t in enumerate(pool.texts) if t not in known]
+        if len(keep) < len(pool):  # a text the user labeled is not pseudo-labeled again
+            self.emit("log", message=f"{len(pool) - len(keep)} unlabeled texts are already labeled: left out of "
+                                     "the pool")
+            pool = pool.subset(keep)
         counts = np.bincount(lab.labels, minlength=len(self.verbalizer_))
         if (counts == 0).any():
             missing = [self.verbalizer_.labels[c] for c in np.flatnonzero(counts == 0)]
