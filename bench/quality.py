@@ -184,10 +184,11 @@ def run_setfit(spec, labeled, unlabeled, evaluation, model_path) -> dict[str, An
 
 def list_overrides(method: str, threads: int, seed: int) -> dict[str, Any]:
     base = {"seed": seed, "threads": threads, "device": "cpu"}
+    # Fine-tuning baselines train one model, as they are customarily run (no seed ensemble).
     if method == "classic":
-        return {**base, "tuning": "classic", "iterations": 0, "labeled_lr": FULL_FT_LR}
+        return {**base, "tuning": "classic", "iterations": 0, "labeled_lr": FULL_FT_LR, "teachers": 1}
     if method == "prompt-full":
-        return {**base, "tuning": "full", "iterations": 0, "labeled_lr": FULL_FT_LR}
+        return {**base, "tuning": "full", "iterations": 0, "labeled_lr": FULL_FT_LR, "teachers": 1}
     if method == "prompt-adapter":
         return {**base, "tuning": "adapter", "iterations": 0}
     if method == "list-no-reweight":
@@ -346,6 +347,8 @@ def config_signature(run: dict[str, Any]) -> str:
     import hashlib
 
     cfg = {k: v for k, v in (run.get("config") or {}).items() if k not in ("seed", "threads", "device")}
+    if cfg.get("teachers") == 1:  # the option's default computes exactly what runs made before it existed did
+        del cfg["teachers"]
     return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8] if cfg else ""
 
 

@@ -106,7 +106,8 @@ class RunRecorder:
             model = self.model_getter()
             meta = {"iteration": it, "labels": list(model.config.verbalizer)}
             # Checkpoint before metrics: a listed iteration always has its weights.
-            model.save_trainable(self.run.iteration_path(it), event["state"], meta)
+            model.save_trainable(self.run.iteration_path(it), {**event["state"], **event.get("resume_state", {})},
+                                 meta)
             model.save_trainable(self.run.model_path, event["state"], meta)
             self.run.append_metrics(metrics)
             acc = metrics.get("accuracy")

@@ -319,6 +319,13 @@ class ListModel(nn.Module):
         """Fresh adapters and head: back to the initial (seeded) state."""
         self.load_trainable(self.initial_state_)
 
+    def reseed_adapters(self, seed: int) -> None:
+        """Draw new random adapters (the head is kept): the start of another member of a seed ensemble."""
+        generator = torch.Generator().manual_seed(seed)
+        for m in self.encoder.modules():
+            if isinstance(m, AdapterLinear):
+                m.reset_parameters(generator)
+
     def parameter_counts(self) -> dict[str, int]:
         trainable = sum(p.numel() for p in self.trainable_state().values())
         backbone = sum(p.numel() for n, p in self.named_parameters() if not n.startswith("head.")

@@ -1,7 +1,9 @@
 """The LiST training loop: prompt-tune a teacher on labeled data, then self-train students on pseudo-labels.
 
 Schedule (LIST_NOTES.md; every number is a `ListConfig` field):
-1. Teacher: prompt + adapter tuning on the labeled examples with cross-entropy.
+1. Teacher: prompt + adapter tuning on the labeled examples with cross-entropy. With `teachers` > 1 (our addition,
+   not the paper's), several seeds are tuned, the first pseudo-labels are their mean probabilities, and the member
+   that agrees most with that mean on the pool is kept (`train_teachers`).
 2. For each self-training iteration:
    a. the teacher (frozen, eval mode) gives soft pseudo-labels q = softmax(logits / T) on a sample of the pool;
    b. the student starts fresh (or from the teacher, `student_init`);
@@ -102,6 +104,7 @@ class ListTrainer:
         self.backbone = backbone
         self.model_: ListModel | None = None
         self.history_: list[dict[str, Any]] = []
+        self._pseudo_cache: dict[int, torch.Tensor] = {}  # iteration -> pseudo-label probabilities computed early
 
     # --- events -------------------------------------------------------------------------------------------------
     def emit(self, type_: str, **payload: Any) -> None:
@@ -374,17 +377,21 @@ class ListTrainer:
         if row_init == "prototypes" and cfg.tuning != "classic":
             self.init_prototype_rows(train)
 
+        self._pseudo_cache.clear()
         if resume_state is None:
             start = 1
             self.emit("stage", stage="teacher", iteration=0)
             t = time.time()
-            loss = self.train_labeled(train, cfg.teacher_epochs, cfg.teacher_max_steps, cfg.labeled_lr, "teacher",
-                                      stage_seed(cfg.seed, 0, 1))
+            loss, extra_metrics, members = self.train_teachers(train, pool, evaluation)
             metrics, prev_pred = self.evaluate(evaluation)
-            self._finish_iteration(0, metrics, {"train_loss": loss}, time.time() - t, None, eval_source)
+            self._finish_iteration(0, metrics, {"train_loss": loss, **extra_metrics}, time.time() - t, None,
+                                   eval_source, extra_state=_pack_members(members))
         else:
             done, state = resume_state
             model.load_trainable(state)
+            members = _unpack_members(state) if done == 0 else []
+            if len(members) > 1:
+                self._pseudo_cache[1] = self._member_probs(self._pool_sample(pool, 1), members)
             start = done + 1
             _, prev_pred = self.evaluate(evaluation)
             self.emit("log", message=f"resumed after iteration {done}")
@@ -394,13 +401,11 @@ class ListTrainer:
                 self.emit("log", message="no unlabeled examples: self-training skipped")
                 break
             t = time.time()
-            rng = np.random.default_rng(stage_seed(cfg.seed, it, 0))
-            n = min(cfg.unlabeled_per_iteration, len(pool))
-            sample = pool.subset(np.sort(rng.choice(len(pool), size=n, replace=False)).tolist())
-            teacher = model.snapshot()
+            sample = self._pool_sample(pool, it)
             self.emit("stage", stage="pseudo-label", iteration=it)
-            logits = self.predict_logits(sample, teacher, stage="pseudo-label")
-            probs = F.softmax(logits / cfg.temperature, dim=-1)
+            probs = self._pseudo_cache.pop(it, None)
+            if probs is None:
+                probs = self._member_probs(sample, [model.snapshot()], stage="pseudo-label")
             q = F.one_hot(probs.argmax(-1), probs.shape[-1]).float() if cfg.hard_labels else probs
             if cfg.student_init == "fresh":
                 model.reset_trainable()
@@ -429,6 +434,61 @@ class ListTrainer:
         self.emit("done", seconds=time.time() - t0)
         return model
 
+    def _pool_sample(self, pool: Prepared, iteration: int) -> Prepared:
+        """The iteration's sample of the pool (seeded by (seed, iteration), so a resumed run draws the same)."""
+        rng = np.random.default_rng(stage_seed(self.config.seed, iteration, 0))
+        n = min(self.config.unlabeled_per_iteration, len(pool))
+        return pool.subset(np.sort(rng.choice(len(pool), size=n, replace=False)).tolist())
+
+    def _member_probs(self, data: Prepared, states: Sequence[dict[str, torch.Tensor]], stage: str | None = None
+                      ) -> torch.Tensor:
+        """Mean of softmax(logits / T) over the given teacher states (one state: that teacher's pseudo-labels)."""
+        t = self.config.temperature
+        return torch.stack([F.softmax(self.predict_logits(data, st, stage=stage) / t, dim=-1) for st in states]
+                           ).mean(0)
+
+    def train_teachers(self, train: Prepared, pool: Prepared, evaluation: Prepared | None
+                       ) -> tuple[float, dict[str, Any], list[dict[str, torch.Tensor]]]:
+        """Prompt-tune `teachers` first teachers from different seeds; leave the chosen one in the model.
+
+        With several, the first iteration's pseudo-labels are their mean probabilities (cached here), and the member
+        that agrees most with that mean on the pool sample is kept: the ensemble is a label-free yardstick, so no
+        labeled example is spent on choosing. Returns (train loss of the kept one, extra metrics, member states).
+        """
+        cfg, model = self.config, self.model_
+        start_state = model.snapshot()
+        members, losses = [], []
+        for j in range(cfg.teachers):
+            seed = stage_seed(cfg.seed, 0, 1) if j == 0 else stage_seed(cfg.seed, 0, 10 + j)
+            if j:
+                model.load_trainable(start_state)
+                model.reseed_adapters(seed)
+                self.emit("log", message=f"teacher {j + 1} of {cfg.teachers}")
+            losses.append(self.train_labeled(train, cfg.teacher_epochs, cfg.teacher_max_steps, cfg.labeled_lr,
+                                             "teacher", seed))
+            members.append(model.snapshot())
+        if len(members) == 1:
+            return losses[0], {}, members
+        extra: dict[str, Any] = {"teachers": len(members)}
+        chosen = 0
+        if len(pool):
+            sample = self._pool_sample(pool, 1)
+            per_member = [self._member_probs(sample, [st], stage="pseudo-label") for st in members]
+            mean = torch.stack(per_member).mean(0)
+            agreement = [float((p.argmax(-1) == mean.argmax(-1)).float().mean()) for p in per_member]
+            chosen = int(np.argmax(agreement))
+            if cfg.iterations > 0:
+                self._pseudo_cache[1] = mean
+            extra["teacher_agreement"] = agreement
+        if evaluation is not None and len(evaluation):
+            ens = self._member_probs(evaluation, members).argmax(-1).numpy()
+            extra["ensemble_accuracy"] = classification_metrics(evaluation.labels, ens,
+                                                                len(self.verbalizer_))["accuracy"]
+        extra["chosen_teacher"] = chosen
+        model.load_trainable(members[chosen])
+        self.emit("log", message=f"kept teacher {chosen + 1} of {len(members)} (most agreement with their mean)")
+        return losses[chosen], extra, members
+
     def _pseudo_stats(self, pseudo: np.ndarray, conf: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
         dist = np.bincount(pseudo, minlength=len(self.verbalizer_)) / max(1, len(pseudo))
         w = weights[~np.isnan(weights)]
@@ -441,11 +501,13 @@ class ListTrainer:
                 "reweighted_examples": int(len(w))}
 
     def _finish_iteration(self, it: int, metrics: dict, extra: dict, seconds: float, records: Any,
-                          eval_source: str) -> None:
+                          eval_source: str, extra_state: dict[str, torch.Tensor] | None = None) -> None:
+        """Record the iteration; `extra_state` (ensemble members) goes only into the resume checkpoint."""
         row = {"iteration": it, **metrics, **extra, "seconds": round(seconds, 3), "eval_source": eval_source}
         row.setdefault("mean_weight", None)
         self.history_.append(row)
-        self.emit("iteration", iteration=it, metrics=row, state=self.model_.snapshot())
+        self.emit("iteration", iteration=it, metrics=row, state=self.model_.snapshot(),
+                  resume_state=extra_state or {})
 
     def _split_holdout(self, lab: Prepared) -> tuple[Prepared, Prepared | None]:
         """Stratified hold-out of `holdout_fraction` per class (classes with one example keep it for training)."""
@@ -463,3 +525,22 @@ class ListTrainer:
             held += rng.permutation(idx)[:k].tolist()
         keep = [i for i in range(len(lab)) if i not in set(held)]
         return lab.subset(keep), lab.subset(sorted(held))
+
+
+MEMBER_PREFIX = "ensemble."
+
+
+def _pack_members(members: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Ensemble members as flat tensors `ensemble.<j>.<name>` (empty for a single teacher)."""
+    if len(members) < 2:
+        return {}
+    return {f"{MEMBER_PREFIX}{j}.{k}": v for j, st in enumerate(members) for k, v in st.items()}
+
+
+def _unpack_members(state: Mapping[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    members: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in state.items():
+        if key.startswith(MEMBER_PREFIX):
+            j, _, name = key[len(MEMBER_PREFIX):].partition(".")
+            members.setdefault(int(j), {})[name] = value
+    return [members[j] for j in sorted(members)]

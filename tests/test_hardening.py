@@ -130,6 +130,23 @@ def test_cancel_in_stage_then_resume_matches_uninterrupted(tmp_path, reference, 
     assert_same_as(reference, run)
 
 
+def test_resume_after_the_teachers_of_an_ensemble_matches_uninterrupted(tmp_path):
+    """With several first teachers, iteration 0's checkpoint carries every member, so a run resumed before the
+    first pseudo-labels are used draws the same ensemble labels; the exported model holds the kept teacher only."""
+    reference = new_run(tmp_path / "ref", teachers=2)
+    execute_run(reference.path, backbone=make_backbone())
+    checkpoint = ListModel.read_trainable(reference.iteration_path(0))
+    assert any(k.startswith("ensemble.1.") for k in checkpoint)
+    assert not any(k.startswith("ensemble.") for k in ListModel.read_trainable(reference.model_path))
+    run = new_run(tmp_path / "run", teachers=2)
+    stop = StopIn(run, "warmup", 1)
+    execute_run(run.path, callbacks=[stop], backbone=make_backbone())
+    assert stop.fired and run.status()["state"] == "cancelled"
+    execute_run(run.path, resume=True, backbone=make_backbone())
+    assert run.status()["resumed_from"] == 0
+    assert_same_as(reference, run)
+
+
 # --- out of memory inside a training step -----------------------------------------------------------------------
 
 def oom_in_student_of(iteration, monkeypatch, error=None):

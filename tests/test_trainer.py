@@ -202,3 +202,37 @@ def test_unlabeled_texts_that_are_already_labeled_are_not_pseudo_labeled():
     records = [e["records"] for e in events if e["type"] == "examples"][0]
     assert not labeled_texts & set(records["text"])
     assert any("already labeled" in e.get("message", "") for e in events if e["type"] == "log")
+
+
+def test_teacher_ensemble_pseudo_labels_with_the_members_mean_and_keeps_the_most_agreeing_member():
+    import torch.nn.functional as F
+
+    trainer, events = fit(teachers=3, student_steps=0, student_finetune_epochs=0, eval_set=toy_rows(3, seed=5))
+    first = trainer.history_[0]
+    assert first["teachers"] == 3 and len(first["teacher_agreement"]) == 3
+    assert first["chosen_teacher"] == int(np.argmax(first["teacher_agreement"]))
+    assert 0 <= first["ensemble_accuracy"] <= 1
+    it0 = next(e for e in events if e["type"] == "iteration" and e["iteration"] == 0)
+    from list_core.trainer import _unpack_members
+
+    members = _unpack_members(it0["resume_state"])
+    assert len(members) == 3
+    # Different seeds give different members, and the kept teacher is the chosen member.
+    assert any(not torch.equal(members[0][k], members[1][k]) for k in members[0])
+    for k, v in it0["state"].items():
+        assert torch.equal(v, members[first["chosen_teacher"]][k]), k
+    # The first iteration's pseudo-label confidences are those of the members' mean probabilities.
+    records = next(e for e in events if e["type"] == "examples")["records"]
+    pool = {r["id"]: r for r in [{"id": i, **row} for i, row in enumerate(unlabeled_rows())]}
+    sample = trainer.prepare([pool[i] for i in records["id"]], labeled=False)
+    mean = torch.stack([F.softmax(trainer.predict_logits(sample, m), -1) for m in members]).mean(0)
+    np.testing.assert_allclose(records["confidence"], mean.max(-1).values.numpy(), rtol=1e-5)
+    assert records["pseudo_label"] == [trainer.verbalizer_.labels[c] for c in mean.argmax(-1).tolist()]
+
+
+def test_single_teacher_is_unchanged_by_the_ensemble_option():
+    one, _ = fit(teachers=1)
+    assert "teachers" not in one.history_[0]
+    again, events = fit()
+    assert same(comparable(one.history_), comparable(again.history_))
+    assert next(e for e in events if e["type"] == "iteration")["resume_state"] == {}
