@@ -238,6 +238,7 @@ def run_list(spec, labeled, unlabeled, evaluation, model_path) -> dict[str, Any]
 
 
 RUNNERS = {"embed-logreg": run_embed_logreg, "setfit": run_setfit, **{m: run_list for m in METHODS[2:]}}
+RUNNERS_ENGINE = METHODS[2:]  # methods that run list_core (their results change when the engine does)
 
 
 def engine_fingerprint() -> dict[str, str]:
@@ -473,7 +474,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch/OMP threads per run")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed and recorded failed")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "quality.json"))
-    ap.add_argument("--resume", action="store_true", help="skip runs already recorded as ok in the runs file")
+    ap.add_argument("--resume", action="store_true", help="skip runs already recorded as ok in the runs file "
+                    "(for list_core methods: only those made with the current engine sources)")
     ap.add_argument("--aggregate-only", action="store_true", help="rebuild json/md/png from the runs file")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -501,7 +503,14 @@ def main(argv=None) -> int:
     test_size: int | float = int(args.test_size) if args.test_size >= 1 else args.test_size
     ks = [int(k) for k in args.k.split(",") if k.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    done = {run_key(r) for r in read_runs(runs_path) if r.get("status") == "ok"} if args.resume else set()
+    engine_now = engine_fingerprint()["list_core_sha256"]
+
+    def finished() -> set[tuple]:
+        """Keys of runs already measured; a run of the engine's methods counts only if it used these sources."""
+        return {run_key(r) for r in read_runs(runs_path) if r.get("status") == "ok" and (
+            r["method"] not in RUNNERS_ENGINE or (r.get("engine") or {}).get("list_core_sha256") == engine_now)}
+
+    done = finished() if args.resume else set()
     specs = [{"data": str(Path(d)), "k": k, "seed": s, "method": m, "split": args.split, "test_size": test_size,
               "dev_size": args.dev_size, "threads": args.threads}
              for k in ks for s in seeds for d in args.data for m in methods]
@@ -510,7 +519,7 @@ def main(argv=None) -> int:
     for n, spec in enumerate(specs, 1):
         tag = f"[{n}/{len(specs)}] {Path(spec['data']).stem} k={spec['k']} seed={spec['seed']} {spec['method']}"
         if args.resume:  # re-read: another worker may have recorded it meanwhile
-            done |= {run_key(r) for r in read_runs(runs_path) if r.get("status") == "ok"}
+            done |= finished()
         if run_key(spec) in done:
             print(f"{tag}: already in {runs_path.name}, skipped", flush=True)
             continue
