@@ -21,28 +21,28 @@ choices = w.list_uploads() + [f"sample:{s}" for s in w.samples()]
 if not choices:
     st.stop()
 pool = w.state.get("pool") or {}
-default = choices.index(pool["file"]) if pool.get("file") in choices else 0
-if st.session_state.get("data_file") not in choices:
-    st.session_state["data_file"] = choices[default]
-src = st.selectbox("File to use", choices, key="data_file",
+if st.session_state.get("data_file") not in choices:  # the pool in use; otherwise nothing is chosen for the user
+    st.session_state["data_file"] = pool.get("file") if pool.get("file") in choices else None
+src = st.selectbox("File to use", choices, key="data_file", placeholder="Choose an upload or a bundled sample",
                    format_func=lambda c: f"bundled sample: {c[7:]}" if c.startswith("sample:") else c)
 with errors():
-    cols, head, rep = w.columns_of(src)
-    guess = [c for c in cols if c.lower() in ("text", "sentence", "review", "content", "body")] or cols[:1]
-    text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols] or guess,
-                               key="text_cols", help="One column for most tasks, two for pair tasks (e.g. NLI).")
-    gold = st.selectbox("Label column in this file (optional, only to measure pseudo-label accuracy)",
-                        ["(none)"] + [c for c in cols if c not in text_cols], key="gold_col")
-    st.dataframe(head, hide_index=True, height=220)
-    c1, c2, c3 = st.columns(3)
-    if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
-        report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
-        st.success(report.summary())
-    if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
-                 help="Needs the label column; labels must match your classes."):
-        st.success(w.set_eval(src, gold).summary())
-    if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)"):
-        st.success(f"{w.import_labeled(src, gold, text_cols or None)} labeled examples added")
+    if src is not None:
+        cols, head, rep = w.columns_of(src)
+        guess = [c for c in cols if c.lower() in ("text", "sentence", "review", "content", "body")] or cols[:1]
+        text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols] or guess,
+                                   key="text_cols", help="One column for most tasks, two for pair tasks (e.g. NLI).")
+        gold = st.selectbox("Label column in this file (optional, only to measure pseudo-label accuracy)",
+                            ["(none)"] + [c for c in cols if c not in text_cols], key="gold_col")
+        st.dataframe(head, hide_index=True, height=220)
+        c1, c2, c3 = st.columns(3)
+        if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
+            report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
+            st.success(report.summary())
+        if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
+                     help="Needs the label column; labels must match your classes."):
+            st.success(w.set_eval(src, gold).summary())
+        if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)"):
+            st.success(f"{w.import_labeled(src, gold, text_cols or None)} labeled examples added")
 
 w.reload()
 if w.state.get("pool"):

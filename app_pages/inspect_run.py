@@ -4,10 +4,11 @@ import plotly.express as px
 import streamlit as st
 
 from list_core.workspace import filter_pseudo, page_of
-from app_pages._ui import current_run, errors, pseudo_labels, ws
+from app_pages._ui import current_run, errors, flash, pseudo_labels, show_flash, ws
 
 st.title("Inspect")
 w = ws()
+show_flash()
 rid = current_run(w)
 if rid is None:
     st.stop()
@@ -33,13 +34,16 @@ size = 50
 pages = max(1, -(-len(view) // size))
 page_no = st.number_input(f"Page (of {pages}; {len(view):,} rows)", 1, pages, 1, key="insp_page")
 page, _ = page_of(view, page_no, size)
-shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]]
+mine = w.human_labels()
+shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]].assign(
+    your_label=[mine.get(int(i), "") for i in page["id"]])
 styled = shown.style.apply(lambda r: ["background-color: #ffe4e1" if r["weight"] == 0 else ""] * len(r), axis=1)
 st.dataframe(styled, hide_index=True, width="stretch", height=320,
              column_config={"confidence": st.column_config.NumberColumn(format="%.3f"),
                             "weight": st.column_config.NumberColumn(format="%.3f")})
 st.caption("Rows with weight 0 (rejected by the meta re-weighting) are highlighted; an empty weight means the "
-           "example was only seen during warm-up.")
+           "example was only seen during warm-up. 'your_label' shows the label you gave a row (accepted, corrected "
+           "or labeled one by one); it goes into the next run's labeled set.")
 
 st.subheader("Accept or correct")
 picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp_pick",
@@ -47,11 +51,13 @@ picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp
 a1, a2, a3 = st.columns([1, 1, 1])
 if a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked):
     with errors():
-        st.success(f"{w.accept_pseudo(rid, picked, iteration=it)} example(s) added to the labeled set")
+        flash(f"{w.accept_pseudo(rid, picked, iteration=it)} example(s) added to the labeled set")
+        st.rerun()  # redraw the table with the new 'your_label' values
 target = a2.selectbox("Correct to", w.classes, key="insp_target")
 if a3.button("Correct", key="insp_correct", disabled=not picked):
     with errors():
-        st.success(f"{w.accept_pseudo(rid, picked, label=target, iteration=it)} example(s) labeled '{target}'")
+        flash(f"{w.accept_pseudo(rid, picked, label=target, iteration=it)} example(s) labeled '{target}'")
+        st.rerun()
 
 cur = frame[frame["iteration"] == it]
 sample = cur.sample(min(len(cur), 5000), random_state=0) if len(cur) > 5000 else cur

@@ -25,7 +25,7 @@ cols[-1].metric("total", sum(counts.values()))
 for warning in w.label_warnings():
     st.warning(warning)
 
-one, table, paste = st.tabs(["One by one", "Table", "Paste"])
+one, table, paste = st.tabs(["One by one", "Table", "Paste"], key="label_tab", on_change="rerun")  # stays put on reruns
 with one:
     ex = w.next_pool_example()
     if ex is None:
@@ -36,11 +36,11 @@ with one:
         st.markdown("\n\n".join(f"> {ex[c]}" for c in w.text_columns))
         buttons = st.columns(len(w.classes) + 1)
         for i, c in enumerate(w.classes):
-            if buttons[i].button(c, key=f"lab_{c}", width="stretch"):
+            if buttons[i].button(c, key=f"lab_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None):
                 with errors():
                     w.label_pool_example(ex["id"], c)
                 st.rerun()
-        if buttons[-1].button("Skip", key="lab_skip", width="stretch"):
+        if buttons[-1].button("Skip", key="lab_skip", width="stretch", shortcut="0"):
             w.skip_pool_example(ex["id"])
             st.rerun()
 with table:

@@ -107,6 +107,9 @@ def show_run():
                 right.plotly_chart(fig, width="stretch", key="bal_chart")
         last = metrics[-1]
         st.caption(f"Evaluated on {last.get('eval_source', '?')}")
+        first = metrics[0]
+        if first.get("teachers"):
+            st.caption(W.ensemble_summary(first))
     pseudo = run.pseudo_labels()
     if len(pseudo) and pseudo["weight"].notna().any():
         fig = px.histogram(pseudo.dropna(subset=["weight"]), x="weight", color=pseudo["iteration"].astype(str)

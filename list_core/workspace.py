@@ -468,6 +468,10 @@ class Workspace:
         frame = pd.DataFrame(self.state["labeled"])
         return frame.reindex(columns=cols) if len(frame) else pd.DataFrame(columns=cols)
 
+    def human_labels(self) -> dict[int, str]:
+        """Pool id -> the label a person gave that pool row (accepted, corrected or labeled one by one)."""
+        return {int(ex["pool_id"]): ex["label"] for ex in self.state["labeled"] if ex.get("pool_id") is not None}
+
     def add_example(self, text: str | Mapping[str, Any], label: str, source: str = "manual",
                     pool_id: Any = None) -> str:
         texts = self._texts(text)
@@ -567,7 +571,7 @@ class Workspace:
         pool = self.pool()
         if not len(pool):
             return None
-        done = {ex.get("pool_id") for ex in self.state["labeled"]} | set(self.state["skipped"])
+        done = self._labeled_pool_ids(pool) | set(self.state["skipped"])
         import numpy as np
 
         order = np.random.default_rng(0).permutation(len(pool))
@@ -591,10 +595,20 @@ class Workspace:
             if int(pool_id) not in s["skipped"]:
                 s["skipped"].append(int(pool_id))
 
+    def _labeled_pool_ids(self, pool) -> set[int]:
+        """Pool ids a person labeled: by pool id, or by the same text added another way (paste, table, import)."""
+        ids = {int(ex["pool_id"]) for ex in self.state["labeled"] if ex.get("pool_id") is not None}
+        cols = [c for c in self.text_columns if c in pool.columns]
+        if cols and len(pool):
+            labeled = {tuple(str(ex.get(c, "")).strip() for c in cols) for ex in self.state["labeled"]}
+            keys = pool[cols].astype(str).apply(lambda r: tuple(v.strip() for v in r), axis=1)
+            ids |= {int(i) for i in pool.loc[keys.isin(labeled), "id"]}
+        return ids
+
     def pool_progress(self) -> tuple[int, int]:
-        n = int(self.state["pool"]["rows"]) if self.state.get("pool") else 0
-        done = len({ex.get("pool_id") for ex in self.state["labeled"] if ex.get("pool_id") is not None})
-        return done, n
+        """(pool rows a person labeled, pool rows)."""
+        pool = self.pool()
+        return len(self._labeled_pool_ids(pool)), len(pool)
 
     # --- pseudo-labels into the labeled set ---
     def accept_pseudo(self, run_id: str, ids: Sequence[Any], label: str | None = None,
@@ -916,6 +930,22 @@ class Workspace:
 # --------------------------------------------------------------------------------------------------------------
 # Helpers shared with the app
 # --------------------------------------------------------------------------------------------------------------
+
+
+def ensemble_summary(first: Mapping[str, Any]) -> str:
+    """One line on iteration 0's seed ensemble of teachers (metrics written by `ListTrainer.train_teachers`)."""
+    n = first.get("teachers")
+    chosen = first.get("chosen_teacher")
+    parts = [f"Iteration 0 trained {n} teachers from different seeds; their averaged predictions pseudo-label "
+             "the pool."]
+    if first.get("ensemble_accuracy") is not None:
+        parts.append(f"Ensemble accuracy {first['ensemble_accuracy']:.3f}.")
+    agreement = first.get("teacher_agreement")
+    if chosen is not None:
+        how = (f" (agreement with the ensemble on the pool: {', '.join(f'{a:.2f}' for a in agreement)})"
+               if agreement else "")
+        parts.append(f"Kept teacher {int(chosen) + 1}{how}; the curve's iteration 0 is that teacher.")
+    return " ".join(parts)
 
 
 def _isna(v: Any) -> bool:

@@ -93,6 +93,15 @@ def test_data_page_sample_and_upload(home):
     assert any("no data rows" in e.value for e in at.error)
 
 
+def test_data_page_of_a_new_workspace_chooses_no_file_for_the_user(home):
+    at = app("d0", "app_pages/data.py")
+    no_errors(at)
+    assert at.selectbox(key="data_file").value is None
+    assert not at.multiselect and "use_pool" not in [b.key for b in at.button]  # nothing to use yet
+    at.selectbox(key="data_file").set_value("sample:spamassassin_subjects.csv").run()
+    assert at.multiselect(key="text_cols").value == ["text"]
+
+
 def test_label_page_classes_buttons_table_paste(home):
     prepared("l1", n=0)
     at = app("l1", "app_pages/label.py")
@@ -179,6 +188,9 @@ def test_inspect_filters_accept_correct(home):
     no_errors(at)
     ex = [e for e in W.Workspace("in").labeled if e.get("pool_id") == 7]
     assert ex and ex[0]["label"] == "neg" and ex[0]["source"] == "corrected"
+    # The table is redrawn at once with the label the person gave, next to the model's pseudo-label.
+    assert at.dataframe[0].value.set_index("id").at[7, "your_label"] == "neg"
+    assert any("labeled 'neg'" in s.value for s in at.success)
     at.multiselect(key="insp_pick").set_value([7]).run()
     at.button(key="insp_accept").click().run()
     assert [e for e in W.Workspace("in").labeled if e.get("pool_id") == 7][0]["label"] == "pos"

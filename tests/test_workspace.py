@@ -145,6 +145,16 @@ def test_pool_labeling_one_by_one(home):
     ws.label_pool_example(first["id"], "neg")  # relabel, not duplicate
     assert len(ws.labeled) == 1 and ws.labeled[0]["label"] == "neg"
     assert ws.pool_progress() == (1, 40)
+    # A pool text labeled another way (pasted, typed in the table) counts too and is not offered again.
+    pasted = third["text"]
+    ws.add_lines(f"  {pasted}  ", "pos")
+    assert ws.pool_progress() == (2, 40)
+    for _ in range(40):
+        nxt = ws.next_pool_example()
+        if nxt is None:
+            break
+        assert nxt["text"] != pasted
+        ws.skip_pool_example(nxt["id"])
 
 
 def test_broken_upload_gives_data_error(home):
@@ -369,3 +379,10 @@ def test_export_keeps_one_row_for_a_text_both_labeled_and_pseudo_labeled(home):
     same_text = frame[frame["text"] == "pool 3"]
     assert len(same_text) == 1 and same_text["source"].iloc[0].startswith("human")
     assert (frame["source"] == "pseudo").sum() == 9  # the other pseudo-labels stay
+
+
+def test_ensemble_summary_names_the_kept_teacher_and_the_ensemble_accuracy():
+    line = W.ensemble_summary({"teachers": 3, "chosen_teacher": 1, "ensemble_accuracy": 0.8567,
+                               "teacher_agreement": [0.9, 0.97, 0.93]})
+    assert "3 teachers" in line and "Kept teacher 2" in line and "0.857" in line and "0.97" in line
+    assert "Kept teacher" not in W.ensemble_summary({"teachers": 2})

@@ -138,12 +138,17 @@ def test_full_flow_in_browser(server, page, on_failure):
     fill(page, "Classes (comma-separated)", "neg, pos")
     click(page, "Save classes")
     page.get_by_role("tab", name="One by one").first.click()
-    click(page, "pos")
+    settle(page)
+    page.get_by_text("Pool example").first.click()  # focus plain text, not an input, then use the key
+    page.keyboard.press("2")  # the second class's shortcut: 'pos'
+    settle(page)
+    assert page.get_by_test_id("stMetricValue").all_inner_texts()[:2] == ["0", "1"]
     page.get_by_role("tab", name="Paste").first.click()
     fill(page, "One example per line (or 'class<TAB>text')", "\n".join(NEG[:8]), area=True)
     choose(page, "Class for these lines", "neg")
     click(page, "Add lines")
-    page.get_by_role("tab", name="Paste").first.click()
+    # The Paste tab stays selected after adding (no click needed for the next block).
+    assert page.get_by_role("tab", name="Paste").first.get_attribute("aria-selected") == "true"
     fill(page, "One example per line (or 'class<TAB>text')", "\n".join(POS[:8]), area=True)
     choose(page, "Class for these lines", "pos")
     click(page, "Add lines")
