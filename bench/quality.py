@@ -354,6 +354,7 @@ def config_signature(run: dict[str, Any]) -> str:
 
 
 def aggregate(runs: list[dict[str, Any]], methods_order=METHODS) -> list[dict[str, Any]]:
+    current = engine_fingerprint()["list_core_sha256"]
     groups: dict[tuple, list[dict]] = {}
     failed: dict[tuple, list[dict]] = {}
     for r in runs:
@@ -372,6 +373,7 @@ def aggregate(runs: list[dict[str, Any]], methods_order=METHODS) -> list[dict[st
         memd_m, _ = _mean_std([r.get("peak_rss_delta_mb") for r in ok])
         pla = [r["pseudo_label_accuracy"][-1] for r in ok if r.get("pseudo_label_accuracy")]
         pla_m, _ = _mean_std([100 * v for v in pla])
+        shas = sorted({(r.get("engine") or {}).get("list_core_sha256", "?") for r in ok})
         rows.append({
             "dataset": key[0], "k": key[1], "method": key[2], "split": key[3], "test_size": key[4],
             "config_signature": key[5],
@@ -384,6 +386,9 @@ def aggregate(runs: list[dict[str, Any]], methods_order=METHODS) -> list[dict[st
             "pseudo_label_accuracy_mean": pla_m,
             "accuracy_per_seed": [round(100 * r["accuracy"], 2) for r in ok],
             "failed_seeds": [r["seed"] for r in bad],
+            "finished_last": max((r.get("finished_at", "") for r in ok), default=""),
+            # engine methods measured by older list_core sources than the current ones are marked in the table
+            "engine_current": (key[2] not in RUNNERS_ENGINE or shas == [current]) if ok else None,
             "error": bad[0].get("error", "")[-600:] if bad else None,
         })
     return rows
@@ -394,6 +399,18 @@ def _fmt(v, nd=1):
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
+    """The table of rows measured with the current engine sources, then (if any) the superseded rows in a second
+    table marked †, so a reader never mistakes an older engine's number for the current one."""
+    current = [r for r in rows if r.get("engine_current") is not False]
+    stale = [r for r in rows if r.get("engine_current") is False]
+    text = _table(current)
+    if stale:
+        text += ("\n† Measured with older engine sources (list_core) than the current ones, kept for the record; "
+                 "`--resume` re-measures them.\n\n" + _table(stale))
+    return text
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
     lines = ["| data set | K | split (n) | method | seeds | accuracy % | macro-F1 % | s / run | peak RSS MB (delta) "
              "| trainable params | pseudo-label acc % |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -408,7 +425,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
         mem = f"{_fmt(r['peak_rss_mb_mean'], 0)} ({_fmt(r['peak_rss_delta_mb_mean'], 0)})" if r["seeds"] else ""
         params = f"{r['trainable_params']:,}" if r["trainable_params"] is not None else ""
         method = r["method"] + (f" ({r['iterations']} it.)" if r["method"] in LIST_METHODS and r.get("iterations") is not None
-                                else "")
+                                else "") + (" †" if r.get("engine_current") is False else "")
         lines.append(f"| {r['dataset']} | {r['k']} | {r['split']} ({r['n_eval'] or ''}) | {method} | {seeds} | "
                      f"{acc} | {f1} | {_fmt(r['seconds_mean'], 0)} | {mem} | {params} | "
                      f"{_fmt(r['pseudo_label_accuracy_mean'])} |")
@@ -433,7 +450,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> str:
     for j, m in enumerate(methods):
         xs, ys, es = [], [], []
         for i, g in enumerate(groups):
-            hit = [r for r in rows if (r["dataset"], r["k"], r["split"]) == g and r["method"] == m]
+            # several configurations of one method: plot the latest measured
+            hit = sorted([r for r in rows if (r["dataset"], r["k"], r["split"]) == g and r["method"] == m],
+                         key=lambda r: r.get("finished_last", ""), reverse=True)
             if hit:
                 xs.append(i + (j - (len(methods) - 1) / 2) * width)
                 ys.append(hit[0]["accuracy_mean"])

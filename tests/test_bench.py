@@ -1,0 +1,45 @@
+"""The quality benchmark's bookkeeping: which runs are averaged together and which rows are marked as measured by
+older engine code (the numbers themselves come from real runs, never from here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+quality = pytest.importorskip("quality")
+
+
+def _run(method: str, seed: int, acc: float, sha: str, teachers: int = 3, finished: str = "2026-11-23 10:00:00"):
+    run = {"data": "x/uci.csv", "k": 16, "seed": seed, "method": method, "split": "test", "test_size": 500,
+           "status": "ok", "accuracy": acc, "macro_f1": acc, "seconds": 10.0, "n_eval": 500,
+           "trainable_params": 10, "engine": {"list_core_sha256": sha}, "finished_at": finished}
+    if method != "embed-logreg":
+        run["config"] = {"preset": "quick", "teachers": teachers, "seed": seed, "threads": 1, "iterations": 1}
+    return run
+
+
+def test_rows_from_older_engine_code_are_marked_and_footnoted():
+    current = quality.engine_fingerprint()["list_core_sha256"]
+    runs = [_run("embed-logreg", 0, 0.8, "old"), _run("list", 0, 0.7, "old", teachers=1),
+            _run("list", 0, 0.9, current), _run("list", 1, 0.8, current)]
+    rows = {(r["method"], tuple(r["seeds"])): r for r in quality.aggregate(runs)}
+    assert rows[("embed-logreg", (0,))]["engine_current"] is True  # baselines do not run list_core
+    assert rows[("list", (0,))]["engine_current"] is False
+    fresh = rows[("list", (0, 1))]
+    assert fresh["engine_current"] is True
+    assert fresh["accuracy_mean"] == pytest.approx(85.0)
+    table = quality.to_markdown(quality.aggregate(runs))
+    assert table.count("†") == 2  # the stale row and the footnote
+    current_part, stale_part = table.split("† Measured")
+    assert "list (1 it.) † | 0 |" in stale_part  # superseded rows live below the current table
+    assert "| list (1 it.) | 0,1 |" in current_part and "†" not in current_part
+
+
+def test_a_group_mixing_engine_versions_is_not_current():
+    current = quality.engine_fingerprint()["list_core_sha256"]
+    rows = quality.aggregate([_run("list", 0, 0.9, current), _run("list", 1, 0.8, "old")])
+    assert len(rows) == 1 and rows[0]["engine_current"] is False
+    assert "†" not in quality.to_markdown(quality.aggregate([_run("list", 0, 0.9, current)]))
