@@ -39,6 +39,18 @@ def timed(fn, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor()
+
+
 def main(argv=None) -> dict:
     import torch
 
@@ -190,10 +202,16 @@ def main(argv=None) -> dict:
         results["quick_run_sizes"] = {"labeled": len(lab_df), "unlabeled": min(2000, len(pool_df)),
                                       "eval": len(test_df)}
     results["load_average_1min"] = os.getloadavg()[0]
+    # Which machine and library versions made these numbers (speed differs several-fold between CPUs).
+    from list_core.job import environment_info
+
+    results["environment"] = {**environment_info("cpu"), "cpu_model": _cpu_model()}
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    from list_core.runs import atomic_write_text
+
+    atomic_write_text(out, json.dumps(results, indent=2) + "\n")
     print("| measure | value |\n|---|---|")
     for k, v in results.items():
         if isinstance(v, dict):
