@@ -16,7 +16,6 @@ Everything else is the quick preset. One JSON line per (data set, seed, variant)
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality import TASKS, make_split  # noqa: E402
+from quality import TASKS, dev_study_parser, make_split  # noqa: E402
 
 # The labeled fine-tuning the older quick preset ran after the student (5 epochs, at most 40 steps).
 FINETUNE = dict(student_finetune_epochs=5, student_finetune_max_steps=40)
@@ -84,13 +83,7 @@ def run(data: str, seed: int, test_size: int, dev_size: int, threads: int) -> li
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", nargs="+", required=True)
-    ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--test-size", type=int, default=500, help="fixed test rows set aside (never used here)")
-    ap.add_argument("--dev-size", type=int, default=300)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "dev_schedule.jsonl"))
+    ap = dev_study_parser(__doc__, "dev_schedule.jsonl")
     args = ap.parse_args(argv)
     for seed in [int(s) for s in args.seeds.split(",")]:
         for data in args.data:

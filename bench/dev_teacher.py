@@ -12,7 +12,6 @@ One JSON line per measurement goes to --out as soon as it is made (a stopped run
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality import TASKS, make_split, run_embed_logreg  # noqa: E402
+from quality import TASKS, dev_study_parser, make_split, run_embed_logreg  # noqa: E402
 
 
 def _rows(frame, labeled: bool = True) -> list[dict]:
@@ -76,16 +75,10 @@ def run(data: str, seed: int, test_size: int, dev_size: int, threads: int, steps
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", nargs="+", required=True)
-    ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--test-size", type=int, default=500, help="fixed test rows set aside (never used here)")
-    ap.add_argument("--dev-size", type=int, default=300)
-    ap.add_argument("--threads", type=int, default=2)
+    ap = dev_study_parser(__doc__, "dev_teacher.jsonl")
     ap.add_argument("--steps", default="", help="absolute step counts, e.g. 60,120,240")
     ap.add_argument("--epochs", default="5,10,20,30", help="step counts in epochs of the labeled set")
     ap.add_argument("--lrs", default="0.001,0.0003")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "dev_teacher.jsonl"))
     args = ap.parse_args(argv)
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
     for seed in ints(args.seeds):

@@ -101,6 +101,20 @@ def _task_for(path: str) -> dict[str, Any]:
     return TASKS[stem]
 
 
+def dev_study_parser(doc: str | None, out_name: str):
+    """The arguments every dev-split study shares (they never read the fixed test rows, only set them aside)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", nargs="+", required=True)
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--test-size", type=int, default=500, help="fixed test rows set aside (never used here)")
+    ap.add_argument("--dev-size", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / out_name))
+    return ap
+
+
 def make_split(spec: dict[str, Any]):
     """(labeled, unlabeled, evaluation) frames for one run; evaluation = fixed test rows or a seeded dev set."""
     import numpy as np
