@@ -24,7 +24,11 @@ with st.sidebar:
     st.markdown(f"**Workspace** `{name}`")
     st.caption("Bookmark this page's address to come back to this workspace.")
     with st.expander("Open or create a workspace"):
-        other = st.text_input("Workspace name", key="open_ws", placeholder="letters, digits, - or _")
+        known = [n for n in W.recent_workspaces() if n != name]
+        other = st.selectbox("Workspace name", known, index=None, key="open_ws", accept_new_options=True,
+                             placeholder="pick a recent one or type a name",
+                             help="Recent workspaces with data in them; type a new name (letters, digits, - or _) "
+                                  "to create one.")
         c1, c2 = st.columns(2)
         if c1.button("Open", key="open_ws_btn") and other:
             try:

@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from list_core.data import DataError
+from list_core.workspace import guess_text_columns, numeric_columns
 from app_pages._ui import errors, ws
 
 st.title("Data")
@@ -12,10 +14,16 @@ files = st.file_uploader("Upload files", type=["csv", "tsv", "jsonl", "json", "p
                          accept_multiple_files=True, key="uploads")
 for f in files or []:
     if f.file_id not in st.session_state.setdefault("saved_uploads", set()):
+        st.session_state["saved_uploads"].add(f.file_id)
         with errors():
             saved = w.save_upload(f.name, f.getvalue())
-            st.session_state["saved_uploads"].add(f.file_id)
-            st.session_state["data_file"] = saved  # select what was just uploaded
+            try:
+                w.columns_of(saved)
+            except DataError as exc:  # an unreadable file is not kept and not offered in the list below
+                w.discard_upload(saved)
+                st.error(f"{f.name} was not added: {exc}")
+            else:
+                st.session_state["data_file"] = saved  # select what was just uploaded
 w.reload()
 choices = w.list_uploads() + [f"sample:{s}" for s in w.samples()]
 if not choices:
@@ -28,11 +36,18 @@ src = st.selectbox("File to use", choices, key="data_file", placeholder="Choose 
 with errors():
     if src is not None:
         cols, head, rep = w.columns_of(src)
-        guess = [c for c in cols if c.lower() in ("text", "sentence", "review", "content", "body")] or cols[:1]
-        text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols] or guess,
-                                   key="text_cols", help="One column for most tasks, two for pair tasks (e.g. NLI).")
+        text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols]
+                                   or guess_text_columns(head), key="text_cols",
+                                   help="One column for most tasks, two for pair tasks (e.g. NLI).")
+        numeric = [c for c in text_cols if c in numeric_columns(head)]
+        if numeric:
+            st.warning(f"Column(s) {', '.join(numeric)} hold only numbers (ids?), not text to classify; choose the "
+                       "column with the texts.")
+        gold_choices = ["(none)"] + [c for c in cols if c not in text_cols]
+        in_use = pool.get("label_column") if pool.get("file") == src else None
         gold = st.selectbox("Label column in this file (optional, only to measure pseudo-label accuracy)",
-                            ["(none)"] + [c for c in cols if c not in text_cols], key="gold_col")
+                            gold_choices, key="gold_col",
+                            index=gold_choices.index(in_use) if in_use in gold_choices else 0)
         st.dataframe(head, hide_index=True, height=220)
         c1, c2, c3 = st.columns(3)
         if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
@@ -57,6 +72,8 @@ if w.state.get("pool"):
     st.caption(p["summary"])
     for warning in r.get("warnings", []):
         st.warning(warning)
+    if w.gold_warning():
+        st.warning(w.gold_warning())
     st.dataframe(w.pool().head(50), hide_index=True, height=240)
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")

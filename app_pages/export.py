@@ -30,7 +30,10 @@ with errors():
 
 st.subheader("Try it")
 text = st.text_area("Type a text to classify", key="try_text")
-if st.button("Classify", key="try_btn") and text.strip():
+clicked = st.button("Classify", key="try_btn")
+if clicked and not text.strip():
+    st.info("Type or paste a text in the box above first.")
+elif clicked:
     with errors():
         clf = classifier(str(run.path), run.model_path.stat().st_mtime)
         proba = clf.predict_proba([text])[0]

@@ -4,11 +4,10 @@ import plotly.express as px
 import streamlit as st
 
 from list_core.workspace import filter_pseudo, page_of
-from app_pages._ui import current_run, errors, flash, pseudo_labels, show_flash, ws
+from app_pages._ui import USER_ERRORS, current_run, flash, pseudo_labels, show_flash, ws
 
 st.title("Inspect")
 w = ws()
-show_flash()
 rid = current_run(w)
 if rid is None:
     st.stop()
@@ -37,27 +36,44 @@ page, _ = page_of(view, page_no, size)
 mine = w.human_labels()
 shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]].assign(
     your_label=[mine.get(int(i), "") for i in page["id"]])
-styled = shown.style.apply(lambda r: ["background-color: #ffe4e1" if r["weight"] == 0 else ""] * len(r), axis=1)
+# Only the weight cell is marked: when many rows are rejected, coloured whole rows hide everything else.
+styled = shown.style.map(lambda v: "background-color: #ffd6d1" if v == 0 else "", subset=["weight"])
 st.dataframe(styled, hide_index=True, width="stretch", height=320,
-             column_config={"confidence": st.column_config.NumberColumn(format="%.3f"),
-                            "weight": st.column_config.NumberColumn(format="%.3f")})
-st.caption("Rows with weight 0 (rejected by the meta re-weighting) are highlighted; an empty weight means the "
+             column_config={"id": st.column_config.NumberColumn(width="small"),
+                            "text": st.column_config.TextColumn(width="large"),
+                            "pseudo_label": st.column_config.TextColumn("pseudo-label", width="small"),
+                            "confidence": st.column_config.NumberColumn(format="%.3f", width="small"),
+                            "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
+                            "reweighted_steps": st.column_config.NumberColumn("steps", width="small"),
+                            "your_label": st.column_config.TextColumn("your label", width="small")})
+st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; an empty weight means the "
            "example was only seen during warm-up. 'your_label' shows the label you gave a row (accepted, corrected "
            "or labeled one by one); it goes into the next run's labeled set.")
 
+
+
+def apply_labels(correct: bool) -> None:
+    """Accept or correct the picked rows, then clear the pick: a later click must never relabel rows that were
+    already handled. Runs as a button callback, the one place a widget's value may be reset."""
+    picked = st.session_state.get("insp_pick") or []
+    target = st.session_state.get("insp_target") if correct else None
+    try:
+        n = w.accept_pseudo(rid, picked, label=target, iteration=it)
+        flash(f"{n} example(s) labeled '{target}'" if correct else f"{n} example(s) added to the labeled set "
+              "with their pseudo-label")
+    except USER_ERRORS as exc:
+        flash(str(exc), "error")
+    st.session_state["insp_pick"] = []
+
+
 st.subheader("Accept or correct")
+show_flash()  # here, next to the buttons, not at the top of the page out of view
 picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp_pick",
                         format_func=lambda i: f"#{i}: {str(shown.set_index('id').at[i, 'text'])[:70]}")
 a1, a2, a3 = st.columns([1, 1, 1])
-if a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked):
-    with errors():
-        flash(f"{w.accept_pseudo(rid, picked, iteration=it)} example(s) added to the labeled set")
-        st.rerun()  # redraw the table with the new 'your_label' values
-target = a2.selectbox("Correct to", w.classes, key="insp_target")
-if a3.button("Correct", key="insp_correct", disabled=not picked):
-    with errors():
-        flash(f"{w.accept_pseudo(rid, picked, label=target, iteration=it)} example(s) labeled '{target}'")
-        st.rerun()
+a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked, on_click=apply_labels, args=(False,))
+a2.selectbox("Correct to", w.classes, key="insp_target")
+a3.button("Correct", key="insp_correct", disabled=not picked, on_click=apply_labels, args=(True,))
 
 cur = frame[frame["iteration"] == it]
 sample = cur.sample(min(len(cur), 5000), random_state=0) if len(cur) > 5000 else cur

@@ -34,15 +34,21 @@ with one:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")
         st.markdown("\n\n".join(f"> {ex[c]}" for c in w.text_columns))
-        buttons = st.columns(len(w.classes) + 1)
+        buttons = st.columns(len(w.classes) + 2)
         for i, c in enumerate(w.classes):
             if buttons[i].button(c, key=f"lab_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None):
                 with errors():
                     w.label_pool_example(ex["id"], c)
                 st.rerun()
-        if buttons[-1].button("Skip", key="lab_skip", width="stretch", shortcut="0"):
+        if buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0"):
             w.skip_pool_example(ex["id"])
             st.rerun()
+        if buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
+                              shortcut="Backspace", help="Take back the last label or skip (Backspace)."):
+            flash(f"took back pool example #{w.undo_pool_example()}", "info")
+            st.rerun()
+        st.caption("Keys: " + ", ".join(f"{i + 1} = {c}" for i, c in enumerate(w.classes[:9]))
+                   + ", 0 = skip, Backspace = undo. Wait for the next text before the next key.")
 with table:
     frame = w.labeled_frame()
     config = {"uid": None, "pool_id": None, "source": st.column_config.TextColumn("source", disabled=True),
@@ -62,11 +68,14 @@ with paste:
 
     def add_pasted():
         try:
-            n = w.add_lines(st.session_state.get("paste_text", ""), st.session_state.get("paste_class"))
+            result = w.paste_lines(st.session_state.get("paste_text", ""), st.session_state.get("paste_class"))
         except USER_ERRORS as exc:
-            flash(str(exc), "error")
+            flash(str(exc), "error")  # the text stays in the box to be fixed
             return
         st.session_state["paste_text"] = ""  # allowed in a callback: the widget is not drawn yet
-        flash(f"{n} examples added")
+        n, dup = result["added"], result["duplicates"]
+        flash(f"{n} example{'' if n == 1 else 's'} added"
+              + (f"; {dup} line{' was' if dup == 1 else 's were'} already labeled and skipped" if dup else ""),
+              "success" if n else "warning")
 
     st.button("Add lines", key="paste_add", on_click=add_pasted)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from list_core.prompts import SUGGESTED_TEMPLATES, Template
+from list_core.prompts import SUGGESTED_TEMPLATES, PromptError, Template
 from list_core.workspace import preview_prompts, zero_shot_check
 from app_pages._ui import errors, ws
 
@@ -25,18 +25,43 @@ if suggestion != "(keep mine)" and st.button("Use this suggestion", key="use_sug
             st.session_state[f"word_{c}"] = w.label_words.get(c, "")
         st.rerun()
 
-template = st.text_input("Template", w.template, key="template_text")
+
+
+def keep_word(c: str) -> None:
+    """Label words are saved as they are typed: leaving the page never loses an edit."""
+    w.set_label_words({c: st.session_state.get(f"word_{c}", "")})
+
+
+def keep_template() -> None:
+    """A valid template is saved as it is typed; a broken one waits for a fix (the error is shown below)."""
+    try:
+        w.set_template(st.session_state.get("template_text", ""))
+    except PromptError:
+        pass
+
+
+template = st.text_input("Template", w.template, key="template_text", on_change=keep_template)
 words = {}
 cols = st.columns(max(1, len(w.classes)))
 for col, c in zip(cols, w.classes):
-    words[c] = col.text_input(f"Label word for '{c}'", w.label_words.get(c, ""), key=f"word_{c}")
+    words[c] = col.text_input(f"Label word for '{c}'", w.label_words.get(c, ""), key=f"word_{c}",
+                              on_change=keep_word, args=(c,))
 if not w.classes:
     st.info("Define the classes on the Label page to set their label words.")
+try:
+    Template(template)
+    template_error = None
+except PromptError as exc:
+    template_error = str(exc)
 if st.button("Save prompt", type="primary", key="save_prompt"):
-    with errors():
-        w.set_template(template)
-        w.set_label_words(words)
-        st.success("saved")
+    if template_error is None:  # a broken template's error is shown once, in the preview below
+        with errors():
+            w.set_template(template)
+            w.set_label_words(words)
+            if w.prompt_problems(w.state["settings"].get("model") or "default"):
+                st.warning("Saved, but training will not start until the warnings below are fixed.")
+            else:
+                st.success("Saved; training can use this prompt.")
 
 max_len = st.slider("Token budget (max_length)", 16, 256, 64, 16, key="prompt_maxlen",
                     help="The quick preset uses 64; text is truncated, never the template or the mask.")
@@ -51,7 +76,7 @@ with errors():
     shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
     model = w.state["settings"].get("model", "default")
     previews, warnings = preview_prompts(template, shown, words, model if model else "default", max_len)
-    for warning in warnings:
+    for warning in dict.fromkeys(warnings + w.prompt_problems(model or "default")):
         st.warning(warning)
     for p in previews:
         st.code(p["rendered"], language=None, wrap_lines=True)

@@ -48,8 +48,9 @@ if b1.button("Start training", type="primary", disabled=active is not None, key=
         st.query_params["run"] = rid
         st.session_state["run_id"] = rid
         st.rerun()
-for warning in w.label_warnings():
-    st.warning(warning)
+for warning in w.label_warnings() + w.prompt_problems(model or "default") + [w.gold_warning() or ""]:
+    if warning:
+        st.warning(warning)
 
 ids = w.run_ids()
 rid = st.query_params.get("run") if st.query_params.get("run") in ids else (ids[0] if ids else None)
@@ -78,15 +79,14 @@ def show_run():
     st.markdown(f"{icon} **{st_}** · stage `{status.get('stage') or '-'}` · iteration {status.get('iteration', 0)}")
     if status.get("error") and st_ in ("failed", "interrupted"):
         st.error(status["error"])
-    step, total = status.get("step") or 0, status.get("total") or 0
     if st_ in ("queued", "running"):
-        key = (rid, status.get("stage"), status.get("iteration"), total)
+        fraction, done, whole, label = W.progress_view(status)
+        key = (rid, status.get("stage"), status.get("iteration"), whole)
         seen = st.session_state.setdefault("eta", {})
-        first = seen.setdefault(key, (time.time(), step))
-        rate = (step - first[1]) / max(1e-6, time.time() - first[0])
-        eta = f" · about {(total - step) / rate:.0f}s left in this stage" if rate > 0 and total else ""
-        st.progress(min(1.0, step / total) if total else 0.0, text=f"{status.get('stage') or 'starting'}: "
-                    f"{step}/{total or '?'}{eta}")
+        first = seen.setdefault(key, (time.time(), done))
+        rate = (done - first[1]) / max(1e-6, time.time() - first[0])
+        eta = f" · about {(whole - done) / rate:.0f}s left in this stage" if rate > 0 and whole else ""
+        st.progress(fraction, text=label + eta)
     metrics = run.metrics()
     if metrics:
         m = pd.DataFrame(metrics)
@@ -119,7 +119,7 @@ def show_run():
         fig.update_layout(height=280, margin=dict(t=40, b=10))
         st.plotly_chart(fig, width="stretch", key="w_hist")
     with st.expander("Log", expanded=st_ in ("running", "failed")):
-        st.code("\n".join(run.log_tail(12)) or "(empty)", language=None)
+        st.code("\n".join(run.log_tail(12)) or "(empty)", language=None, wrap_lines=True)
 
 
 polling = state in ("queued", "running")

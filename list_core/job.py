@@ -75,23 +75,35 @@ def create_run(run_dir: str | Path, config: ListConfig, labeled: Sequence[dict],
 class RunRecorder:
     """Trainer callback that keeps the run directory current (status at most every `interval` seconds)."""
 
-    def __init__(self, run: RunDir, model_getter, interval: float = 1.0):
+    def __init__(self, run: RunDir, model_getter, interval: float = 1.0, teachers: int = 1):
         self.run, self.model_getter, self.interval = run, model_getter, interval
         self._last = 0.0
         self.stage = None
         self.iteration = 0
+        # The first teachers train one after another, each counting its steps from 1: the status says which one
+        # ("part" of "parts") so the progress bar can run over all of them instead of restarting.
+        self.teachers = max(1, int(teachers))
+        self.part, self._prev_step = 1, 0
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "stage":
             self.stage, self.iteration = event["stage"], event.get("iteration", self.iteration)
             self.run.log(f"iteration {self.iteration}: {self.stage}")
-            self.run.write_status(stage=self.stage, iteration=self.iteration, step=0, total=None)
+            self.part, self._prev_step = 1, 0
+            self.run.write_status(stage=self.stage, iteration=self.iteration, step=0, total=None, part=None,
+                                  parts=None)
             self._last = time.time()
         elif kind == "progress":
-            if time.time() - self._last >= self.interval or event["step"] == event["total"]:
+            parts, new_part = {"part": None, "parts": None}, False
+            if event["stage"] == "teacher" and self.teachers > 1:
+                if event["step"] <= self._prev_step:  # the next teacher started over at step 1
+                    self.part, new_part = min(self.part + 1, self.teachers), True
+                self._prev_step = event["step"]
+                parts = {"part": self.part, "parts": self.teachers}
+            if time.time() - self._last >= self.interval or event["step"] == event["total"] or new_part:
                 self.run.write_status(stage=event["stage"], iteration=self.iteration, step=event["step"],
-                                      total=event["total"], loss=event.get("loss"))
+                                      total=event["total"], loss=event.get("loss"), **parts)
                 self._last = time.time()
         elif kind == "info":
             self.run.write_status(info={k: v for k, v in event.items() if k != "type"})
@@ -138,7 +150,7 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
     run.write_status(state="running", pid=os.getpid(), started_at=now(), error=None, finished_at=None,
                      resumed_from=resume_state[0] if resume_state else None)
     trainer = ListTrainer(config, stop=stop, backbone=backbone)
-    recorder = RunRecorder(run, lambda: trainer.model_)
+    recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers)
     trainer.callbacks = [recorder, *callbacks]
     try:
         with stop.sigterm():

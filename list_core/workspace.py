@@ -98,6 +98,22 @@ def list_workspaces() -> list[str]:
                   and (p / "state.json").exists())
 
 
+def recent_workspaces(limit: int = 30) -> list[str]:
+    """Workspaces with something in them (classes, labels, a pool or runs), most recently changed first, for the
+    sidebar's list. Empty ones (a visit that did nothing) are left out. LIST_STUDIO_PRIVATE_WORKSPACES=1 (shared
+    demo servers) lists none: a name is then the only way in."""
+    if os.environ.get("LIST_STUDIO_PRIVATE_WORKSPACES", "").strip() in ("1", "true", "yes"):
+        return []
+    found = []
+    for name in list_workspaces():
+        path = data_root() / "workspaces" / name
+        state = read_json(path / "state.json", default=None)
+        if isinstance(state, dict) and (state.get("classes") or state.get("labeled") or state.get("pool")
+                                        or (path / "runs").is_dir() and any((path / "runs").iterdir())):
+            found.append(((path / "state.json").stat().st_mtime, name))
+    return [name for _, name in sorted(found, reverse=True)[:limit]]
+
+
 def open_workspace(name: str, create: bool = True) -> "Workspace":
     return Workspace(name, create=create)
 
@@ -180,7 +196,7 @@ def device_options() -> dict[str, str]:
 
     cuda = torch.cuda.is_available()
     gpu = torch.cuda.get_device_name(0) if cuda else None
-    return {"auto": f"auto ({'GPU: ' + gpu if cuda else 'CPU: no GPU found'})",
+    return {"auto": f"auto: {'GPU' if cuda else 'CPU'}",
             "cpu": f"CPU ({os.cpu_count()} cores)",
             "cuda": f"GPU ({gpu})" if cuda else "GPU (not available here)"}
 
@@ -199,9 +215,55 @@ def _parse_time(text: str | None) -> _dt.datetime | None:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def fold(label: Any) -> str:
+    """A class name without case or spaces: 'Pos', ' pos' and 'p os' all match the class 'pos'."""
+    return "".join(str(label).split()).casefold()
+
+
+def rename_fields(template: str, mapping: Mapping[str, str]) -> str:
+    """The template with each placeholder {old} (or {old:modifier}) renamed to {mapping[old]}; {mask}, literal
+    braces and every other character are kept as written."""
+    from .prompts import _PLACEHOLDER
+
+    def sub(m: re.Match) -> str:
+        if m.group(1) is None:
+            return m.group(0)
+        name, colon, modifier = m.group(1).partition(":")
+        new = mapping.get(name.strip())
+        return "{" + new + colon + modifier + "}" if new else m.group(0)
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def numeric_columns(frame) -> list[str]:
+    """Columns whose non-empty values are all numbers (ids, scores): almost never the text to classify."""
+    import pandas as pd
+
+    out = []
+    for c in frame.columns:
+        values = frame[c].dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if len(values) and pd.to_numeric(values, errors="coerce").notna().all():
+            out.append(str(c))
+    return out
+
+
+def guess_text_columns(frame) -> list[str]:
+    """The column to classify: a conventional name, else the non-numeric column with the longest texts."""
+    cols = [str(c) for c in frame.columns]
+    named = [c for c in cols if c.lower() in ("text", "sentence", "review", "content", "body")]
+    if named:
+        return named[:1]
+    numeric = set(numeric_columns(frame))
+    candidates = [c for c in cols if c not in numeric]
+    if not candidates:
+        return cols[:1]
+    return [max(candidates, key=lambda c: frame[c].dropna().astype(str).str.len().mean() if len(frame) else 0.0)]
+
+
 def _default_state() -> dict[str, Any]:
     return {"version": 1, "classes": [], "label_words": {}, "template": DEFAULT_TEMPLATE, "text_columns": ["text"],
-            "labeled": [], "skipped": [], "pool": None, "eval": None, "uploads": [],
+            "labeled": [], "skipped": [], "pool_history": [], "pool": None, "eval": None, "uploads": [],
             "settings": {"preset": "quick", "model": DEFAULT_MODEL, "device": "auto", "seed": 0, "custom": {}},
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
@@ -288,7 +350,7 @@ class Workspace:
         clean = list(dict.fromkeys(str(c).strip() for c in classes if str(c).strip()))
         folded: dict[str, str] = {}
         for c in clean:
-            key = "".join(c.split()).casefold()
+            key = fold(c)
             if key in folded:
                 raise WorkspaceError(f"classes {folded[key]!r} and {c!r} differ only in case or spaces; keep one")
             folded[key] = c
@@ -388,10 +450,60 @@ class Workspace:
         with self._mutate() as s:
             s["pool"] = {"file": name, "report": report.to_dict(), "summary": report.summary(), "rows": len(frame),
                          "label_column": label_column}
-            s["text_columns"] = cols
-            if text_columns and len(cols) == 1 and s["template"] == DEFAULT_TEMPLATE and cols[0] != "text":
-                s["template"] = "{" + cols[0] + "} It was {mask}."
+            old_cols, s["text_columns"] = list(s["text_columns"] or ["text"]), cols
+            self._follow_columns(s, old_cols, cols)
         return report
+
+    @staticmethod
+    def _follow_columns(s: dict[str, Any], old_cols: list[str], cols: list[str]) -> None:
+        """New text columns: the template's placeholders and the labeled examples' texts follow them by position,
+        so the Prompt page never shows a column the data no longer has (e.g. {sentence_id} after switching to a
+        file whose text column is 'text')."""
+        from .prompts import PromptError, Template
+
+        try:
+            fields = Template(s["template"]).fields
+        except PromptError:
+            return
+        if not all(f in cols for f in fields) and len(fields) == len(cols):
+            s["template"] = rename_fields(s["template"], dict(zip(fields, cols)))
+        if len(old_cols) == len(cols) and old_cols != cols:
+            moves = dict(zip(old_cols, cols))
+            for ex in s["labeled"]:
+                if not any(c in ex for c in cols):
+                    for old, new in moves.items():
+                        if old in ex:
+                            ex[new] = ex.pop(old)
+
+    def gold_warning(self) -> str | None:
+        """Why the pool's label column will not measure pseudo-label accuracy (values that are not classes)."""
+        pool_info = self.state.get("pool") or {}
+        column = pool_info.get("label_column")
+        if not column or len(self.classes) < 2:
+            return None
+        pool = self.pool()
+        if "gold" not in pool.columns:
+            return None
+        values = pool["gold"].dropna().astype(str)
+        known = {fold(c) for c in self.classes}
+        unknown = values[~values.map(fold).isin(known)]
+        if not len(unknown):
+            return None
+        shown = ", ".join(repr(v) for v in sorted(unknown.unique())[:5]) + (", ..." if unknown.nunique() > 5 else "")
+        if len(unknown) == len(values):
+            return (f"none of the values in the label column {column!r} ({shown}) is one of your classes "
+                    f"({', '.join(self.classes)}), so pseudo-label accuracy cannot be measured: rename the classes "
+                    "on the Label page to match, or choose no label column")
+        return (f"{len(unknown):,} of {len(values):,} rows of the label column {column!r} hold values that are not "
+                f"classes ({shown}); pseudo-label accuracy is measured on the other rows only")
+
+    def discard_upload(self, name: str) -> None:
+        """Forget an upload that could not be read, so the file list offers only usable files."""
+        path = (self.uploads_dir / safe_filename(name)).resolve()
+        if path.parent == self.uploads_dir.resolve():
+            path.unlink(missing_ok=True)
+        with self._mutate() as s:
+            s["uploads"] = [n for n in s["uploads"] if n != name]
 
     def pool(self):
         import pandas as pd
@@ -422,9 +534,9 @@ class Workspace:
         cols = [c for c in ds.column_names if c not in ("id", "label")]
         with self._mutate() as s:
             # 'Pos' / 'pos ' in the file join the class 'pos' (set_classes refuses classes that differ only so).
-            folded = {"".join(c.split()).casefold(): c for c in s["classes"]}
+            folded = {fold(c): c for c in s["classes"]}
             for r in rows:
-                label = folded.setdefault("".join(str(r["label"]).split()).casefold(), r["label"])
+                label = folded.setdefault(fold(r["label"]), r["label"])
                 s["labeled"].append(self._new_example({c: r[c] for c in cols}, label, "import"))
                 if label not in s["classes"]:
                     s["classes"].append(label)
@@ -487,22 +599,45 @@ class Workspace:
             return ex["uid"]
 
     def add_lines(self, block: str, label: str) -> int:
-        """Paste: one example per non-empty line. A line 'class<TAB>text' uses that class instead of `label`."""
-        lines = [ln for ln in str(block).splitlines() if ln.strip()]
+        """Paste: how many lines were added (see `paste_lines`)."""
+        return self.paste_lines(block, label)["added"]
+
+    def paste_lines(self, block: str, label: str | None) -> dict[str, int]:
+        """Paste: one example per non-empty line. A line 'class<TAB>text' uses that class (case and spaces
+        ignored) instead of `label`. A line whose text is already labeled (or repeated in the block) is skipped.
+        A line with a tab before an unknown class raises WorkspaceError and nothing is added: a typo in the class
+        must not file the line under the selected class with the tab inside its text."""
         with self._mutate() as s:
             label = self._check_label(label, s) if label else None
-            n = 0
-            for ln in lines:
-                lab, text = label, ln
+            folded = {fold(c): c for c in s["classes"]}
+            cols = s["text_columns"] or ["text"]
+            seen = {str(ex.get(cols[0], "")).strip() for ex in s["labeled"]} if len(cols) == 1 else set()
+            new, duplicates = [], 0
+            for number, ln in enumerate(str(block).splitlines(), 1):
+                if not ln.strip():
+                    continue
+                lab, text = label, ln.strip()
                 if "\t" in ln:
                     head, rest = ln.split("\t", 1)
-                    if head.strip() in s["classes"] and rest.strip():
-                        lab, text = head.strip(), rest
+                    if fold(head) not in folded:
+                        raise WorkspaceError(
+                            f"line {number} starts with {head.strip()!r} and a tab, but {head.strip()!r} is not one of "
+                            f"the classes ({', '.join(s['classes'])}); fix the class name or remove the tab. Nothing "
+                            "was added")
+                    if not rest.strip():
+                        raise WorkspaceError(f"line {number} has the class {head.strip()!r} but no text after the "
+                                             "tab. Nothing was added")
+                    lab, text = folded[fold(head)], rest.strip()
                 if lab is None:
-                    raise WorkspaceError(f"line {ln[:40]!r} has no class; choose one or write 'class<TAB>text'")
-                s["labeled"].append(self._new_example(self._texts(text.strip()), lab, "paste"))
-                n += 1
-        return n
+                    raise WorkspaceError(f"line {number} ({ln[:40]!r}) has no class; choose one or write "
+                                         "'class<TAB>text'. Nothing was added")
+                if text in seen:
+                    duplicates += 1
+                    continue
+                seen.add(text)
+                new.append(self._new_example(self._texts(text), lab, "paste"))
+            s["labeled"].extend(new)
+        return {"added": len(new), "duplicates": duplicates}
 
     def edit_example(self, uid: str, **changes: Any) -> None:
         with self._mutate() as s:
@@ -588,12 +723,51 @@ class Workspace:
         if not len(match):
             raise WorkspaceError(f"pool example {pool_id} not found")
         row = match.iloc[0]
-        return self.add_example({c: row[c] for c in self.text_columns}, label, "pool", pool_id)
+        texts = self._texts({c: row[c] for c in self.text_columns})
+        with self._mutate() as s:
+            label = self._check_label(label, s)
+            ex = next((e for e in s["labeled"] if e.get("pool_id") == int(pool_id)), None)
+            self._remember(s, {"id": int(pool_id), "kind": "label",
+                               "before": None if ex is None else {"label": ex["label"], "source": ex["source"]}})
+            if ex is None:
+                ex = self._new_example(texts, label, "pool", pool_id)
+                s["labeled"].append(ex)
+            else:
+                ex["label"], ex["source"] = label, "pool"
+            return ex["uid"]
 
     def skip_pool_example(self, pool_id: int) -> None:
         with self._mutate() as s:
             if int(pool_id) not in s["skipped"]:
                 s["skipped"].append(int(pool_id))
+                self._remember(s, {"id": int(pool_id), "kind": "skip"})
+
+    @staticmethod
+    def _remember(s: dict[str, Any], action: dict[str, Any], keep: int = 200) -> None:
+        s["pool_history"] = (list(s.get("pool_history") or []) + [action])[-keep:]
+
+    def can_undo_pool(self) -> bool:
+        return bool(self.state.get("pool_history"))
+
+    def undo_pool_example(self) -> int | None:
+        """Take back the last one-by-one label or skip; returns its pool id (None when there is nothing to undo).
+        The row is offered again next, since every row before it in the fixed order is already handled."""
+        with self._mutate() as s:
+            history = list(s.get("pool_history") or [])
+            if not history:
+                return None
+            action = history.pop()
+            s["pool_history"] = history
+            pid = int(action["id"])
+            if action["kind"] == "skip":
+                s["skipped"] = [i for i in s["skipped"] if int(i) != pid]
+            elif action.get("before"):
+                for ex in s["labeled"]:
+                    if ex.get("pool_id") == pid:
+                        ex.update(action["before"])
+            else:
+                s["labeled"] = [ex for ex in s["labeled"] if ex.get("pool_id") != pid]
+            return pid
 
     def _labeled_pool_ids(self, pool) -> set[int]:
         """Pool ids a person labeled: by pool id, or by the same text added another way (paste, table, import)."""
@@ -709,10 +883,11 @@ class Workspace:
             ids = pool["id"].astype(int).tolist()
             columns = {f: pool[c].astype(str).tolist() for f, c in fmap.items()}
             gold = pool["gold"].astype(str).tolist() if "gold" in pool.columns else None
+            folded = {fold(c): c for c in self.classes}
             for i, pid in enumerate(ids):
                 row = {"id": pid, **{f: columns[f][i] for f in fmap}}
-                if gold is not None and gold[i] in self.classes:
-                    row["label"] = gold[i]
+                if gold is not None and fold(gold[i]) in folded:
+                    row["label"] = folded[fold(gold[i])]
                 unlabeled.append(row)
         eval_rows = None
         if self.eval_path.exists() and self.state.get("eval"):
@@ -729,6 +904,36 @@ class Workspace:
 
         Template(self.template)
         Verbalizer(self.label_words, load_tokenizer(check_model(model)))
+
+    def prompt_problems(self, model: str = DEFAULT_MODEL) -> list[str]:
+        """What Start would refuse in the template and label words, said before Start (empty when all is well).
+
+        Label words are checked against the model's tokenizer only when it loads without a download (the default
+        model, a local directory, or a tokenizer this process already loaded): a page must not wait on the hub."""
+        from .modeling import ModelLoadError, resolve_model_path
+        from .prompts import PromptError, Template, Verbalizer
+
+        try:
+            Template(self.template)
+        except PromptError as exc:
+            return [str(exc)]
+        out = []
+        try:
+            self.field_map()
+        except WorkspaceError as exc:
+            out.append(str(exc))
+        if len(self.classes) < 2:
+            return out
+        missing = [c for c in self.classes if not self.label_words.get(c)]
+        if missing:
+            return out + [f"class(es) {', '.join(missing)} have no label word; set them on the Prompt page"]
+        try:
+            name = check_model(model)
+            if name == DEFAULT_MODEL or Path(name).is_dir() or resolve_model_path(name) in _TOKENIZERS:
+                Verbalizer(self.label_words, load_tokenizer(name))
+        except (PromptError, ModelLoadError, WorkspaceError) as exc:
+            out.append(str(exc))
+        return out
 
     def start_run(self, preset: str = "quick", model: str = DEFAULT_MODEL, device: str = "auto", seed: int = 0,
                   custom: Mapping[str, Any] | None = None, check: bool = True) -> str:
@@ -946,6 +1151,21 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
                if agreement else "")
         parts.append(f"Kept teacher {int(chosen) + 1}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
+    """(fraction, steps done, steps in all, label) of a run's current stage. A stage in parts (the first teachers,
+    trained one after another) counts over all parts, so the bar and its time estimate do not restart per part."""
+    step, total = int(status.get("step") or 0), int(status.get("total") or 0)
+    stage = status.get("stage") or "starting"
+    part, parts = status.get("part"), status.get("parts")
+    if part and parts and total:
+        done, whole = (int(part) - 1) * total + step, int(parts) * total
+        label = f"{stage} {part} of {parts}: step {step}/{total}"
+    else:
+        done, whole = step, total
+        label = f"{stage}: {step}/{total or '?'}"
+    return (min(1.0, done / whole) if whole else 0.0), done, whole, label
 
 
 def _isna(v: Any) -> bool:

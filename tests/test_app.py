@@ -252,3 +252,90 @@ def test_full_flow_real_tiny_run(home, tiny_model, monkeypatch):
     at.button(key="try_btn").click().run()
     no_errors(at)
     assert any(("neg" in s.value or "pos" in s.value) for s in at.success)
+
+
+def test_inspect_clears_the_pick_after_accept_or_correct(home):
+    ws = prepared("ic")
+    fake_done_run(ws, "r1")
+    at = app("ic", "app_pages/inspect_run.py", run="r1")
+    at.multiselect(key="insp_pick").set_value([4, 5]).run()
+    at.button(key="insp_accept").click().run()
+    no_errors(at)
+    assert at.multiselect(key="insp_pick").value == []
+    assert at.button(key="insp_correct").disabled and at.button(key="insp_accept").disabled
+    assert any("2 example(s) added" in s.value for s in at.success)
+    at.multiselect(key="insp_pick").set_value([6]).run()
+    at.selectbox(key="insp_target").set_value("neg").run()
+    at.button(key="insp_correct").click().run()
+    labels = {ex["pool_id"]: ex["label"] for ex in W.Workspace("ic").labeled if ex.get("pool_id") is not None}
+    assert labels == {4: "neg", 5: "pos", 6: "neg"}  # the accepted rows kept their pseudo-labels
+    assert at.multiselect(key="insp_pick").value == []
+
+
+def test_label_page_paste_errors_keep_the_text_and_undo_works(home):
+    prepared("lp", n=0)
+    at = app("lp", "app_pages/label.py")
+    at.text_area(key="paste_text").set_value("postive\tgreat fun").run()
+    at.button(key="paste_add").click().run()
+    assert any("not one of the classes" in e.value for e in at.error)
+    assert at.text_area(key="paste_text").value == "postive\tgreat fun"  # nothing lost, fix and retry
+    assert W.Workspace("lp").labeled == []
+    at.text_area(key="paste_text").set_value("Pos\tgreat fun").run()
+    at.button(key="paste_add").click().run()
+    assert any(s.value == "1 example added" for s in at.success)
+    assert W.Workspace("lp").class_counts() == {"neg": 0, "pos": 1}
+    assert at.button(key="lab_undo").disabled
+    at.button(key="lab_neg").click().run()
+    assert W.Workspace("lp").class_counts() == {"neg": 1, "pos": 1}
+    at.button(key="lab_undo").click().run()
+    no_errors(at)
+    assert W.Workspace("lp").class_counts() == {"neg": 0, "pos": 1}
+
+
+def test_prompt_save_and_train_page_warn_about_a_refused_verbalizer(home):
+    prepared("pv")
+    at = app("pv", "app_pages/prompt.py")
+    at.text_input(key="word_neg").set_value("great").run()  # saved as typed, even without the button
+    assert W.Workspace("pv").label_words["neg"] == "great"
+    at.button(key="save_prompt").click().run()
+    assert not at.success
+    assert any("will not start" in w.value for w in at.warning)
+    assert any("share the label word" in w.value for w in at.warning)
+    at = app("pv", "app_pages/train.py")
+    assert any("share the label word" in w.value for w in at.warning)  # before Start, not after
+    # A broken template: one error, not two, and the saved template is kept.
+    at = app("pv", "app_pages/prompt.py")
+    at.text_input(key="template_text").set_value("{text} no mask").run()
+    at.button(key="save_prompt").click().run()
+    assert len(at.error) == 1 and "no {mask}" in at.error[0].value
+    assert W.Workspace("pv").template == "{text} It was {mask}."
+
+
+def test_data_page_warns_about_numbers_and_a_label_column_of_other_values(home):
+    ws = W.Workspace("dn")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("ids.csv", pd.DataFrame({"sentence_id": range(5), "text": [f"text {i}" for i in range(5)],
+                                            "label": [i % 2 for i in range(5)]}).to_csv(index=False).encode())
+    at = app("dn", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("ids.csv").run()
+    assert at.multiselect(key="text_cols").value == ["text"]
+    at.multiselect(key="text_cols").set_value(["sentence_id"]).run()
+    assert any("only numbers" in w.value for w in at.warning)
+    at.multiselect(key="text_cols").set_value(["text"]).run()
+    at.selectbox(key="gold_col").set_value("label").run()
+    at.button(key="use_pool").click().run()
+    assert any("none of the values" in w.value for w in at.warning)
+    at = app("dn", "app_pages/data.py")  # a reload shows the label column in use, not '(none)'
+    assert at.selectbox(key="gold_col").value == "label"
+
+
+def test_runs_page_shows_blank_errors_and_export_hints_an_empty_box(home):
+    ws = prepared("rx")
+    fake_done_run(ws, "r1")
+    at = app("rx", "app_pages/runs.py")
+    no_errors(at)
+    table = at.dataframe[0].value
+    assert table["error"].tolist() == [""] and str(table["created_at"].dtype).startswith("datetime64")
+    at = app("rx", "app_pages/export.py", run="r1")
+    at.button(key="try_btn").click().run()
+    assert any("Type or paste a text" in i.value for i in at.info)

@@ -386,3 +386,147 @@ def test_ensemble_summary_names_the_kept_teacher_and_the_ensemble_accuracy():
                                "teacher_agreement": [0.9, 0.97, 0.93]})
     assert "3 teachers" in line and "Kept teacher 2" in line and "0.857" in line and "0.97" in line
     assert "Kept teacher" not in W.ensemble_summary({"teachers": 2})
+
+
+# --- what a walkthrough of the app found (service side) ----------------------------------------------------------
+
+def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
+    ws = W.Workspace("paste")
+    ws.set_classes(["neg", "pos"])
+    assert ws.paste_lines("Pos\tlovely film\nNEG \tdull film\nplain line\n", "neg") == {"added": 3, "duplicates": 0}
+    assert {ex["text"]: ex["label"] for ex in ws.labeled} == {"lovely film": "pos", "dull film": "neg",
+                                                               "plain line": "neg"}
+    # A typo in the class must not file the line under the selected class with the tab inside its text.
+    with pytest.raises(W.WorkspaceError, match=r"line 2 starts with 'postive'.*Nothing was added"):
+        ws.paste_lines("new one\npostive\tgreat fun\n", "neg")
+    with pytest.raises(W.WorkspaceError, match="no text after the tab"):
+        ws.paste_lines("pos\t  \n", "neg")
+    assert len(W.Workspace("paste").labeled) == 3
+    # Already labeled texts and repeats within the block are skipped and counted.
+    assert ws.paste_lines(" lovely film \nfresh one\nfresh one\n", "pos") == {"added": 1, "duplicates": 2}
+    assert len(W.Workspace("paste").labeled) == 4
+
+
+def test_template_and_labeled_texts_follow_a_new_text_column(home):
+    ws = W.Workspace("cols")
+    ws.save_upload("ids.csv", csv_bytes([{"sentence_id": i, "text": f"sentence {i}"} for i in range(6)]))
+    ws.set_pool("ids.csv", ["sentence_id"])  # the wrong column first, as a hurried user does
+    assert ws.template == "{sentence_id} It was {mask}."
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.add_example("a labeled text", "pos")
+    ws.set_pool("ids.csv", ["text"])
+    again = W.Workspace("cols")
+    assert again.template == "{text} It was {mask}."
+    assert again.labeled[0]["text"] == "a labeled text" and "sentence_id" not in again.labeled[0]
+    # Modifiers, literal braces and the mask survive a rename; a template that already fits is left alone.
+    assert W.rename_fields("{{x}} {a:lower_first} / {mask}", {"a": "b"}) == "{{x}} {b:lower_first} / {mask}"
+    ws.set_template("Text: {text} -> {mask}")
+    ws.set_pool("ids.csv", ["text"])
+    assert W.Workspace("cols").template == "Text: {text} -> {mask}"
+
+
+def test_gold_column_that_matches_no_class_is_said(home):
+    ws = W.Workspace("gold")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("num.csv", csv_bytes([{"text": f"t {i}", "label": i % 2} for i in range(6)]))
+    ws.set_pool("num.csv", ["text"], label_column="label")
+    warning = ws.gold_warning()
+    assert warning and "none of the values" in warning and "'0', '1'" in warning
+    ws.save_upload("mixed.csv", csv_bytes([{"text": f"t {i}", "label": ["POS", "neg", "?"][i % 3]}
+                                           for i in range(6)]))
+    ws.set_pool("mixed.csv", ["text"], label_column="label")
+    assert "2 of 6 rows" in ws.gold_warning()
+    _, unlabeled, _, _ = ws._run_rows()
+    assert [r.get("label") for r in unlabeled] == ["pos", "neg", None, "pos", "neg", None]  # 'POS' is 'pos'
+    ws.set_pool("mixed.csv", ["text"])
+    assert ws.gold_warning() is None
+
+
+def test_text_column_guess_skips_numeric_columns():
+    frame = pd.DataFrame({"sentence_id": [1, 2, 3], "genre": ["a", "b", "a"], "body_text": ["a long one", "x y z",
+                                                                                              "more words here"]})
+    assert W.numeric_columns(frame) == ["sentence_id"]
+    assert W.guess_text_columns(frame) == ["body_text"]
+    assert W.guess_text_columns(frame.rename(columns={"genre": "sentence"})) == ["sentence"]
+    assert W.guess_text_columns(pd.DataFrame({"n": [1, 2]})) == ["n"]
+
+
+def test_rejected_upload_can_be_discarded(home):
+    ws = W.Workspace("up")
+    name = ws.save_upload("empty.csv", b"")
+    with pytest.raises(DataError):
+        ws.columns_of(name)
+    ws.discard_upload(name)
+    assert ws.list_uploads() == [] and not (ws.uploads_dir / name).exists()
+    assert W.Workspace("up").state["uploads"] == []
+
+
+def test_one_by_one_labeling_can_be_undone(home):
+    ws = ready_workspace(n=0)
+    assert not ws.can_undo_pool() and ws.undo_pool_example() is None
+    first = ws.next_pool_example()["id"]
+    ws.label_pool_example(first, "pos")
+    second = ws.next_pool_example()["id"]
+    ws.skip_pool_example(second)
+    ws.label_pool_example(first, "neg")  # relabeled
+    assert ws.undo_pool_example() == first
+    assert [ex["label"] for ex in ws.labeled] == ["pos"]  # the relabel is taken back, the first label stays
+    assert ws.undo_pool_example() == second
+    assert ws.next_pool_example()["id"] == second  # the skipped row is offered again
+    assert ws.undo_pool_example() == first
+    assert ws.labeled == [] and ws.next_pool_example()["id"] == first
+    assert not W.Workspace("w1").can_undo_pool()
+
+
+def test_prompt_problems_say_what_start_would_refuse(home):
+    ws = ready_workspace(n=2)
+    assert ws.prompt_problems() == []
+    ws.set_label_words({"neg": "great", "pos": "great"})
+    assert any("share the label word" in p for p in ws.prompt_problems())
+    ws.set_label_words({"neg": "dreadfulness", "pos": "great"})
+    assert any("splits into" in p for p in ws.prompt_problems())
+    ws.set_label_words({"neg": "", "pos": "great"})
+    assert any("no label word" in p for p in ws.prompt_problems())
+    ws.set_label_words({"neg": "terrible", "pos": "great"})
+    ws.set_template("{premise} {hypothesis} {mask}")
+    assert any("2 field(s)" in p for p in ws.prompt_problems())
+    assert ws.prompt_problems("some-org/not-loaded-here") == ["the template uses 2 field(s) (premise, hypothesis) "
+                                                              "but the data has 1 text column(s) (text); make them "
+                                                              "match"]  # no hub download from a page
+
+
+def test_progress_view_counts_over_all_teachers():
+    assert W.progress_view({"stage": "student", "step": 30, "total": 60})[:3] == (0.5, 30, 60)
+    fraction, done, whole, label = W.progress_view({"stage": "teacher", "step": 30, "total": 60, "part": 2,
+                                                    "parts": 3})
+    assert (done, whole, label) == (90, 180, "teacher 2 of 3: step 30/60") and fraction == pytest.approx(0.5)
+    assert W.progress_view({})[0] == 0.0
+
+
+def test_recent_workspaces_list_only_used_ones(home, monkeypatch):
+    W.Workspace("empty1")
+    used = W.Workspace("used")
+    used.set_classes(["a", "b"])
+    assert W.recent_workspaces() == ["used"]
+    monkeypatch.setenv("LIST_STUDIO_PRIVATE_WORKSPACES", "1")
+    assert W.recent_workspaces() == []
+
+
+def test_run_recorder_numbers_the_first_teachers(tmp_path):
+    from list_core.job import RunRecorder
+
+    run = RunDir(tmp_path / "r")
+    run.path.mkdir(parents=True)
+    rec = RunRecorder(run, lambda: None, interval=3600, teachers=3)
+    rec({"type": "stage", "stage": "teacher", "iteration": 0})
+    seen = []
+    for member in range(3):
+        for step in range(1, 5):
+            rec({"type": "progress", "stage": "teacher", "step": step, "total": 4})
+            seen.append(rec.part)
+    assert seen == [1] * 4 + [2] * 4 + [3] * 4
+    status = run.status()
+    assert (status["part"], status["parts"], status["step"]) == (3, 3, 4)
+    rec({"type": "stage", "stage": "student", "iteration": 1})
+    rec({"type": "progress", "stage": "student", "step": 4, "total": 4})
+    assert run.status()["part"] is None
