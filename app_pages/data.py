@@ -36,6 +36,10 @@ src = st.selectbox("File to use", choices, key="data_file", placeholder="Choose 
 with errors():
     if src is not None:
         cols, head, rep = w.columns_of(src)
+        if st.session_state.get("_columns_of") != src:  # another file: its own default columns, not the last one's
+            st.session_state["_columns_of"] = src
+            for key in ("text_cols", "gold_col"):
+                st.session_state.pop(key, None)
         text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols]
                                    or guess_text_columns(head), key="text_cols",
                                    help="One column for most tasks, two for pair tasks (e.g. NLI).")

@@ -339,3 +339,14 @@ def test_runs_page_shows_blank_errors_and_export_hints_an_empty_box(home):
     at = app("rx", "app_pages/export.py", run="r1")
     at.button(key="try_btn").click().run()
     assert any("Type or paste a text" in i.value for i in at.info)
+
+
+def test_data_page_offers_each_file_its_own_text_column(home):
+    ws = W.Workspace("sw")
+    ws.save_upload("a.csv", pd.DataFrame({"text": ["x y", "z w"]}).to_csv(index=False).encode())
+    ws.save_upload("b.csv", pd.DataFrame({"id": [1, 2], "sentence": ["x y", "z w"]}).to_csv(index=False).encode())
+    at = app("sw", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("a.csv").run()
+    assert at.multiselect(key="text_cols").value == ["text"]
+    at.selectbox(key="data_file").set_value("b.csv").run()
+    assert at.multiselect(key="text_cols").value == ["sentence"]  # not left empty by the last file's choice
