@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from list_core import workspace as W
 from list_core.data import DataError
 from list_core.workspace import guess_text_columns, numeric_columns
 from app_pages._ui import errors, ws
@@ -10,20 +11,23 @@ st.title("Data")
 w = ws()
 st.caption("Upload the unlabeled texts to classify: CSV, TSV, JSONL, JSON, Parquet or TXT (one text per line).")
 
+gen = st.session_state.setdefault("uploader_gen", 0)
 files = st.file_uploader("Upload files", type=["csv", "tsv", "jsonl", "json", "parquet", "txt"],
-                         accept_multiple_files=True, key="uploads")
-for f in files or []:
-    if f.file_id not in st.session_state.setdefault("saved_uploads", set()):
-        st.session_state["saved_uploads"].add(f.file_id)
-        with errors():
-            saved = w.save_upload(f.name, f.getvalue())
-            try:
-                w.columns_of(saved)
-            except DataError as exc:  # an unreadable file is not kept and not offered in the list below
-                w.discard_upload(saved)
-                st.error(f"{f.name} was not added: {exc}")
-            else:
-                st.session_state["data_file"] = saved  # select what was just uploaded
+                         accept_multiple_files=True, key=f"uploads_{gen}")
+if files:
+    notes = []
+    for f in files:
+        try:
+            st.session_state["data_file"] = w.add_upload(f.name, f.getvalue())  # select what was just uploaded
+            notes.append(("success", f"{f.name} added"))
+        except (DataError, W.WorkspaceError, OSError) as exc:
+            notes.append(("error", f"{f.name} was not added: {exc}"))
+    # A fresh uploader: its chips would otherwise keep showing refused files as if they were in.
+    st.session_state["uploader_gen"] = gen + 1
+    st.session_state["upload_notes"] = notes
+    st.rerun()
+for kind, note in st.session_state.get("upload_notes", []):  # until the next upload
+    getattr(st, kind)(note)
 w.reload()
 choices = w.list_uploads() + [f"sample:{s}" for s in w.samples()]
 if not choices:

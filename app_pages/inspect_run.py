@@ -46,8 +46,8 @@ st.dataframe(styled, hide_index=True, width="stretch", height=320,
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "reweighted_steps": st.column_config.NumberColumn("steps", width="small"),
                             "your_label": st.column_config.TextColumn("your label", width="small")})
-st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; an empty weight means the "
-           "example was only seen during warm-up. 'your_label' shows the label you gave a row (accepted, corrected "
+st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
+           "example was only seen during warm-up. 'your label' shows the label you gave a row (accepted, corrected "
            "or labeled one by one); it goes into the next run's labeled set.")
 
 
@@ -68,7 +68,7 @@ def apply_labels(correct: bool) -> None:
 
 st.subheader("Accept or correct")
 show_flash()  # here, next to the buttons, not at the top of the page out of view
-picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp_pick",
+picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp_pick", select_all=False,
                         format_func=lambda i: f"#{i}: {str(shown.set_index('id').at[i, 'text'])[:70]}")
 a1, a2, a3 = st.columns([1, 1, 1])
 a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked, on_click=apply_labels, args=(False,))

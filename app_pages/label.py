@@ -29,7 +29,8 @@ one, table, paste = st.tabs(["One by one", "Table", "Paste"], key="label_tab", o
 with one:
     ex = w.next_pool_example()
     if ex is None:
-        st.info("No unlabeled pool example left (load a pool on the Data page).")
+        st.info("Every pool example is labeled or skipped." if w.state.get("pool") else
+                "No unlabeled pool yet: load one on the Data page to label its texts one by one.")
     else:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")

@@ -53,8 +53,9 @@ try:
     template_error = None
 except PromptError as exc:
     template_error = str(exc)
+    st.error(template_error)  # once, next to what caused it; the preview below waits for a fix
 if st.button("Save prompt", type="primary", key="save_prompt"):
-    if template_error is None:  # a broken template's error is shown once, in the preview below
+    if template_error is None:
         with errors():
             w.set_template(template)
             w.set_label_words(words)
@@ -69,25 +70,28 @@ rows = [{**{c: ex.get(c, "") for c in w.text_columns}} for ex in w.labeled[:3]]
 pool = w.pool()
 if len(rows) < 3 and len(pool):
     rows += pool.head(3 - len(rows))[w.text_columns].to_dict("records")
+model = w.state["settings"].get("model", "default")
 st.subheader("Preview")
-with errors():
-    fields = Template(template).fields
-    fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
-    shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
-    model = w.state["settings"].get("model", "default")
-    previews, warnings = preview_prompts(template, shown, words, model if model else "default", max_len)
-    for warning in dict.fromkeys(warnings + w.prompt_problems(model or "default")):
-        st.warning(warning)
-    for p in previews:
-        st.code(p["rendered"], language=None, wrap_lines=True)
-        note = f"{p['tokens']} tokens" + (f" (cut from {p['full_tokens']}: the text was truncated)"
-                                          if p["truncated"] else "")
-        st.caption(note)
+if template_error:
+    st.caption("The preview appears once the template is fixed.")
+else:
+    with errors():
+        fields = Template(template).fields
+        fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
+        shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
+        previews, warnings = preview_prompts(template, shown, words, model if model else "default", max_len)
+        for warning in dict.fromkeys(warnings + w.prompt_problems(model or "default")):
+            st.warning(warning)
+        for p in previews:
+            st.code(p["rendered"], language=None, wrap_lines=True)
+            note = f"{p['tokens']} tokens" + (f" (cut from {p['full_tokens']}: the text was truncated)"
+                                              if p["truncated"] else "")
+            st.caption(note)
 
 with st.expander("Zero-shot check: how the untrained model scores your label words on the labeled examples"):
     st.caption("Before any training: the probability of each label word at the mask. Useful to compare templates "
                "and label words; near-chance results are normal for models without a trained masked-LM head.")
-    if st.button("Run the check", key="zs_btn", disabled=not w.labeled):
+    if st.button("Run the check", key="zs_btn", disabled=not w.labeled or template_error is not None):
         with errors(), st.spinner("Loading the model..."):
             fields = Template(template).fields
             fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}

@@ -80,27 +80,32 @@ class RunRecorder:
         self._last = 0.0
         self.stage = None
         self.iteration = 0
-        # The first teachers train one after another, each counting its steps from 1: the status says which one
-        # ("part" of "parts") so the progress bar can run over all of them instead of restarting.
+        # Some stages run in passes that each count steps from 1: the first teachers train one after another, and
+        # each is then run over the pool. The status says which pass ("part", of "parts" where known) so the
+        # progress bar runs over all teachers, and a pass that starts over is named, not shown as a jump back.
         self.teachers = max(1, int(teachers))
-        self.part, self._prev_step = 1, 0
+        self._passes: dict[str, int] = {}
+        self._prev_steps: dict[str, int] = {}
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "stage":
             self.stage, self.iteration = event["stage"], event.get("iteration", self.iteration)
             self.run.log(f"iteration {self.iteration}: {self.stage}")
-            self.part, self._prev_step = 1, 0
+            self._passes, self._prev_steps = {}, {}
             self.run.write_status(stage=self.stage, iteration=self.iteration, step=0, total=None, part=None,
                                   parts=None)
             self._last = time.time()
         elif kind == "progress":
-            parts, new_part = {"part": None, "parts": None}, False
-            if event["stage"] == "teacher" and self.teachers > 1:
-                if event["step"] <= self._prev_step:  # the next teacher started over at step 1
-                    self.part, new_part = min(self.part + 1, self.teachers), True
-                self._prev_step = event["step"]
-                parts = {"part": self.part, "parts": self.teachers}
+            name, new_part = event["stage"], False
+            if event["step"] <= self._prev_steps.get(name, 0):  # this stage started over: its next pass
+                self._passes[name], new_part = self._passes.get(name, 1) + 1, True
+            self._prev_steps[name] = event["step"]
+            part = self._passes.get(name, 1)
+            if name == "teacher" and self.teachers > 1:
+                parts = {"part": min(part, self.teachers), "parts": self.teachers}
+            else:
+                parts = {"part": part if part > 1 else None, "parts": None}
             if time.time() - self._last >= self.interval or event["step"] == event["total"] or new_part:
                 self.run.write_status(stage=event["stage"], iteration=self.iteration, step=event["step"],
                                       total=event["total"], loss=event.get("loss"), **parts)

@@ -400,6 +400,14 @@ class Workspace:
                 s["uploads"].append(name)
         return name
 
+    def add_upload(self, filename: str, data: bytes) -> str:
+        """An upload from the app: read it first and keep it only if it reads as a table (DataError otherwise), so
+        the file list offers only usable files and a refused file never replaces a good one of the same name."""
+        from .data import read_table
+
+        read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))
+        return self.save_upload(filename, data)
+
     def upload_path(self, name: str) -> Path:
         if name.startswith("sample:"):
             sample = Path(__file__).resolve().parent.parent / "sample_data" / safe_filename(name[7:])
@@ -496,14 +504,6 @@ class Workspace:
                     "on the Label page to match, or choose no label column")
         return (f"{len(unknown):,} of {len(values):,} rows of the label column {column!r} hold values that are not "
                 f"classes ({shown}); pseudo-label accuracy is measured on the other rows only")
-
-    def discard_upload(self, name: str) -> None:
-        """Forget an upload that could not be read, so the file list offers only usable files."""
-        path = (self.uploads_dir / safe_filename(name)).resolve()
-        if path.parent == self.uploads_dir.resolve():
-            path.unlink(missing_ok=True)
-        with self._mutate() as s:
-            s["uploads"] = [n for n in s["uploads"] if n != name]
 
     def pool(self):
         import pandas as pd
@@ -926,7 +926,7 @@ class Workspace:
             return out
         missing = [c for c in self.classes if not self.label_words.get(c)]
         if missing:
-            return out + [f"class(es) {', '.join(missing)} have no label word; set them on the Prompt page"]
+            return out + [f"class(es) {', '.join(missing)} have no label word yet"]
         try:
             name = check_model(model)
             if name == DEFAULT_MODEL or Path(name).is_dir() or resolve_model_path(name) in _TOKENIZERS:
@@ -1164,7 +1164,8 @@ def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
         label = f"{stage} {part} of {parts}: step {step}/{total}"
     else:
         done, whole = step, total
-        label = f"{stage}: {step}/{total or '?'}"
+        label = (f"{stage} (pass {part}): {step}/{total}" if part and total else
+                 f"{stage}: {step}/{total}" if total else f"{stage}: starting")
     return (min(1.0, done / whole) if whole else 0.0), done, whole, label
 
 

@@ -451,14 +451,17 @@ def test_text_column_guess_skips_numeric_columns():
     assert W.guess_text_columns(pd.DataFrame({"n": [1, 2]})) == ["n"]
 
 
-def test_rejected_upload_can_be_discarded(home):
+def test_app_uploads_are_kept_only_when_readable(home):
     ws = W.Workspace("up")
-    name = ws.save_upload("empty.csv", b"")
+    for name, data in (("empty.csv", b""), ("fake.csv", b"\x89PNG\r\n\x1a\n garbage")):
+        with pytest.raises(DataError):
+            ws.add_upload(name, data)
+    assert ws.list_uploads() == [] and not (ws.uploads_dir.exists() and any(ws.uploads_dir.iterdir()))
+    assert ws.add_upload("good.csv", b"text\nhello\n") == "good.csv"
     with pytest.raises(DataError):
-        ws.columns_of(name)
-    ws.discard_upload(name)
-    assert ws.list_uploads() == [] and not (ws.uploads_dir / name).exists()
-    assert W.Workspace("up").state["uploads"] == []
+        ws.add_upload("good.csv", b"text\n")  # a refused file never replaces a good one of the same name
+    assert W.Workspace("up").list_uploads() == ["good.csv"]
+    assert (ws.uploads_dir / "good.csv").read_bytes() == b"text\nhello\n"
 
 
 def test_one_by_one_labeling_can_be_undone(home):
@@ -512,21 +515,31 @@ def test_recent_workspaces_list_only_used_ones(home, monkeypatch):
     assert W.recent_workspaces() == []
 
 
-def test_run_recorder_numbers_the_first_teachers(tmp_path):
+def test_run_recorder_numbers_the_first_teachers_and_repeated_passes(tmp_path):
     from list_core.job import RunRecorder
 
     run = RunDir(tmp_path / "r")
     run.path.mkdir(parents=True)
     rec = RunRecorder(run, lambda: None, interval=3600, teachers=3)
     rec({"type": "stage", "stage": "teacher", "iteration": 0})
+    assert W.progress_view(run.status())[3] == "teacher: starting"
     seen = []
     for member in range(3):
         for step in range(1, 5):
             rec({"type": "progress", "stage": "teacher", "step": step, "total": 4})
-            seen.append(rec.part)
-    assert seen == [1] * 4 + [2] * 4 + [3] * 4
+            status = run.status()
+            seen.append((status["part"], status["parts"], status["step"]))
+    # Status is written when a teacher starts and when it ends (interval 1 h): never a bar that jumps back.
+    assert seen[3] == (1, 3, 4) and seen[4] == (2, 3, 1) and seen[-1] == (3, 3, 4)
+    assert [W.progress_view({"stage": "teacher", "step": st, "total": 4, "part": p, "parts": 3})[0]
+            for p, _, st in (seen[3], seen[4], seen[-1])] == [pytest.approx(1 / 3), pytest.approx(5 / 12), 1.0]
+    # Each teacher is then run over the pool: a stage without a known count says which pass it is in.
+    for _ in range(2):
+        for step in (500, 1000):
+            rec({"type": "progress", "stage": "pseudo-label", "step": step, "total": 1000})
     status = run.status()
-    assert (status["part"], status["parts"], status["step"]) == (3, 3, 4)
+    assert (status["part"], status["parts"]) == (2, None)
+    assert W.progress_view(status)[3] == "pseudo-label (pass 2): 1000/1000"
     rec({"type": "stage", "stage": "student", "iteration": 1})
     rec({"type": "progress", "stage": "student", "step": 4, "total": 4})
     assert run.status()["part"] is None
