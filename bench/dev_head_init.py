@@ -13,7 +13,6 @@ teacher schedule (one teacher), next to `embed-logreg` on the same dev rows. One
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality import TASKS, dev_study_parser, make_split, run_embed_logreg  # noqa: E402
+from quality import TASKS, dev_study_loop, dev_study_parser, make_split, run_embed_logreg  # noqa: E402
 
 
 def _rows(frame) -> list[dict]:
@@ -92,14 +91,9 @@ def run(data: str, seed: int, test_size: int, dev_size: int, threads: int) -> di
 def main(argv=None) -> int:
     ap = dev_study_parser(__doc__, "dev_head_init.jsonl")
     args = ap.parse_args(argv)
-    for seed in [int(s) for s in args.seeds.split(",")]:
-        for data in args.data:
-            test_size = 300 if "brown" in Path(data).stem else args.test_size  # as in the README's test grid
-            row = run(data, seed, test_size, args.dev_size, args.threads)
-            print(json.dumps(row), flush=True)
-            with open(args.out, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row) + "\n")
-    return 0
+    # brown's fixed test rows are 300, as in the README's test grid
+    return dev_study_loop(args, lambda data, seed: run(data, seed, 300 if "brown" in Path(data).stem
+                                                       else args.test_size, args.dev_size, args.threads))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Everything else is the quick preset. One JSON line per (data set, seed, variant)
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality import TASKS, dev_study_parser, make_split  # noqa: E402
+from quality import TASKS, dev_study_loop, dev_study_parser, make_split  # noqa: E402
 
 # The labeled fine-tuning the older quick preset ran after the student (5 epochs, at most 40 steps).
 FINETUNE = dict(student_finetune_epochs=5, student_finetune_max_steps=40)
@@ -85,13 +84,7 @@ def run(data: str, seed: int, test_size: int, dev_size: int, threads: int) -> li
 def main(argv=None) -> int:
     ap = dev_study_parser(__doc__, "dev_schedule.jsonl")
     args = ap.parse_args(argv)
-    for seed in [int(s) for s in args.seeds.split(",")]:
-        for data in args.data:
-            for row in run(data, seed, args.test_size, args.dev_size, args.threads):
-                print(json.dumps(row), flush=True)
-                with open(args.out, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row) + "\n")
-    return 0
+    return dev_study_loop(args, lambda data, seed: run(data, seed, args.test_size, args.dev_size, args.threads))
 
 
 if __name__ == "__main__":

@@ -115,6 +115,19 @@ def dev_study_parser(doc: str | None, out_name: str):
     return ap
 
 
+def dev_study_loop(args, run) -> int:
+    """Every seed x data set of a dev study: `run(data, seed)` returns one row or a list; each is printed and
+    appended to `args.out` at once, so a stopped study keeps what it measured."""
+    for seed in [int(s) for s in args.seeds.split(",") if s]:
+        for data in args.data:
+            rows = run(data, seed)
+            for row in rows if isinstance(rows, list) else [rows]:
+                print(json.dumps(row), flush=True)
+                with open(args.out, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(row) + "\n")
+    return 0
+
+
 def make_split(spec: dict[str, Any]):
     """(labeled, unlabeled, evaluation) frames for one run; evaluation = fixed test rows or a seeded dev set."""
     import numpy as np

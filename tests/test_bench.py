@@ -43,3 +43,20 @@ def test_a_group_mixing_engine_versions_is_not_current():
     rows = quality.aggregate([_run("list", 0, 0.9, current), _run("list", 1, 0.8, "old")])
     assert len(rows) == 1 and rows[0]["engine_current"] is False
     assert "†" not in quality.to_markdown(quality.aggregate([_run("list", 0, 0.9, current)]))
+
+
+def test_dev_study_loop_appends_every_row_as_it_comes(tmp_path):
+    import argparse
+
+    out = tmp_path / "study.jsonl"
+    args = argparse.Namespace(seeds="0,1", data=["a.csv", "b.csv"], out=str(out))
+    calls = []
+
+    def run(data, seed):
+        calls.append((data, seed))
+        return [{"data": data, "seed": seed, "v": 1}, {"data": data, "seed": seed, "v": 2}] if data == "a.csv" \
+            else {"data": data, "seed": seed}
+
+    assert quality.dev_study_loop(args, run) == 0
+    assert calls == [("a.csv", 0), ("b.csv", 0), ("a.csv", 1), ("b.csv", 1)]
+    assert len(out.read_text().splitlines()) == 6
