@@ -59,6 +59,7 @@ with errors():
         st.dataframe(head, hide_index=True, height=220)
         c1, c2, c3 = st.columns(3)
         if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
+            st.session_state.pop("upload_notes", None)  # the pool's own summary says what was read now
             report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
             st.success(report.summary())
         if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",

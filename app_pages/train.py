@@ -81,7 +81,9 @@ def show_run():
         st.error(status["error"])
     if st_ in ("queued", "running"):
         fraction, done, whole, label = W.progress_view(status)
-        key = (rid, status.get("stage"), status.get("iteration"), whole)
+        # Over all teachers for the teacher stage; per pass where a stage starts over (each teacher over the pool).
+        key = (rid, status.get("stage"), status.get("iteration"), None if status.get("parts") else status.get("part"),
+               whole)
         seen = st.session_state.setdefault("eta", {})
         first = seen.setdefault(key, (time.time(), done))
         rate = (done - first[1]) / max(1e-6, time.time() - first[0])

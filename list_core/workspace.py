@@ -1157,7 +1157,9 @@ def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
     """(fraction, steps done, steps in all, label) of a run's current stage. A stage in parts (the first teachers,
     trained one after another) counts over all parts, so the bar and its time estimate do not restart per part."""
     step, total = int(status.get("step") or 0), int(status.get("total") or 0)
-    stage = status.get("stage") or "starting"
+    stage = status.get("stage")
+    if not stage:
+        return 0.0, 0, 0, "starting"
     part, parts = status.get("part"), status.get("parts")
     if part and parts and total:
         done, whole = (int(part) - 1) * total + step, int(parts) * total
