@@ -231,7 +231,7 @@ def run_list(spec, labeled, unlabeled, evaluation, model_path) -> dict[str, Any]
     from list_core.classifier import ListClassifier
 
     task = _task_for(spec["data"])
-    overrides = list_overrides(spec["method"], spec["threads"], spec["seed"])
+    overrides = {**list_overrides(spec["method"], spec["threads"], spec["seed"]), **(spec.get("settings") or {})}
     clf = ListClassifier(task["template"], task["verbalizer"], model="default", preset="quick", **overrides)
     hidden = dict(zip(range(len(unlabeled)), unlabeled["label"].tolist()))  # pool labels, never given to the engine
     pool = [{"id": i, "text": t} for i, t in enumerate(unlabeled["text"].tolist())]
@@ -324,7 +324,26 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_key(r: dict[str, Any]) -> tuple:
-    return (Path(r["data"]).stem, int(r["k"]), int(r["seed"]), r["method"], r["split"], r["test_size"])
+    settings = json.dumps(r.get("settings") or {}, sort_keys=True)
+    return (Path(r["data"]).stem, int(r["k"]), int(r["seed"]), r["method"], r["split"], r["test_size"], settings)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """--set key=value (repeatable): engine settings over the quick preset for a dev study, checked by ListConfig.
+    Values are read as JSON where they parse (0.5, 3, true), else kept as text."""
+    from list_core.config import ListConfig
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {pair!r}: write key=value, e.g. temperature=0.5")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    ListConfig.from_preset("quick", **out)  # unknown keys and bad values fail here, before any run
+    return out
 
 
 def read_runs(path: Path) -> list[dict[str, Any]]:
@@ -404,6 +423,7 @@ def aggregate(runs: list[dict[str, Any]], methods_order=METHODS) -> list[dict[st
         rows.append({
             "dataset": key[0], "k": key[1], "method": key[2], "split": key[3], "test_size": key[4],
             "config_signature": key[5],
+            "settings": (ok or bad)[0].get("settings") or {} if (ok or bad) else {},
             "iterations": (ok or bad)[0].get("config", {}).get("iterations") if (ok or bad) else None,
             "seeds": [r["seed"] for r in ok], "n_eval": ok[0]["n_eval"] if ok else None,
             "accuracy_mean": acc_m, "accuracy_std": acc_s, "macro_f1_mean": f1_m, "macro_f1_std": f1_s,
@@ -452,7 +472,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
         mem = f"{_fmt(r['peak_rss_mb_mean'], 0)} ({_fmt(r['peak_rss_delta_mb_mean'], 0)})" if r["seeds"] else ""
         params = f"{r['trainable_params']:,}" if r["trainable_params"] is not None else ""
         method = r["method"] + (f" ({r['iterations']} it.)" if r["method"] in LIST_METHODS and r.get("iterations") is not None
-                                else "") + (" †" if r.get("engine_current") is False else "")
+                                else "") + "".join(f" {k}={v}" for k, v in sorted((r.get("settings") or {}).items())) \
+            + (" †" if r.get("engine_current") is False else "")
         lines.append(f"| {r['dataset']} | {r['k']} | {r['split']} ({r['n_eval'] or ''}) | {method} | {seeds} | "
                      f"{acc} | {f1} | {_fmt(r['seconds_mean'], 0)} | {mem} | {params} | "
                      f"{_fmt(r['pseudo_label_accuracy_mean'])} |")
@@ -523,6 +544,9 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true", help="skip runs already recorded as ok in the runs file "
                     "(for list_core methods: only those made with the current engine sources)")
     ap.add_argument("--aggregate-only", action="store_true", help="rebuild json/md/png from the runs file")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="engine setting over the quick preset for the engine methods (repeatable; for dev studies, "
+                         "with their own --out: rows of other settings are kept apart by their config hash)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -546,6 +570,10 @@ def main(argv=None) -> int:
         ap.error(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
     for d in args.data:
         _task_for(d)
+    try:
+        settings = parse_settings(args.set)
+    except (ValueError, TypeError) as exc:
+        ap.error(str(exc))
     test_size: int | float = int(args.test_size) if args.test_size >= 1 else args.test_size
     ks = [int(k) for k in args.k.split(",") if k.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -558,7 +586,8 @@ def main(argv=None) -> int:
 
     done = finished() if args.resume else set()
     specs = [{"data": str(Path(d)), "k": k, "seed": s, "method": m, "split": args.split, "test_size": test_size,
-              "dev_size": args.dev_size, "threads": args.threads}
+              "dev_size": args.dev_size, "threads": args.threads,
+              **({"settings": settings} if settings and m in RUNNERS_ENGINE else {})}
              for k in ks for s in seeds for d in args.data for m in methods]
     # Seed-major order: an interrupted benchmark still has every data set and method at the first seeds.
     out.parent.mkdir(parents=True, exist_ok=True)

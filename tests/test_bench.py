@@ -60,3 +60,13 @@ def test_dev_study_loop_appends_every_row_as_it_comes(tmp_path):
     assert quality.dev_study_loop(args, run) == 0
     assert calls == [("a.csv", 0), ("b.csv", 0), ("a.csv", 1), ("b.csv", 1)]
     assert len(out.read_text().splitlines()) == 6
+
+
+def test_dev_study_settings_are_checked_and_kept_apart_on_resume():
+    assert quality.parse_settings(["temperature=0.5", "reweight=false"]) == {"temperature": 0.5, "reweight": False}
+    for bad in (["temperature=-1"], ["no_such_knob=1"], ["temperature"]):
+        with pytest.raises((ValueError, TypeError)):
+            quality.parse_settings(bad)
+    plain = {"data": "x/uci.csv", "k": 16, "seed": 0, "method": "list", "split": "dev", "test_size": 500}
+    assert quality.run_key(plain) != quality.run_key({**plain, "settings": {"temperature": 0.5}})
+    assert quality.run_key(plain) == quality.run_key({**plain, "settings": {}})  # runs from before --set existed
