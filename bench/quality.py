@@ -232,7 +232,8 @@ def run_list(spec, labeled, unlabeled, evaluation, model_path) -> dict[str, Any]
 
     task = _task_for(spec["data"])
     overrides = {**list_overrides(spec["method"], spec["threads"], spec["seed"]), **(spec.get("settings") or {})}
-    clf = ListClassifier(task["template"], task["verbalizer"], model="default", preset="quick", **overrides)
+    model = overrides.pop("model", "default")  # --set model=DIR: another body, e.g. a small real masked LM
+    clf = ListClassifier(task["template"], task["verbalizer"], model=model, preset="quick", **overrides)
     hidden = dict(zip(range(len(unlabeled)), unlabeled["label"].tolist()))  # pool labels, never given to the engine
     pool = [{"id": i, "text": t} for i, t in enumerate(unlabeled["text"].tolist())]
     examples: list[dict] = []
