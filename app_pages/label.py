@@ -31,6 +31,9 @@ with one:
     if ex is None:
         st.info("Every pool example is labeled or skipped." if w.state.get("pool") else
                 "No unlabeled pool yet: load one on the Data page to label its texts one by one.")
+        if w.can_undo_pool() and st.button("Undo the last label or skip", key="lab_undo"):
+            flash(f"took back pool example #{w.undo_pool_example()}", "info")
+            st.rerun()
     else:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")

@@ -350,3 +350,14 @@ def test_data_page_offers_each_file_its_own_text_column(home):
     assert at.multiselect(key="text_cols").value == ["text"]
     at.selectbox(key="data_file").set_value("b.csv").run()
     assert at.multiselect(key="text_cols").value == ["sentence"]  # not left empty by the last file's choice
+
+
+def test_label_page_can_undo_after_the_last_pool_example(home):
+    ws = prepared("lu", n=0)
+    while (ex := ws.next_pool_example()) is not None:
+        ws.skip_pool_example(ex["id"])
+    at = app("lu", "app_pages/label.py")
+    assert any("Every pool example is labeled or skipped" in i.value for i in at.info)
+    at.button(key="lab_undo").click().run()
+    no_errors(at)
+    assert W.Workspace("lu").next_pool_example() is not None  # the last skip was taken back
