@@ -47,7 +47,7 @@ with errors():
         text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols]
                                    or guess_text_columns(head), key="text_cols",
                                    help="One column for most tasks, two for pair tasks (e.g. NLI).")
-        numeric = [c for c in text_cols if c in numeric_columns(head)]
+        numeric = sorted(set(text_cols) & set(numeric_columns(head)), key=text_cols.index)
         if numeric:
             st.warning(f"Column(s) {', '.join(numeric)} hold only numbers (ids?), not text to classify; choose the "
                        "column with the texts.")
@@ -81,8 +81,9 @@ if w.state.get("pool"):
     st.caption(p["summary"])
     for warning in r.get("warnings", []):
         st.warning(warning)
-    if w.gold_warning():
-        st.warning(w.gold_warning())
+    gold_warning = w.gold_warning()  # reads the pool file: once
+    if gold_warning:
+        st.warning(gold_warning)
     st.dataframe(w.pool().head(50), hide_index=True, height=240)
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")

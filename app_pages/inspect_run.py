@@ -51,7 +51,6 @@ st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a 
            "or labeled one by one); it goes into the next run's labeled set.")
 
 
-
 def apply_labels(correct: bool) -> None:
     """Accept or correct the picked rows, then clear the pick: a later click must never relabel rows that were
     already handled. Runs as a button callback, the one place a widget's value may be reset."""

@@ -25,15 +25,19 @@ cols[-1].metric("total", sum(counts.values()))
 for warning in w.label_warnings():
     st.warning(warning)
 
+
+def undo_last() -> None:
+    flash(f"took back pool example #{w.undo_pool_example()}", "info")
+
+
 one, table, paste = st.tabs(["One by one", "Table", "Paste"], key="label_tab", on_change="rerun")  # stays put on reruns
 with one:
     ex = w.next_pool_example()
     if ex is None:
         st.info("Every pool example is labeled or skipped." if w.state.get("pool") else
                 "No unlabeled pool yet: load one on the Data page to label its texts one by one.")
-        if w.can_undo_pool() and st.button("Undo the last label or skip", key="lab_undo"):
-            flash(f"took back pool example #{w.undo_pool_example()}", "info")
-            st.rerun()
+        if w.can_undo_pool():
+            st.button("Undo the last label or skip", key="lab_undo", on_click=undo_last)
     else:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")
@@ -47,10 +51,9 @@ with one:
         if buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0"):
             w.skip_pool_example(ex["id"])
             st.rerun()
-        if buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
-                              shortcut="Backspace", help="Take back the last label or skip (Backspace)."):
-            flash(f"took back pool example #{w.undo_pool_example()}", "info")
-            st.rerun()
+        buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
+                           shortcut="Backspace", help="Take back the last label or skip (Backspace).",
+                           on_click=undo_last)
         st.caption("Keys: " + ", ".join(f"{i + 1} = {c}" for i, c in enumerate(w.classes[:9]))
                    + ", 0 = skip, Backspace = undo. Wait for the next text before the next key.")
 with table:

@@ -26,14 +26,13 @@ if suggestion != "(keep mine)" and st.button("Use this suggestion", key="use_sug
         st.rerun()
 
 
-
 def keep_word(c: str) -> None:
     """Label words are saved as they are typed: leaving the page never loses an edit."""
     w.set_label_words({c: st.session_state.get(f"word_{c}", "")})
 
 
 def keep_template() -> None:
-    """A valid template is saved as it is typed; a broken one waits for a fix (the error is shown below)."""
+    """A valid template is saved as it is typed; a broken one waits for a fix (its error shows under the inputs)."""
     try:
         w.set_template(st.session_state.get("template_text", ""))
     except PromptError:
@@ -49,10 +48,9 @@ for col, c in zip(cols, w.classes):
 if not w.classes:
     st.info("Define the classes on the Label page to set their label words.")
 try:
-    Template(template)
-    template_error = None
+    parsed, template_error = Template(template), None
 except PromptError as exc:
-    template_error = str(exc)
+    parsed, template_error = None, str(exc)
     st.error(template_error)  # once, next to what caused it; the preview below waits for a fix
 if st.button("Save prompt", type="primary", key="save_prompt"):
     if template_error is None:
@@ -76,8 +74,7 @@ if template_error:
     st.caption("The preview appears once the template is fixed.")
 else:
     with errors():
-        fields = Template(template).fields
-        fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
+        fmap = {f: (f if f in w.text_columns else c) for f, c in zip(parsed.fields, w.text_columns)}
         shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
         previews, warnings = preview_prompts(template, shown, words, model if model else "default", max_len)
         for warning in dict.fromkeys(warnings + w.prompt_problems(model or "default")):
@@ -93,7 +90,7 @@ with st.expander("Zero-shot check: how the untrained model scores your label wor
                "and label words; near-chance results are normal for models without a trained masked-LM head.")
     if st.button("Run the check", key="zs_btn", disabled=not w.labeled or template_error is not None):
         with errors(), st.spinner("Loading the model..."):
-            fields = Template(template).fields
+            fields = parsed.fields
             fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
             rows = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]} for ex in w.labeled[:64]]
             frame, acc, head = zero_shot_check(template, words, rows, model or "default", max_len)
