@@ -23,6 +23,9 @@ if not run.model_path.exists():
     st.stop()
 st.subheader("Model")
 with errors():
+    readout = w.accuracy_readout(rid)
+    if readout and readout[0] == "warning":  # before a download, not after: the model may be no better than guessing
+        st.warning(readout[1])
     st.download_button("Download model (zip)", w.export_model_zip(rid), file_name=f"list_model_{rid}.zip",
                        mime="application/zip", key="dl_model")
     with st.expander("Model card"):

@@ -52,15 +52,24 @@ try:
 except PromptError as exc:
     parsed, template_error = None, str(exc)
     st.error(template_error)  # once, next to what caused it; the preview below waits for a fix
-if st.button("Save prompt", type="primary", key="save_prompt"):
-    if template_error is None:
-        with errors():
-            w.set_template(template)
-            w.set_label_words(words)
-            if w.prompt_problems(w.state["settings"].get("model") or "default"):
-                st.warning("Saved, but training will not start until the warnings below are fixed.")
-            else:
-                st.success("Saved; training can use this prompt.")
+model = w.state["settings"].get("model") or "default"
+clicked = st.button("Save prompt", type="primary", key="save_prompt")
+saved_note = st.empty()
+saved = False
+if clicked and template_error is None:
+    with errors():
+        w.set_template(template)
+        w.set_label_words(words)
+        saved = True
+problems: list[str] = []
+if template_error is None:
+    with errors():
+        problems = w.prompt_problems(model)  # asked once per rerun: the save note and the preview share it
+if saved:
+    if problems:
+        saved_note.warning("Saved, but training will not start until the warnings below are fixed.")
+    else:
+        saved_note.success("Saved; training can use this prompt.")
 
 max_len = st.slider("Token budget (max_length)", 16, 256, 64, 16, key="prompt_maxlen",
                     help="The quick preset uses 64; text is truncated, never the template or the mask.")
@@ -68,7 +77,6 @@ rows = [{**{c: ex.get(c, "") for c in w.text_columns}} for ex in w.labeled[:3]]
 pool = w.pool()
 if len(rows) < 3 and len(pool):
     rows += pool.head(3 - len(rows))[w.text_columns].to_dict("records")
-model = w.state["settings"].get("model", "default")
 st.subheader("Preview")
 if template_error:
     st.caption("The preview appears once the template is fixed.")
@@ -76,8 +84,8 @@ else:
     with errors():
         fmap = {f: (f if f in w.text_columns else c) for f, c in zip(parsed.fields, w.text_columns)}
         shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
-        previews, warnings = preview_prompts(template, shown, words, model if model else "default", max_len)
-        for warning in dict.fromkeys(warnings + w.prompt_problems(model or "default")):
+        previews, warnings = preview_prompts(template, shown, words, model, max_len)
+        for warning in dict.fromkeys(warnings + problems):
             st.warning(warning)
         for p in previews:
             st.code(p["rendered"], language=None, wrap_lines=True)
@@ -93,7 +101,7 @@ with st.expander("Zero-shot check: how the untrained model scores your label wor
             fields = parsed.fields
             fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
             rows = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]} for ex in w.labeled[:64]]
-            frame, acc, head = zero_shot_check(template, words, rows, model or "default", max_len)
+            frame, acc, head = zero_shot_check(template, words, rows, model, max_len)
             if not head:
                 st.warning("This model has no trained masked-LM head (the embedded MiniLM is a sentence encoder), "
                            "so zero-shot scores are close to chance; training learns the head.")

@@ -15,12 +15,16 @@ if not runs:
 table = pd.DataFrame(runs)
 table["created_at"] = pd.to_datetime(table["created_at"], errors="coerce", utc=True)
 table["error"] = table["error"].fillna("")
-st.dataframe(table[["run", "state", "accuracy", "macro_f1", "iteration", "duration_s", "preset", "model", "labeled",
-                    "unlabeled", "created_at", "error"]], hide_index=True, width="stretch",
-             column_config={"created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
+st.dataframe(table[["run", "state", "accuracy", "range_95", "eval_rows", "macro_f1", "iteration", "duration_s",
+                    "preset", "model", "labeled", "unlabeled", "created_at", "error"]], hide_index=True, width="stretch",
+             column_config={"range_95": st.column_config.TextColumn(
+                                "95% range", help="Where the accuracy may really lie, given how few rows measured it"),
+                            "eval_rows": st.column_config.NumberColumn("eval rows", format="%d"),
+"created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
                             "duration_s": st.column_config.NumberColumn("duration (s)", format="%d"),
                             "accuracy": st.column_config.NumberColumn(format="%.3f"),
                             "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
+st.caption("Accuracy is measured on the eval rows only: runs whose 95% ranges overlap are not shown to differ.")
 ids = [r["run"] for r in runs]
 compare = st.multiselect("Compare accuracy curves", ids, default=ids[:2], key="runs_compare")
 rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics()]

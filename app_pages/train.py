@@ -107,8 +107,13 @@ def show_run():
                              title="Pseudo-label class balance")
                 fig.update_layout(height=300, margin=dict(t=40, b=10), xaxis_dtick=1)
                 right.plotly_chart(fig, width="stretch", key="bal_chart")
-        last = metrics[-1]
-        st.caption(f"Evaluated on {last.get('eval_source', '?')}")
+        readout = w.accuracy_readout(rid)
+        if readout and readout[0] == "warning":  # the curve's 95% range on its few rows includes guessing
+            st.warning(readout[1])
+        elif readout:
+            st.caption(readout[1])
+        else:
+            st.caption(f"Evaluated on {metrics[-1].get('eval_source', '?')}")
         first = metrics[0]
         if first.get("teachers"):
             st.caption(W.ensemble_summary(first))

@@ -272,15 +272,14 @@ class Workspace:
     """One annotator project: its state, uploads and runs, all under ROOT/workspaces/<name>/."""
 
     def __init__(self, name: str, create: bool = True):
+        """Opening a name writes nothing: the folder appears with the first change (a label, an upload, a
+        setting), so a visit that does nothing (a bare URL, a bot, a typo in the sidebar) leaves no empty
+        workspace behind."""
         self.name = validate_name(name)
         self.root = data_root()
         self.path = safe_child(self.root / "workspaces", name)
-        if not self.path.exists():
-            if not create:
-                raise WorkspaceError(f"workspace {name!r} does not exist")
-            self.path.mkdir(parents=True)
-        if not self.state_path.exists():
-            atomic_write_json(self.state_path, _default_state())
+        if not create and not self.state_path.exists():
+            raise WorkspaceError(f"workspace {name!r} does not exist")
         self.state = self._read()
 
     # --- paths ---
@@ -306,6 +305,8 @@ class Workspace:
 
     # --- state ---
     def _read(self) -> dict[str, Any]:
+        if not self.state_path.exists():
+            return _default_state()
         state = read_json(self.state_path, default=None)
         if not isinstance(state, dict):
             raise WorkspaceError(f"workspace {self.name!r} has an unreadable state.json")
@@ -453,6 +454,7 @@ class Workspace:
             raw, _ = read_table(self.upload_path(name))
             if label_column in raw.columns:
                 frame["gold"] = raw[label_column].to_numpy()[frame["id"].to_numpy()]
+        self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
         os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
         with self._mutate() as s:
@@ -516,6 +518,7 @@ class Workspace:
         classes = self.classes or None
         ds, report = self.load_file(name, self.text_columns, label_column, classes)
         frame = ds.to_pandas()
+        self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
         os.replace(self.eval_path.with_suffix(".tmp"), self.eval_path)
         with self._mutate() as s:
@@ -1012,8 +1015,12 @@ class Workspace:
         end = _parse_time(status.get("finished_at")) or (
             _dt.datetime.now(_dt.timezone.utc) if status.get("state") in ACTIVE_STATES else None)
         duration = (end - start).total_seconds() if start and end else None
+        accuracy = finite(last.get("accuracy"))
+        n_eval = int((status.get("info") or {}).get("n_eval") or 0)
+        span = accuracy_range(accuracy, n_eval) if accuracy is not None and n_eval else None
         return {"run": run_id, "state": status.get("state"), "stage": status.get("stage"),
-                "iteration": last.get("iteration"), "accuracy": finite(last.get("accuracy")),
+                "iteration": last.get("iteration"), "accuracy": accuracy,
+                "eval_rows": n_eval or None, "range_95": f"{span[0]:.0%} to {span[1]:.0%}" if span else None,
                 "macro_f1": finite(last.get("macro_f1")), "duration_s": round(duration, 1) if duration else None,
                 "preset": cfg.get("preset"), "model": cfg.get("model"), "iterations": cfg.get("iterations"),
                 "labeled": (spec.get("counts") or {}).get("labeled"),
@@ -1080,6 +1087,28 @@ class Workspace:
             zf.writestr("MODEL_CARD.md", self.model_card(run_id))
         return buf.getvalue()
 
+    def accuracy_readout(self, run_id: str) -> tuple[str, str] | None:
+        """How far to trust a run's last accuracy (see `accuracy_readout`): the rows it was measured on come from
+        the run's status; guessing is the most common class's share of the eval set, or of the labeled set when the
+        eval rows were held out of it (stratified)."""
+        run = self.run(run_id)
+        metrics = run.metrics()
+        if not metrics:
+            return None
+        last = metrics[-1]
+        n_eval = int(((run.status().get("info") or {}).get("n_eval")) or 0)
+        data = run.path / "data"
+        path = data / "eval.parquet" if (data / "eval.parquet").exists() else data / "labeled.parquet"
+        try:
+            import pandas as pd
+
+            labels = pd.read_parquet(path, columns=["label"])["label"].astype(str)
+            chance = float(labels.value_counts(normalize=True).max()) if len(labels) else 0.0
+        except (OSError, ValueError, KeyError):
+            classes = (read_json(run.path / "labels.json", {}) or {}).get("labels") or []
+            chance = 1.0 / len(classes) if classes else 0.0
+        return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, str(last.get("eval_source") or ""))
+
     def model_card(self, run_id: str) -> str:
         run = self.run(run_id)
         spec = read_json(run.config_path, {}) or {}
@@ -1097,7 +1126,8 @@ class Workspace:
                  f"{(spec.get('counts') or {}).get('unlabeled')} unlabeled examples",
                  f"- Evaluation: {last.get('eval_source', 'n/a')}",
                  f"- Final accuracy: {_fmt(last.get('accuracy'))}, macro-F1: {_fmt(last.get('macro_f1'))} "
-                 f"(iteration {last.get('iteration', 'n/a')})", "",
+                 f"(iteration {last.get('iteration', 'n/a')})",
+                 f"- Trust: {(self.accuracy_readout(run_id) or ('', 'not measured'))[1]}", "",
                  "## Metrics per iteration", "", "| iteration | accuracy | macro-F1 | mean weight |",
                  "|---|---|---|---|"]
         lines += [f"| {m.get('iteration')} | {_fmt(m.get('accuracy'))} | {_fmt(m.get('macro_f1'))} | "
@@ -1151,6 +1181,37 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
                if agreement else "")
         parts.append(f"Kept teacher {int(chosen) + 1}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def accuracy_range(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) of an accuracy measured on n examples: honest at the tiny held-out
+    sets few-shot labeling leaves (8 rows when 16 are labeled), where the plain +- formula leaves [0, 1]."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = min(1.0, max(0.0, float(accuracy)))
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, source: str = "") -> tuple[str, str] | None:
+    """('warning' | 'info', sentence) telling a non-expert whether the run's accuracy can be trusted: its 95 % range
+    on the rows it was measured on, against the accuracy of always answering the most common class."""
+    if accuracy is None or not n_eval:
+        return None
+    lo, hi = accuracy_range(accuracy, n_eval)
+    where = f" ({source})" if source else ""
+    said = (f"Accuracy {accuracy:.0%} on {n_eval} example{'s' if n_eval != 1 else ''}{where}; the 95% range is "
+            f"{lo:.0%} to {hi:.0%}")
+    if lo <= chance:
+        return "warning", (f"{said}, which includes {chance:.0%}, what always answering the most common class "
+                           "scores. This run cannot be told apart from guessing: label more examples per class, or "
+                           "upload a labeled eval set on the Data page to measure it on more rows.")
+    if hi - lo > 0.25:
+        return "info", (f"{said}: above guessing ({chance:.0%}), but measured on few rows. More labeled examples "
+                        "(or an eval set) narrow the range.")
+    return "info", f"{said}, above guessing ({chance:.0%})."
 
 
 def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:

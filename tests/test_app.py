@@ -66,7 +66,8 @@ def test_new_session_gets_random_workspace(home):
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     name = at.query_params["ws"]
-    assert name.startswith("ws-") and name in W.list_workspaces()
+    # A visit that changes nothing leaves nothing on disk (no empty workspace folders from bare URLs).
+    assert name.startswith("ws-") and W.list_workspaces() == [] and not (home / "workspaces" / name).exists()
     other = AppTest.from_file(str(APP), default_timeout=60)
     other.run()
     assert other.query_params["ws"] != name
@@ -166,10 +167,13 @@ def test_train_page_refuses_bad_model_and_shows_runs(home):
     at.text_input(key="model").set_value("/etc").run()
     at.button(key="start").click().run()
     assert any("not under an allowed model root" in e.value for e in at.error)
-    fake_done_run(W.Workspace("tr"), "r1")
+    run = fake_done_run(W.Workspace("tr"), "r1")
     at = app("tr", "app_pages/train.py", run="r1")
     no_errors(at)
     assert any("done" in m.value for m in at.markdown)
+    run.write_status(info={"n_eval": 8})  # 80% on 8 held-out rows: not distinguishable from guessing
+    at = app("tr", "app_pages/train.py", run="r1")
+    assert any("cannot be told apart from guessing" in w.value for w in at.warning)
 
 
 def test_inspect_filters_accept_correct(home):
@@ -199,10 +203,13 @@ def test_inspect_filters_accept_correct(home):
 def test_runs_page_compare_and_delete(home):
     ws = prepared("ru")
     fake_done_run(ws, "r1")
-    fake_done_run(ws, "r2")
+    fake_done_run(ws, "r2").write_status(info={"n_eval": 8})
     at = app("ru", "app_pages/runs.py")
     no_errors(at)
-    assert len(at.dataframe[0].value) == 2
+    table = at.dataframe[0].value.set_index("run")
+    assert len(table) == 2
+    assert table.at["r2", "range_95"] == "45% to 95%" and table.at["r2", "eval_rows"] == 8
+    assert pd.isna(table.at["r1", "range_95"])  # no row count recorded: no range claimed
     at.selectbox(key="runs_pick").set_value("r1").run()
     at.button(key="runs_delete").click().run()
     assert W.Workspace("ru").run_ids() == ["r2"]
@@ -210,9 +217,13 @@ def test_runs_page_compare_and_delete(home):
 
 def test_export_page_downloads(home):
     ws = prepared("ex")
-    fake_done_run(ws, "r1")
+    run = fake_done_run(ws, "r1")
     at = app("ex", "app_pages/export.py", run="r1")
     no_errors(at)
+    assert not at.warning
+    run.write_status(info={"n_eval": 8})
+    at = app("ex", "app_pages/export.py", run="r1")
+    assert any("cannot be told apart from guessing" in w.value for w in at.warning)
     keys = {b.key for b in at.get("download_button")}
     assert {"dl_csv", "dl_jsonl", "dl_model"} <= keys
     data = pd.read_csv(io.BytesIO(ws.export_data("r1")))
@@ -292,12 +303,16 @@ def test_label_page_paste_errors_keep_the_text_and_undo_works(home):
     assert W.Workspace("lp").class_counts() == {"neg": 0, "pos": 1}
 
 
-def test_prompt_save_and_train_page_warn_about_a_refused_verbalizer(home):
+def test_prompt_save_and_train_page_warn_about_a_refused_verbalizer(home, monkeypatch):
     prepared("pv")
     at = app("pv", "app_pages/prompt.py")
     at.text_input(key="word_neg").set_value("great").run()  # saved as typed, even without the button
     assert W.Workspace("pv").label_words["neg"] == "great"
+    asked = []
+    original = W.Workspace.prompt_problems
+    monkeypatch.setattr(W.Workspace, "prompt_problems", lambda self, *a, **k: asked.append(1) or original(self, *a, **k))
     at.button(key="save_prompt").click().run()
+    assert len(asked) == 1  # the save note and the preview share one check
     assert not at.success
     assert any("will not start" in w.value for w in at.warning)
     assert any("share the label word" in w.value for w in at.warning)

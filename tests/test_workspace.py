@@ -304,6 +304,8 @@ def test_real_run_with_tiny_model(home, model_dir):
     assert len(pseudo) == 16 and pseudo["text"].str.contains("number").all()
     summary = ws.runs()[0]
     assert summary["state"] == "done" and summary["accuracy"] is not None
+    n_eval = status["info"]["n_eval"]
+    assert n_eval > 0 and f"on {n_eval} examples" in ws.accuracy_readout(rid)[1]
     ws.accept_pseudo(rid, pseudo["id"][:2].tolist())
     assert len(W.Workspace("w1").labeled) == 18
     from list_core.classifier import ListClassifier
@@ -543,3 +545,55 @@ def test_run_recorder_numbers_the_first_teachers_and_repeated_passes(tmp_path):
     rec({"type": "stage", "stage": "student", "iteration": 1})
     rec({"type": "progress", "stage": "student", "step": 4, "total": 4})
     assert run.status()["part"] is None
+
+
+def test_opening_a_workspace_writes_nothing_until_the_first_change(home):
+    ws = W.Workspace("visit")
+    assert not ws.path.exists() and ws.classes == [] and ws.labeled == []
+    assert W.list_workspaces() == []
+    with pytest.raises(W.WorkspaceError):
+        W.Workspace("visit", create=False)
+    ws.set_classes(["neg", "pos"])
+    assert ws.state_path.exists() and W.list_workspaces() == ["visit"]
+    assert W.Workspace("visit", create=False).classes == ["neg", "pos"]
+
+
+def test_a_sample_file_as_pool_creates_the_workspace_folder(home):
+    ws = W.Workspace("fresh")
+    assert not ws.path.exists()
+    ws.set_pool("sample:" + W.Workspace.samples()[0], ["text"])
+    assert ws.pool_path.exists() and len(ws.pool()) > 0
+    assert W.Workspace("fresh", create=False).state["pool"]["rows"] == len(ws.pool())
+
+
+def test_accuracy_range_is_the_wilson_interval():
+    lo, hi = W.accuracy_range(0.5, 8)
+    assert round(lo, 3) == 0.215 and round(hi, 3) == 0.785
+    lo, hi = W.accuracy_range(1.0, 8)  # a perfect score on 8 rows still leaves room below
+    assert round(lo, 3) == 0.676 and hi == 1.0
+    lo, hi = W.accuracy_range(0.9, 1000)
+    assert 0.87 < lo < 0.9 < hi < 0.92
+    assert W.accuracy_range(0.7, 0) == (0.0, 1.0)
+
+
+def test_accuracy_readout_tells_guessing_from_a_measured_gain():
+    kind, text = W.accuracy_readout(0.75, 8, 0.5, "held-out 8 of the 32 labeled examples")
+    assert kind == "warning" and "75% on 8 examples" in text and "cannot be told apart from guessing" in text
+    kind, text = W.accuracy_readout(0.88, 500, 0.5)
+    assert kind == "info" and "above guessing (50%)" in text and "few rows" not in text
+    kind, text = W.accuracy_readout(0.8, 20, 0.5)  # above guessing (58% to 92%), but a wide range: say so
+    assert kind == "info" and "few rows" in text
+    assert W.accuracy_readout(None, 8, 0.5) is None and W.accuracy_readout(0.8, 0, 0.5) is None
+
+
+def test_run_accuracy_readout_uses_the_rows_it_was_measured_on(home):
+    ws = ready_workspace(n=1)
+    run = fake_run(ws, "r1")  # last accuracy 0.8; labeled rows one per class, so guessing scores 50%
+    assert ws.accuracy_readout("r1") is None  # no row count recorded: nothing claimed
+    run.write_status(info={"n_eval": 8})
+    kind, text = ws.accuracy_readout("r1")
+    assert kind == "warning" and "80% on 8 examples" in text and "includes 50%" in text
+    run.write_status(info={"n_eval": 400})
+    kind, text = ws.accuracy_readout("r1")
+    assert kind == "info" and "above guessing (50%)" in text
+    assert "Trust: Accuracy 80% on 400 examples" in ws.model_card("r1")
