@@ -1088,26 +1088,8 @@ class Workspace:
         return buf.getvalue()
 
     def accuracy_readout(self, run_id: str) -> tuple[str, str] | None:
-        """How far to trust a run's last accuracy (see `accuracy_readout`): the rows it was measured on come from
-        the run's status; guessing is the most common class's share of the eval set, or of the labeled set when the
-        eval rows were held out of it (stratified)."""
-        run = self.run(run_id)
-        metrics = run.metrics()
-        if not metrics:
-            return None
-        last = metrics[-1]
-        n_eval = int(((run.status().get("info") or {}).get("n_eval")) or 0)
-        data = run.path / "data"
-        path = data / "eval.parquet" if (data / "eval.parquet").exists() else data / "labeled.parquet"
-        try:
-            import pandas as pd
-
-            labels = pd.read_parquet(path, columns=["label"])["label"].astype(str)
-            chance = float(labels.value_counts(normalize=True).max()) if len(labels) else 0.0
-        except (OSError, ValueError, KeyError):
-            classes = (read_json(run.path / "labels.json", {}) or {}).get("labels") or []
-            chance = 1.0 / len(classes) if classes else 0.0
-        return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, str(last.get("eval_source") or ""))
+        """How far to trust a run's last accuracy: see `run_accuracy_readout`."""
+        return run_accuracy_readout(self.run(run_id))
 
     def model_card(self, run_id: str) -> str:
         run = self.run(run_id)
@@ -1212,6 +1194,28 @@ def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, source:
         return "info", (f"{said}: above guessing ({chance:.0%}), but measured on few rows. More labeled examples "
                         "(or an eval set) narrow the range.")
     return "info", f"{said}, above guessing ({chance:.0%})."
+
+
+def run_accuracy_readout(run: RunDir) -> tuple[str, str] | None:
+    """`accuracy_readout` of a run directory's last metrics: the rows it was measured on come from the run's status;
+    guessing is the most common class's share of the eval set, or of the labeled set when the eval rows were held
+    out of it (stratified). Shared by the app and the CLI."""
+    metrics = run.metrics()
+    if not metrics:
+        return None
+    last = metrics[-1]
+    n_eval = int(((run.status().get("info") or {}).get("n_eval")) or 0)
+    data = run.path / "data"
+    path = data / "eval.parquet" if (data / "eval.parquet").exists() else data / "labeled.parquet"
+    try:
+        import pandas as pd
+
+        labels = pd.read_parquet(path, columns=["label"])["label"].astype(str)
+        chance = float(labels.value_counts(normalize=True).max()) if len(labels) else 0.0
+    except (OSError, ValueError, KeyError):
+        classes = (read_json(run.path / "labels.json", {}) or {}).get("labels") or []
+        chance = 1.0 / len(classes) if classes else 0.0
+    return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, str(last.get("eval_source") or ""))
 
 
 def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:

@@ -57,6 +57,12 @@ def test_train_then_predict(tmp_path, files, saved_model_dir, capsys):
     spec = json.loads(run.config_path.read_text())
     assert spec["config"]["model"] == str(saved_model_dir) and spec["config"]["student_steps"] == 4
     assert spec["sources"]["labeled"] == str(labeled)
+    from list_core.__main__ import _report
+
+    capsys.readouterr()
+    assert _report(run) == 0  # what a run without --quiet prints at the end
+    n_eval = run.status()["info"]["n_eval"]  # the last accuracy comes with its range on the rows that measured it
+    assert n_eval > 0 and f"on {n_eval} examples" in capsys.readouterr().out
 
     inp = tmp_path / "new.csv"
     inp.write_text("text,other\ngreat movie,1\nterrible film,2\n,3\nlove it,4\n", encoding="utf-8")
