@@ -66,7 +66,9 @@ if template_error is None:
     with errors():
         problems = w.prompt_problems(model)  # asked once per rerun: the save note and the preview share it
 if saved:
-    if problems:
+    if not w.classes:
+        saved_note.warning("Saved; training needs classes too: define them on the Label page.")
+    elif problems:
         saved_note.warning("Saved, but training will not start until the warnings below are fixed.")
     else:
         saved_note.success("Saved; training can use this prompt.")

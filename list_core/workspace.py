@@ -1097,10 +1097,12 @@ class Workspace:
         cfg = spec.get("config", {})
         metrics = run.metrics()
         last = metrics[-1] if metrics else {}
+        # The dimension used (0 in the config means hidden size / 8, resolved when the model was built).
+        dim = (run.status().get("info") or {}).get("adapter_dim") or cfg.get("adapter_dim") or "auto"
         lines = [f"# LiST classifier `{run_id}`", "",
                  "Few-shot text classifier trained with LiST (prompt + adapters + self-training with meta "
                  "re-weighting) in LiST Studio.", "",
-                 f"- Base model: `{cfg.get('model')}` (tuning: {cfg.get('tuning')}, adapter_dim {cfg.get('adapter_dim')})",
+                 f"- Base model: `{cfg.get('model')}` (tuning: {cfg.get('tuning')}, adapter dimension {dim})",
                  f"- Template: `{cfg.get('template')}`",
                  "- Label words: " + ", ".join(f"{k} -> `{v}`" for k, v in (cfg.get("verbalizer") or {}).items()),
                  f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
@@ -1177,23 +1179,29 @@ def accuracy_range(accuracy: float, n: int, z: float = 1.96) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, source: str = "") -> tuple[str, str] | None:
+def accuracy_readout(accuracy: float | None, n_eval: int, chance: float,
+                     eval_set: bool = False) -> tuple[str, str] | None:
     """('warning' | 'info', sentence) telling a non-expert whether the run's accuracy can be trusted: its 95 % range
-    on the rows it was measured on, against the accuracy of always answering the most common class."""
+    on the rows it was measured on (an eval set's, or labeled rows held out of training), against `chance`, what
+    always answering the most common class scores."""
     if accuracy is None or not n_eval:
         return None
     lo, hi = accuracy_range(accuracy, n_eval)
-    where = f" ({source})" if source else ""
-    said = (f"Accuracy {accuracy:.0%} on {n_eval} example{'s' if n_eval != 1 else ''}{where}; the 95% range is "
-            f"{lo:.0%} to {hi:.0%}")
+    rows = "eval-set" if eval_set else "held-out labeled"
+    said = (f"Accuracy {accuracy:.0%} on {n_eval:,} {rows} example{'s' if n_eval != 1 else ''} "
+            f"(95% range {lo:.0%} to {hi:.0%})")
+    more = ("label more examples per class." if eval_set else "label more examples per class, or pick a labeled "
+            "file as the evaluation set on the Data page to measure it on more rows.")
+    if hi < chance:  # reliably worse than guessing: a mix-up, not a lack of data
+        return "warning", (f"{said}: below the {chance:.0%} that always answering the most common class scores. "
+                           "Check that the classes of the labeled examples are not swapped and that each label word "
+                           "fits its class.")
     if lo <= chance:
-        return "warning", (f"{said}, which includes {chance:.0%}, what always answering the most common class "
-                           "scores. This run cannot be told apart from guessing: label more examples per class, or "
-                           "upload a labeled eval set on the Data page to measure it on more rows.")
+        return "warning", (f"{said}. Always answering the most common class scores {chance:.0%}, inside that range: "
+                           f"this run cannot be told apart from guessing. To change that, {more}")
     if hi - lo > 0.25:
-        return "info", (f"{said}: above guessing ({chance:.0%}), but measured on few rows. More labeled examples "
-                        "(or an eval set) narrow the range.")
-    return "info", f"{said}, above guessing ({chance:.0%})."
+        return "info", f"{said}: above guessing ({chance:.0%}), but measured on few rows; to narrow the range, {more}"
+    return "info", f"{said}: above guessing ({chance:.0%})."
 
 
 def run_accuracy_readout(run: RunDir) -> tuple[str, str] | None:
@@ -1206,7 +1214,8 @@ def run_accuracy_readout(run: RunDir) -> tuple[str, str] | None:
     last = metrics[-1]
     n_eval = int(((run.status().get("info") or {}).get("n_eval")) or 0)
     data = run.path / "data"
-    path = data / "eval.parquet" if (data / "eval.parquet").exists() else data / "labeled.parquet"
+    eval_set = (data / "eval.parquet").exists()
+    path = data / "eval.parquet" if eval_set else data / "labeled.parquet"
     try:
         import pandas as pd
 
@@ -1215,7 +1224,7 @@ def run_accuracy_readout(run: RunDir) -> tuple[str, str] | None:
     except (OSError, ValueError, KeyError):
         classes = (read_json(run.path / "labels.json", {}) or {}).get("labels") or []
         chance = 1.0 / len(classes) if classes else 0.0
-    return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, str(last.get("eval_source") or ""))
+    return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, eval_set)
 
 
 def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:

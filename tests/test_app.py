@@ -303,6 +303,13 @@ def test_label_page_paste_errors_keep_the_text_and_undo_works(home):
     assert W.Workspace("lp").class_counts() == {"neg": 0, "pos": 1}
 
 
+def test_prompt_save_without_classes_does_not_say_training_can_start(home):
+    at = app("nc", "app_pages/prompt.py")
+    at.button(key="save_prompt").click().run()
+    no_errors(at)
+    assert not at.success and any("define them on the Label page" in w.value for w in at.warning)
+
+
 def test_prompt_save_and_train_page_warn_about_a_refused_verbalizer(home, monkeypatch):
     prepared("pv")
     at = app("pv", "app_pages/prompt.py")

@@ -62,7 +62,7 @@ def test_train_then_predict(tmp_path, files, saved_model_dir, capsys):
     capsys.readouterr()
     assert _report(run) == 0  # what a run without --quiet prints at the end
     n_eval = run.status()["info"]["n_eval"]  # the last accuracy comes with its range on the rows that measured it
-    assert n_eval > 0 and f"on {n_eval} examples" in capsys.readouterr().out
+    assert n_eval > 0 and f"on {n_eval} held-out labeled examples" in capsys.readouterr().out
 
     inp = tmp_path / "new.csv"
     inp.write_text("text,other\ngreat movie,1\nterrible film,2\n,3\nlove it,4\n", encoding="utf-8")

@@ -305,7 +305,7 @@ def test_real_run_with_tiny_model(home, model_dir):
     summary = ws.runs()[0]
     assert summary["state"] == "done" and summary["accuracy"] is not None
     n_eval = status["info"]["n_eval"]
-    assert n_eval > 0 and f"on {n_eval} examples" in ws.accuracy_readout(rid)[1]
+    assert n_eval > 0 and f"on {n_eval} held-out labeled examples" in ws.accuracy_readout(rid)[1]
     ws.accept_pseudo(rid, pseudo["id"][:2].tolist())
     assert len(W.Workspace("w1").labeled) == 18
     from list_core.classifier import ListClassifier
@@ -577,13 +577,24 @@ def test_accuracy_range_is_the_wilson_interval():
 
 
 def test_accuracy_readout_tells_guessing_from_a_measured_gain():
-    kind, text = W.accuracy_readout(0.75, 8, 0.5, "held-out 8 of the 32 labeled examples")
-    assert kind == "warning" and "75% on 8 examples" in text and "cannot be told apart from guessing" in text
+    kind, text = W.accuracy_readout(0.75, 8, 0.5)
+    assert kind == "warning" and "75% on 8 held-out labeled examples (95% range 41% to 93%)" in text
+    assert "cannot be told apart from guessing" in text and "evaluation set" in text
     kind, text = W.accuracy_readout(0.88, 500, 0.5)
     assert kind == "info" and "above guessing (50%)" in text and "few rows" not in text
     kind, text = W.accuracy_readout(0.8, 20, 0.5)  # above guessing (58% to 92%), but a wide range: say so
     assert kind == "info" and "few rows" in text
     assert W.accuracy_readout(None, 8, 0.5) is None and W.accuracy_readout(0.8, 0, 0.5) is None
+
+
+def test_accuracy_readout_below_guessing_points_at_swapped_labels():
+    # Reliably worse than guessing is a mix-up (classes or label words swapped), not a lack of data: the range
+    # does not include guessing, so the message must not say it does.
+    kind, text = W.accuracy_readout(0.10, 2982, 0.5, eval_set=True)
+    assert kind == "warning" and "(95% range 9% to 11%)" in text and "below the 50%" in text
+    assert "swapped" in text and "inside that range" not in text
+    kind, text = W.accuracy_readout(0.5, 2982, 0.5, eval_set=True)  # an eval set in use: do not ask for one
+    assert "eval-set examples" in text and "evaluation set" not in text and "label more examples" in text
 
 
 def test_run_accuracy_readout_uses_the_rows_it_was_measured_on(home):
@@ -592,8 +603,11 @@ def test_run_accuracy_readout_uses_the_rows_it_was_measured_on(home):
     assert ws.accuracy_readout("r1") is None  # no row count recorded: nothing claimed
     run.write_status(info={"n_eval": 8})
     kind, text = ws.accuracy_readout("r1")
-    assert kind == "warning" and "80% on 8 examples" in text and "includes 50%" in text
+    assert kind == "warning" and "80% on 8 held-out labeled examples" in text and "scores 50%, inside" in text
     run.write_status(info={"n_eval": 400})
     kind, text = ws.accuracy_readout("r1")
     assert kind == "info" and "above guessing (50%)" in text
-    assert "Trust: Accuracy 80% on 400 examples" in ws.model_card("r1")
+    assert "Trust: Accuracy 80% on 400 held-out labeled examples" in ws.model_card("r1")
+    assert "adapter dimension auto" in ws.model_card("r1")  # the quick preset's 0, before the run says what it used
+    run.write_status(info={"n_eval": 400, "adapter_dim": 48})
+    assert "adapter dimension 48" in ws.model_card("r1")
