@@ -15,10 +15,12 @@ if not runs:
 table = pd.DataFrame(runs)
 table["created_at"] = pd.to_datetime(table["created_at"], errors="coerce", utc=True)
 table["error"] = table["error"].fillna("")
-st.dataframe(table[["run", "state", "accuracy", "range_95", "eval_rows", "macro_f1", "iteration", "duration_s",
-                    "preset", "model", "labeled", "unlabeled", "created_at", "error"]], hide_index=True, width="stretch",
-             column_config={"range_95": st.column_config.TextColumn(
-                                "95% range", help="Where the accuracy may really lie, given how few rows measured it"),
+span_help = "The 95% range of the accuracy: where it may really lie, given how few rows measured it"
+st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval_rows", "macro_f1", "iteration",
+                    "duration_s", "preset", "model", "labeled", "unlabeled", "created_at", "error"]], hide_index=True,
+             width="stretch",
+             column_config={"range_low": st.column_config.NumberColumn("95% low", format="%.3f", help=span_help),
+                            "range_high": st.column_config.NumberColumn("95% high", format="%.3f", help=span_help),
                             "eval_rows": st.column_config.NumberColumn("eval rows", format="%d"),
 "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
                             "duration_s": st.column_config.NumberColumn("duration (s)", format="%d"),

@@ -1020,7 +1020,8 @@ class Workspace:
         span = accuracy_range(accuracy, n_eval) if accuracy is not None and n_eval else None
         return {"run": run_id, "state": status.get("state"), "stage": status.get("stage"),
                 "iteration": last.get("iteration"), "accuracy": accuracy,
-                "eval_rows": n_eval or None, "range_95": f"{span[0]:.0%} to {span[1]:.0%}" if span else None,
+                "eval_rows": n_eval or None, "range_low": span[0] if span else None,
+                "range_high": span[1] if span else None,
                 "macro_f1": finite(last.get("macro_f1")), "duration_s": round(duration, 1) if duration else None,
                 "preset": cfg.get("preset"), "model": cfg.get("model"), "iterations": cfg.get("iterations"),
                 "labeled": (spec.get("counts") or {}).get("labeled"),
