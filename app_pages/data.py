@@ -87,3 +87,7 @@ if w.state.get("pool"):
     st.dataframe(w.pool().head(50), hide_index=True, height=240)
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")
+    overlap = w.eval_overlap()
+    if overlap:
+        st.caption(f"{overlap:,} evaluation row(s) are also labeled examples; runs leave them out of the evaluation, "
+                   "so accuracy is never measured on a text the model was trained on.")

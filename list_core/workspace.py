@@ -897,9 +897,32 @@ class Workspace:
             import pandas as pd
 
             ev = pd.read_parquet(self.eval_path)
+            trained = self._labeled_texts()
             eval_rows = [{**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns}, "label": r["label"]}
-                         for r in ev.to_dict("records") if r["label"] in self.classes]
+                         for r in ev.to_dict("records") if r["label"] in self.classes
+                         and _text_key(r, fmap.values()) not in trained]  # never measured on a text trained on
         return labeled, unlabeled, eval_rows or None, {c: f for f, c in fmap.items()}
+
+    def _labeled_texts(self) -> set[tuple[str, ...]]:
+        cols = list(self.field_map().values())
+        return {_text_key(ex, cols) for ex in self.state["labeled"]}
+
+    def eval_overlap(self) -> int:
+        """Rows of the evaluation set whose text is also a labeled example (say the pool file is also the eval
+        file and pool rows were labeled): runs leave them out of the evaluation, and the Data page says how many."""
+        if not (self.eval_path.exists() and self.state.get("eval")) or not self.state["labeled"]:
+            return 0
+        import pandas as pd
+
+        try:
+            cols = list(self.field_map().values())
+        except WorkspaceError:
+            return 0
+        ev = pd.read_parquet(self.eval_path)
+        if not set(cols) <= set(ev.columns):
+            return 0
+        trained = self._labeled_texts()
+        return int(sum(_text_key(r, cols) in trained for r in ev[cols].to_dict("records")))
 
     def check_prompt(self, model: str = DEFAULT_MODEL) -> None:
         """Template and label words against the model's tokenizer (raises PromptError / ModelLoadError)."""
@@ -967,6 +990,7 @@ class Workspace:
 
             sources = {"workspace": self.name, "pool": (self.state.get("pool") or {}).get("file"),
                        "eval": (self.state.get("eval") or {}).get("file"), "field_map": reverse_map,
+                       "eval_rows_left_out_as_labeled": self.eval_overlap(),
                        "text_columns": self.text_columns}
             create_run(path, config, labeled, unlabeled, eval_rows, sources)
             start_worker(path, threads=config.threads or worker_threads())
@@ -1166,6 +1190,11 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
                if agreement else "")
         parts.append(f"Kept teacher {int(chosen) + 1}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def _text_key(row: Mapping[str, Any], columns: Iterable[str]) -> tuple[str, ...]:
+    """A row's text fields, stripped: what makes two examples the same text for the eval overlap check."""
+    return tuple(str(row.get(c, "") or "").strip() for c in columns)
 
 
 def accuracy_range(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -384,3 +384,16 @@ def test_label_page_can_undo_after_the_last_pool_example(home):
     at.button(key="lab_undo").click().run()
     no_errors(at)
     assert W.Workspace("lu").next_pool_example() is not None  # the last skip was taken back
+
+
+def test_data_page_says_eval_rows_that_are_labeled_are_left_out(home):
+    ws = W.Workspace("lk")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("all.csv", pd.DataFrame({"text": [f"text number {i}" for i in range(6)],
+                                            "label": ["neg", "pos"] * 3}).to_csv(index=False).encode())
+    ws.set_pool("all.csv", ["text"], label_column="label")
+    ws.set_eval("all.csv", "label")
+    ws.label_pool_example(0, "neg")
+    at = app("lk", "app_pages/data.py")
+    no_errors(at)
+    assert any("1 evaluation row(s) are also labeled examples" in c.value for c in at.caption)

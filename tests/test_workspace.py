@@ -611,3 +611,20 @@ def test_run_accuracy_readout_uses_the_rows_it_was_measured_on(home):
     assert "adapter dimension auto" in ws.model_card("r1")  # the quick preset's 0, before the run says what it used
     run.write_status(info={"n_eval": 400, "adapter_dim": 48})
     assert "adapter dimension 48" in ws.model_card("r1")
+
+
+def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(home):
+    ws = W.Workspace("leak")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    rows = [{"text": f"text number {i}", "label": ["neg", "pos"][i % 2]} for i in range(10)]
+    ws.save_upload("all.csv", csv_bytes(rows))
+    ws.set_pool("all.csv", ["text"], label_column="label")
+    ws.set_eval("all.csv", "label")  # the same file as pool and eval set
+    assert ws.eval_overlap() == 0
+    for pid in (0, 1):  # labeled from the pool: these texts are trained on
+        ws.label_pool_example(pid, ["neg", "pos"][pid])
+    ws.add_example("  text number 2 ", "neg")  # typed by hand, same text
+    assert ws.eval_overlap() == 3
+    labeled, _, eval_rows, _ = ws._run_rows()
+    assert len(labeled) == 3 and len(eval_rows) == 7
+    assert not {r["text"] for r in eval_rows} & {"text number 0", "text number 1", "text number 2"}
