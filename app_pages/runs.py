@@ -22,7 +22,7 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
              column_config={"range_low": st.column_config.NumberColumn("95% low", format="%.3f", help=span_help),
                             "range_high": st.column_config.NumberColumn("95% high", format="%.3f", help=span_help),
                             "eval_rows": st.column_config.NumberColumn("eval rows", format="%d"),
-"created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
+                            "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
                             "duration_s": st.column_config.NumberColumn("duration (s)", format="%d"),
                             "accuracy": st.column_config.NumberColumn(format="%.3f"),
                             "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
