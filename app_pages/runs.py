@@ -26,7 +26,8 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
                             "duration_s": st.column_config.NumberColumn("duration (s)", format="%d"),
                             "accuracy": st.column_config.NumberColumn(format="%.3f"),
                             "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
-st.caption("Accuracy is measured on the eval rows only: runs whose 95% ranges overlap are not shown to differ.")
+st.caption("Accuracy is measured on each run's eval rows only: a gap between runs that is small against their 95% "
+           "ranges may be noise.")
 ids = [r["run"] for r in runs]
 compare = st.multiselect("Compare accuracy curves", ids, default=ids[:2], key="runs_compare")
 rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics()]
