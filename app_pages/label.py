@@ -11,7 +11,10 @@ classes_text = st.text_input("Classes (comma-separated)", ", ".join(w.classes), 
                              placeholder="e.g. negative, positive")
 if st.button("Save classes", key="save_classes"):
     with errors():
-        w.set_classes([c for c in classes_text.split(",")])
+        renamed = w.set_classes([c for c in classes_text.split(",")])
+        if renamed:  # say it: a rename moves the examples and label word of each class along
+            flash("renamed " + ", ".join(f"'{o}' to '{n}'" for o, n in renamed.items())
+                  + "; their labeled examples and label words moved along", "info")
         st.rerun()
 if len(w.classes) < 2:
     st.info("Define at least two classes to start labeling.")

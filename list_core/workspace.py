@@ -347,7 +347,8 @@ class Workspace:
             s["settings"].update(changes)
 
     # --- classes, label words, template ---
-    def set_classes(self, classes: Iterable[str], words: Mapping[str, str] | None = None) -> None:
+    def set_classes(self, classes: Iterable[str], words: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Set the class list; returns the classes renamed in place (old -> new), whose examples moved along."""
         clean = list(dict.fromkeys(str(c).strip() for c in classes if str(c).strip()))
         folded: dict[str, str] = {}
         for c in clean:
@@ -357,8 +358,20 @@ class Workspace:
             folded[key] = c
         with self._mutate() as s:
             old_words = s["label_words"]
+            # Same number of classes with some names changed in place is a rename ('neg, pos' -> '0, 1'): the
+            # examples and label words of each renamed class follow it instead of being left behind.
+            renamed = {}
+            if len(s["classes"]) == len(clean):
+                renamed = {o: n for o, n in zip(s["classes"], clean)
+                           if o != n and o not in clean and n not in s["classes"]}
+            for ex in s["labeled"]:
+                if ex["label"] in renamed:
+                    ex["label"] = renamed[ex["label"]]
+            before = {n: o for o, n in renamed.items()}
             s["classes"] = clean
-            s["label_words"] = {c: str((words or {}).get(c, old_words.get(c, ""))).strip() for c in clean}
+            s["label_words"] = {c: str((words or {}).get(c, old_words.get(c, old_words.get(before.get(c), ""))))
+                                .strip() for c in clean}
+        return renamed
 
     def set_label_words(self, words: Mapping[str, str]) -> None:
         with self._mutate() as s:
@@ -515,8 +528,18 @@ class Workspace:
         return pd.read_parquet(self.pool_path)
 
     def set_eval(self, name: str, label_column: str = "label"):
+        from .data import DataError
+
         classes = self.classes or None
-        ds, report = self.load_file(name, self.text_columns, label_column, classes)
+        try:
+            ds, report = self.load_file(name, self.text_columns, label_column, classes)
+        except DataError as exc:  # the loader's advice names the CLI's flag; say what to do in the app instead
+            if "fix --labels or the label column" not in str(exc):
+                raise
+            raise WorkspaceError(str(exc).replace(
+                "fix --labels or the label column.", "rename the classes on the Label page to these values (a rename "
+                "in place carries your labeled examples and label words along), or choose another label column."
+            )) from exc
         frame = ds.to_pandas()
         self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
@@ -698,9 +721,15 @@ class Workspace:
         out = []
         if len(self.classes) < 2:
             out.append("define at least two classes")
-        for c, n in self.class_counts().items():
+        counts = self.class_counts()
+        for c, n in counts.items():
             if c in self.classes and n < MIN_PER_CLASS:
                 out.append(f"class {c!r} has {n} labeled example(s); label at least {MIN_PER_CLASS} per class")
+        gone = {c: n for c, n in counts.items() if c not in self.classes}
+        if gone:
+            out.append(f"{sum(gone.values())} labeled example(s) belong to class(es) no longer listed "
+                       f"({', '.join(map(repr, gone))}); they are kept but not trained on: add the class(es) back, "
+                       "or rename a class in place to carry them over")
         return out
 
     # --- one-by-one labeling from the pool ---
@@ -1136,7 +1165,7 @@ class Workspace:
                  f"- Evaluation: {last.get('eval_source', 'n/a')}",
                  f"- Final accuracy: {_fmt(last.get('accuracy'))}, macro-F1: {_fmt(last.get('macro_f1'))} "
                  f"(iteration {last.get('iteration', 'n/a')})",
-                 f"- Trust: {(self.accuracy_readout(run_id) or ('', 'not measured'))[1]}", "",
+                 f"- Trust: {(run_accuracy_readout(run, advice=False) or ('', 'not measured'))[1]}", "",
                  "## Metrics per iteration", "", "| iteration | accuracy | macro-F1 | mean weight |",
                  "|---|---|---|---|"]
         lines += [f"| {m.get('iteration')} | {_fmt(m.get('accuracy'))} | {_fmt(m.get('macro_f1'))} | "
@@ -1183,12 +1212,12 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
     parts = [f"Iteration 0 trained {n} teachers from different seeds; their averaged predictions pseudo-label "
              "the pool."]
     if first.get("ensemble_accuracy") is not None:
-        parts.append(f"Ensemble accuracy {first['ensemble_accuracy']:.3f}.")
+        parts.append(f"Ensemble accuracy {first['ensemble_accuracy']:.1%}.")
     agreement = first.get("teacher_agreement")
     if chosen is not None:
-        how = (f" (agreement with the ensemble on the pool: {', '.join(f'{a:.2f}' for a in agreement)})"
+        how = (f" (agreement with the ensemble on the pool: {', '.join(f'{a:.0%}' for a in agreement)})"
                if agreement else "")
-        parts.append(f"Kept teacher {int(chosen) + 1}{how}; the curve's iteration 0 is that teacher.")
+        parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
 
 
@@ -1209,11 +1238,11 @@ def accuracy_range(accuracy: float, n: int, z: float = 1.96) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def accuracy_readout(accuracy: float | None, n_eval: int, chance: float,
-                     eval_set: bool = False) -> tuple[str, str] | None:
+def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, eval_set: bool = False,
+                     advice: bool = True) -> tuple[str, str] | None:
     """('warning' | 'info', sentence) telling a non-expert whether the run's accuracy can be trusted: its 95 % range
     on the rows it was measured on (an eval set's, or labeled rows held out of training), against `chance`, what
-    always answering the most common class scores."""
+    always answering the most common class scores. `advice` adds what to do in the app (not in a model card)."""
     if accuracy is None or not n_eval:
         return None
     lo, hi = accuracy_range(accuracy, n_eval)
@@ -1228,13 +1257,14 @@ def accuracy_readout(accuracy: float | None, n_eval: int, chance: float,
                            "fits its class.")
     if lo <= chance:
         return "warning", (f"{said}. Always answering the most common class scores {chance:.0%}, inside that range: "
-                           f"this run cannot be told apart from guessing. To change that, {more}")
+                           "this run cannot be told apart from guessing." + (f" To change that, {more}" if advice else ""))
     if hi - lo > 0.25:
-        return "info", f"{said}: above guessing ({chance:.0%}), but measured on few rows; to narrow the range, {more}"
+        return "info", (f"{said}: above guessing ({chance:.0%}), but measured on few rows"
+                        + (f"; to narrow the range, {more}" if advice else "."))
     return "info", f"{said}: above guessing ({chance:.0%})."
 
 
-def run_accuracy_readout(run: RunDir) -> tuple[str, str] | None:
+def run_accuracy_readout(run: RunDir, advice: bool = True) -> tuple[str, str] | None:
     """`accuracy_readout` of a run directory's last metrics: the rows it was measured on come from the run's status;
     guessing is the most common class's share of the eval set, or of the labeled set when the eval rows were held
     out of it (stratified). Shared by the app and the CLI."""
@@ -1254,7 +1284,7 @@ def run_accuracy_readout(run: RunDir) -> tuple[str, str] | None:
     except (OSError, ValueError, KeyError):
         classes = (read_json(run.path / "labels.json", {}) or {}).get("labels") or []
         chance = 1.0 / len(classes) if classes else 0.0
-    return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, eval_set)
+    return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, eval_set, advice)
 
 
 def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:

@@ -397,3 +397,15 @@ def test_data_page_says_eval_rows_that_are_labeled_are_left_out(home):
     at = app("lk", "app_pages/data.py")
     no_errors(at)
     assert any("1 evaluation row(s) are also labeled examples" in c.value for c in at.caption)
+
+
+def test_label_page_renaming_classes_says_the_examples_moved(home):
+    ws = W.Workspace("rn")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.add_example("awful service", "neg")
+    at = app("rn", "app_pages/label.py")
+    at.text_input(key="classes_text").set_value("0, 1").run()
+    at.button(key="save_classes").click().run()
+    no_errors(at)
+    assert any("renamed 'neg' to '0', 'pos' to '1'" in m.value for m in at.info)
+    assert W.Workspace("rn").class_counts() == {"0": 1, "1": 0}

@@ -386,7 +386,7 @@ def test_export_keeps_one_row_for_a_text_both_labeled_and_pseudo_labeled(home):
 def test_ensemble_summary_names_the_kept_teacher_and_the_ensemble_accuracy():
     line = W.ensemble_summary({"teachers": 3, "chosen_teacher": 1, "ensemble_accuracy": 0.8567,
                                "teacher_agreement": [0.9, 0.97, 0.93]})
-    assert "3 teachers" in line and "Kept teacher 2" in line and "0.857" in line and "0.97" in line
+    assert "3 teachers" in line and "Kept teacher 2 of 3" in line and "85.7%" in line and "97%" in line
     assert "Kept teacher" not in W.ensemble_summary({"teachers": 2})
 
 
@@ -628,3 +628,42 @@ def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(home
     labeled, _, eval_rows, _ = ws._run_rows()
     assert len(labeled) == 3 and len(eval_rows) == 7
     assert not {r["text"] for r in eval_rows} & {"text number 0", "text number 1", "text number 2"}
+
+
+def test_renaming_classes_in_place_carries_their_examples_and_label_words(home):
+    ws = W.Workspace("ren")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.add_example("awful service", "neg")
+    ws.add_example("lovely food", "pos")
+    ws.set_classes(["0", "1"])  # the file's label values: a rename, not two new classes
+    ws = W.Workspace("ren")
+    assert ws.class_counts() == {"0": 1, "1": 1} and ws.label_words == {"0": "terrible", "1": "great"}
+    assert not any("no longer listed" in m for m in ws.label_warnings()) and len(ws._run_rows()[0]) == 2
+    ws.set_classes(["1", "0"])  # a reorder is not a rename
+    assert ws.class_counts() == {"1": 1, "0": 1} and ws.label_words == {"1": "great", "0": "terrible"}
+    ws.set_classes(["1", "0", "2"])  # another count: nothing is renamed, nothing is lost
+    ws.set_classes(["a", "b"])
+    assert ws.class_counts() == {"a": 0, "b": 0, "1": 1, "0": 1}
+    assert any("2 labeled example(s) belong to class(es) no longer listed" in m for m in ws.label_warnings())
+    ws.set_classes(["0", "1"])
+    assert ws.class_counts() == {"0": 1, "1": 1}
+
+
+def test_eval_set_with_other_label_values_says_what_to_do_in_the_app(home):
+    ws = W.Workspace("ev01")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("num.csv", csv_bytes([{"text": f"t {i}", "label": i % 2} for i in range(6)]))
+    with pytest.raises(W.WorkspaceError, match="rename the classes on the Label page") as err:
+        ws.set_eval("num.csv", "label")
+    assert "--labels" not in str(err.value) and "'0', '1'" in str(err.value)
+    ws.set_classes(["0", "1"])  # as advised
+    assert ws.set_eval("num.csv", "label").rows_kept == 6
+
+
+def test_model_card_trust_line_has_no_app_advice(home):
+    ws = ready_workspace(n=1)
+    run = fake_run(ws, "r1")
+    run.write_status(info={"n_eval": 8})
+    assert "Data page" in ws.accuracy_readout("r1")[1]
+    line = [ln for ln in ws.model_card("r1").splitlines() if ln.startswith("- Trust:")][0]
+    assert line.endswith("cannot be told apart from guessing.") and "Data page" not in line
