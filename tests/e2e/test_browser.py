@@ -178,6 +178,8 @@ def test_full_flow_in_browser(server, page, on_failure):
     page.get_by_text("Accuracy / macro-F1 per iteration").first.wait_for(timeout=240_000)
     page.get_by_text("done", exact=True).first.wait_for(timeout=240_000)
     settle(page, 2500)
+    # How far to trust the curve: the accuracy's 95% range on the few held-out labels that measured it.
+    page.get_by_text("held-out labeled examples (95% range").first.wait_for()
     no_traceback(page)
     shot(page, "4_train")
 
