@@ -29,12 +29,25 @@ for warning in w.label_warnings():
     st.warning(warning)
 
 
+def keep_order() -> None:
+    w.set_label_order(st.session_state["label_order"])
+
+
 def undo_last() -> None:
     flash(f"took back pool example #{w.undo_pool_example()}", "info")
 
 
 one, table, paste = st.tabs(["One by one", "Table", "Paste"], key="label_tab", on_change="rerun")  # stays put on reruns
 with one:
+    ORDER_NAMES = {"shuffled": "shuffled", "uncertain": "least confident first"}
+    st.radio("Order", list(ORDER_NAMES), index=list(ORDER_NAMES).index(w.label_order), key="label_order",
+             format_func=ORDER_NAMES.get, horizontal=True, on_change=keep_order,
+             help="Least confident first: the texts the newest finished run on this pool was least sure of, so "
+                  "each label tells the next run the most.")
+    if w.label_order == "uncertain":
+        ranking = w.uncertainty_ranking()
+        st.caption(f"Ordered by run {ranking[0]}'s confidence, lowest first." if ranking else
+                   "No finished run on this pool yet: shuffled until there is one.")
     ex = w.next_pool_example()
     if ex is None:
         st.info("Every pool example is labeled or skipped." if w.state.get("pool") else

@@ -48,6 +48,10 @@ CUSTOM_KNOBS = ("iterations", "teachers", "teacher_epochs", "teacher_max_steps",
                 "warmup_fraction", "reweight", "eval_batch_size")
 
 
+LABEL_ORDERS = ("shuffled", "uncertain")
+"""One-by-one labeling: a fixed shuffle of the pool, or the newest run's least confident pseudo-labels first."""
+
+
 class WorkspaceError(ValueError):
     """Something the user asked for cannot be done; the message says why and what to do."""
 
@@ -472,7 +476,7 @@ class Workspace:
         os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
         with self._mutate() as s:
             s["pool"] = {"file": name, "report": report.to_dict(), "summary": report.summary(), "rows": len(frame),
-                         "label_column": label_column}
+                         "label_column": label_column, "version": secrets.token_hex(4)}
             old_cols, s["text_columns"] = list(s["text_columns"] or ["text"]), cols
             self._follow_columns(s, old_cols, cols)
         return report
@@ -733,21 +737,61 @@ class Workspace:
         return out
 
     # --- one-by-one labeling from the pool ---
+    def uncertainty_ranking(self) -> tuple[str, list[int]] | None:
+        """(run id, pool ids from the least to the most confident pseudo-label) of the newest finished run on the
+        current pool (the same load of it: a reload may give the ids to other rows), or None. Labeling the examples a model is least
+        sure of first is the usual active-learning heuristic: each label then tells the next run the most."""
+        pool = self.state.get("pool") or {}
+        if not pool.get("file"):
+            return None
+        for rid in self.run_ids():  # newest first
+            run = self.run(rid)
+            spec = read_json(run.config_path, {}) or {}
+            sources = spec.get("sources") or {}
+            if (sources.get("pool") != pool["file"] or sources.get("pool_version") != pool.get("version")
+                    or run.status().get("state") != "done"):
+                continue
+            frame = run.pseudo_labels()
+            if not len(frame):
+                continue
+            last = frame[frame["iteration"] == frame["iteration"].max()].sort_values(["confidence", "id"])
+            return rid, [int(i) for i in last["id"]]
+        return None
+
+    def set_label_order(self, order: str) -> None:
+        if order not in LABEL_ORDERS:
+            raise WorkspaceError(f"label order {order!r} is not one of {', '.join(LABEL_ORDERS)}")
+        with self._mutate() as s:
+            s["label_order"] = order
+
+    @property
+    def label_order(self) -> str:
+        return self.state.get("label_order") or "shuffled"
+
     def next_pool_example(self) -> dict[str, Any] | None:
-        """The next pool row that is neither labeled nor skipped (in a fixed shuffled order)."""
+        """The next pool row that is neither labeled nor skipped: in a fixed shuffled order, or, with the label
+        order 'uncertain', the newest run's least confident pseudo-labels first (then the shuffled rest)."""
         pool = self.pool()
         if not len(pool):
             return None
         done = self._labeled_pool_ids(pool) | set(self.state["skipped"])
         import numpy as np
 
-        order = np.random.default_rng(0).permutation(len(pool))
         ids = pool["id"].to_numpy()
-        for i in order:
+        ranking = self.uncertainty_ranking() if self.label_order == "uncertain" else None
+        if ranking:
+            position = {int(pid): n for n, pid in enumerate(ids)}
+            for pid in ranking[1]:
+                if pid in position and pid not in done:
+                    return self._pool_row(pool, position[pid])
+        for i in np.random.default_rng(0).permutation(len(pool)):
             if int(ids[i]) not in done:
-                row = pool.iloc[int(i)]
-                return {"id": int(ids[i]), **{c: row[c] for c in self.text_columns if c in pool.columns}}
+                return self._pool_row(pool, int(i))
         return None
+
+    def _pool_row(self, pool, i: int) -> dict[str, Any]:
+        row = pool.iloc[i]
+        return {"id": int(row["id"]), **{c: row[c] for c in self.text_columns if c in pool.columns}}
 
     def label_pool_example(self, pool_id: int, label: str) -> str:
         pool = self.pool()
@@ -1018,6 +1062,7 @@ class Workspace:
             from .job import create_run, start_worker
 
             sources = {"workspace": self.name, "pool": (self.state.get("pool") or {}).get("file"),
+                       "pool_version": (self.state.get("pool") or {}).get("version"),
                        "eval": (self.state.get("eval") or {}).get("file"), "field_map": reverse_map,
                        "eval_rows_left_out_as_labeled": self.eval_overlap(),
                        "text_columns": self.text_columns}

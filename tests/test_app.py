@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -409,3 +410,20 @@ def test_label_page_renaming_classes_says_the_examples_moved(home):
     no_errors(at)
     assert any("renamed 'neg' to '0', 'pos' to '1'" in m.value for m in at.info)
     assert W.Workspace("rn").class_counts() == {"0": 1, "1": 0}
+
+
+def test_label_page_least_confident_first(home):
+    ws = prepared("lc")
+    at = app("lc", "app_pages/label.py")
+    at.radio(key="label_order").set_value("uncertain").run()
+    no_errors(at)
+    assert W.Workspace("lc").label_order == "uncertain"
+    assert any("No finished run on this pool yet" in c.value for c in at.caption)
+    run = fake_done_run(W.Workspace("lc"), "29990101-000000-aaaa")  # confidence rises with the pool id
+    spec = json.loads(run.config_path.read_text())
+    pool = W.Workspace("lc").state["pool"]
+    spec["sources"] = {"pool": pool["file"], "pool_version": pool["version"]}
+    run.config_path.write_text(json.dumps(spec))
+    at = app("lc", "app_pages/label.py")
+    assert any("Ordered by run 29990101-000000-aaaa's confidence" in c.value for c in at.caption)
+    assert any("Pool example #0 " in c.value for c in at.caption)  # the least confident pseudo-label first

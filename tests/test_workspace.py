@@ -304,6 +304,8 @@ def test_real_run_with_tiny_model(home, model_dir):
     assert len(pseudo) == 16 and pseudo["text"].str.contains("number").all()
     summary = ws.runs()[0]
     assert summary["state"] == "done" and summary["accuracy"] is not None
+    ranking = ws.uncertainty_ranking()  # a real run on this load of the pool orders one-by-one labeling
+    assert ranking[0] == rid and sorted(ranking[1]) == sorted(pseudo["id"].astype(int).tolist())
     n_eval = status["info"]["n_eval"]
     assert n_eval > 0 and f"on {n_eval} held-out labeled examples" in ws.accuracy_readout(rid)[1]
     ws.accept_pseudo(rid, pseudo["id"][:2].tolist())
@@ -667,3 +669,25 @@ def test_model_card_trust_line_has_no_app_advice(home):
     assert "Data page" in ws.accuracy_readout("r1")[1]
     line = [ln for ln in ws.model_card("r1").splitlines() if ln.startswith("- Trust:")][0]
     assert line.endswith("cannot be told apart from guessing.") and "Data page" not in line
+
+
+def test_least_confident_first_labeling_follows_the_newest_run_on_this_pool(home):
+    ws = ready_workspace(n=1)  # pool ids 0..19
+    assert ws.label_order == "shuffled" and ws.uncertainty_ranking() is None
+    shuffled_first = ws.next_pool_example()["id"]
+    ws.set_label_order("uncertain")
+    assert ws.next_pool_example()["id"] == shuffled_first  # no run yet: the shuffled order
+    run = fake_run(ws, "20990101-000000-aaaa")  # confidences rise with the id: 0 is the least sure
+    spec = json.loads(run.config_path.read_text())
+    spec["sources"] = {"pool": ws.state["pool"]["file"], "pool_version": ws.state["pool"]["version"]}
+    run.config_path.write_text(json.dumps(spec))
+    assert ws.uncertainty_ranking() == ("20990101-000000-aaaa", list(range(10)))
+    assert ws.next_pool_example()["id"] == 0
+    ws.label_pool_example(0, "neg")
+    ws.skip_pool_example(1)
+    assert ws.next_pool_example()["id"] == 2
+    assert W.Workspace("w1").label_order == "uncertain"  # kept across sessions
+    ws.set_pool("pool.csv", ["text"])  # the pool loaded again: the run's ids may mean other rows now
+    assert ws.uncertainty_ranking() is None
+    with pytest.raises(W.WorkspaceError):
+        ws.set_label_order("by magic")
