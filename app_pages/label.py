@@ -42,8 +42,8 @@ with one:
     ORDER_NAMES = {"shuffled": "shuffled", "uncertain": "least confident first"}
     st.radio("Order", list(ORDER_NAMES), index=list(ORDER_NAMES).index(w.label_order), key="label_order",
              format_func=ORDER_NAMES.get, horizontal=True, on_change=keep_order,
-             help="Least confident first: the texts the newest finished run on this pool was least sure of, so "
-                  "each label tells the next run the most.")
+             help="Least confident first: the texts the newest finished run on this pool was least sure of, "
+                  "often the hard or ambiguous ones.")
     if w.label_order == "uncertain":
         ranking = w.uncertainty_ranking()
         st.caption(f"Ordered by run {ranking[0]}'s confidence, lowest first." if ranking else

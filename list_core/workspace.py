@@ -739,8 +739,8 @@ class Workspace:
     # --- one-by-one labeling from the pool ---
     def uncertainty_ranking(self) -> tuple[str, list[int]] | None:
         """(run id, pool ids from the least to the most confident pseudo-label) of the newest finished run on the
-        current pool (the same load of it: a reload may give the ids to other rows), or None. Labeling the examples a model is least
-        sure of first is the usual active-learning heuristic: each label then tells the next run the most."""
+        current pool (the same load of it: a reload may give the ids to other rows), or None: the usual
+        active-learning order (uncertainty sampling). bench/dev_label_order.py measures it against the shuffle."""
         pool = self.state.get("pool") or {}
         if not pool.get("file"):
             return None
