@@ -44,11 +44,11 @@ with one:
              format_func=ORDER_NAMES.get, horizontal=True, on_change=keep_order,
              help="Least confident first: the texts the newest finished run on this pool was least sure of, "
                   "often the hard or ambiguous ones.")
+    ranking = w.uncertainty_ranking() if w.label_order == "uncertain" else None  # read once per rerun
     if w.label_order == "uncertain":
-        ranking = w.uncertainty_ranking()
         st.caption(f"Ordered by run {ranking[0]}'s confidence, lowest first." if ranking else
                    "No finished run on this pool yet: shuffled until there is one.")
-    ex = w.next_pool_example()
+    ex = w.next_pool_example(ranking)
     if ex is None:
         st.info("Every pool example is labeled or skipped." if w.state.get("pool") else
                 "No unlabeled pool yet: load one on the Data page to label its texts one by one.")

@@ -768,9 +768,10 @@ class Workspace:
     def label_order(self) -> str:
         return self.state.get("label_order") or "shuffled"
 
-    def next_pool_example(self) -> dict[str, Any] | None:
+    def next_pool_example(self, ranking: tuple[str, list[int]] | None | str = "auto") -> dict[str, Any] | None:
         """The next pool row that is neither labeled nor skipped: in a fixed shuffled order, or, with the label
-        order 'uncertain', the newest run's least confident pseudo-labels first (then the shuffled rest)."""
+        order 'uncertain', the newest run's least confident pseudo-labels first (then the shuffled rest).
+        `ranking`: an `uncertainty_ranking()` the caller already has (None for the shuffle), or "auto" to look."""
         pool = self.pool()
         if not len(pool):
             return None
@@ -778,7 +779,8 @@ class Workspace:
         import numpy as np
 
         ids = pool["id"].to_numpy()
-        ranking = self.uncertainty_ranking() if self.label_order == "uncertain" else None
+        if ranking == "auto":
+            ranking = self.uncertainty_ranking() if self.label_order == "uncertain" else None
         if ranking:
             position = {int(pid): n for n, pid in enumerate(ids)}
             for pid in ranking[1]:
@@ -850,9 +852,8 @@ class Workspace:
         ids = {int(ex["pool_id"]) for ex in self.state["labeled"] if ex.get("pool_id") is not None}
         cols = [c for c in self.text_columns if c in pool.columns]
         if cols and len(pool):
-            labeled = {tuple(str(ex.get(c, "")).strip() for c in cols) for ex in self.state["labeled"]}
-            keys = pool[cols].astype(str).apply(lambda r: tuple(v.strip() for v in r), axis=1)
-            ids |= {int(i) for i in pool.loc[keys.isin(labeled), "id"]}
+            labeled = self._labeled_texts(cols)
+            ids |= {int(r["id"]) for r in pool[["id", *cols]].to_dict("records") if _text_key(r, cols) in labeled}
         return ids
 
     def pool_progress(self) -> tuple[int, int]:
@@ -965,37 +966,38 @@ class Workspace:
                 if gold is not None and fold(gold[i]) in folded:
                     row["label"] = folded[fold(gold[i])]
                 unlabeled.append(row)
-        eval_rows = None
-        if self.eval_path.exists() and self.state.get("eval"):
-            import pandas as pd
-
-            ev = pd.read_parquet(self.eval_path)
-            trained = self._labeled_texts()
-            eval_rows = [{**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns}, "label": r["label"]}
-                         for r in ev.to_dict("records") if r["label"] in self.classes
-                         and _text_key(r, fmap.values()) not in trained]  # never measured on a text trained on
+        eval_rows = self._eval_rows(fmap)[0] if self.eval_path.exists() and self.state.get("eval") else None
         return labeled, unlabeled, eval_rows or None, {c: f for f, c in fmap.items()}
 
-    def _labeled_texts(self) -> set[tuple[str, ...]]:
-        cols = list(self.field_map().values())
+    def _labeled_texts(self, cols: Sequence[str]) -> set[tuple[str, ...]]:
         return {_text_key(ex, cols) for ex in self.state["labeled"]}
+
+    def _eval_rows(self, fmap: Mapping[str, str]) -> tuple[list[dict[str, Any]], int]:
+        """The eval set's rows of the current classes, as template fields, without the rows whose text is also a
+        labeled example (a run never measures accuracy on a text it trained on); and how many rows that left out."""
+        import pandas as pd
+
+        ev = pd.read_parquet(self.eval_path)
+        cols = list(fmap.values())
+        trained = self._labeled_texts(cols)
+        rows, left_out = [], 0
+        for r in ev.to_dict("records"):
+            if _text_key(r, cols) in trained:
+                left_out += 1
+            elif r["label"] in self.classes:
+                rows.append({**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns}, "label": r["label"]})
+        return rows, left_out
 
     def eval_overlap(self) -> int:
         """Rows of the evaluation set whose text is also a labeled example (say the pool file is also the eval
         file and pool rows were labeled): runs leave them out of the evaluation, and the Data page says how many."""
         if not (self.eval_path.exists() and self.state.get("eval")) or not self.state["labeled"]:
             return 0
-        import pandas as pd
-
         try:
-            cols = list(self.field_map().values())
+            fmap = self.field_map()
         except WorkspaceError:
             return 0
-        ev = pd.read_parquet(self.eval_path)
-        if not set(cols) <= set(ev.columns):
-            return 0
-        trained = self._labeled_texts()
-        return int(sum(_text_key(r, cols) in trained for r in ev[cols].to_dict("records")))
+        return self._eval_rows(fmap)[1]
 
     def check_prompt(self, model: str = DEFAULT_MODEL) -> None:
         """Template and label words against the model's tokenizer (raises PromptError / ModelLoadError)."""
@@ -1268,7 +1270,7 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
 
 def _text_key(row: Mapping[str, Any], columns: Iterable[str]) -> tuple[str, ...]:
     """A row's text fields, stripped: what makes two examples the same text for the eval overlap check."""
-    return tuple(str(row.get(c, "") or "").strip() for c in columns)
+    return tuple("" if row.get(c) is None else str(row.get(c)).strip() for c in columns)
 
 
 def accuracy_range(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:
