@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fcntl
+import functools
 import io
 import math
 import os
@@ -32,7 +33,7 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .config import DEFAULT_MODEL, PRESETS, ConfigError, ListConfig
 from .runs import ACTIVE_STATES, RunDir, atomic_write_json, finite, pid_alive, read_json
@@ -270,6 +271,17 @@ def _default_state() -> dict[str, Any]:
             "labeled": [], "skipped": [], "pool_history": [], "pool": None, "eval": None, "uploads": [],
             "settings": {"preset": "quick", "model": DEFAULT_MODEL, "device": "auto", "seed": 0, "custom": {}},
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+class RunRows(NamedTuple):
+    """The rows a new run is frozen with: template fields per row; `reverse_map` is data column -> template field;
+    `eval_left_out` counts eval rows left out because their text is a labeled example."""
+
+    labeled: list[dict[str, Any]]
+    unlabeled: list[dict[str, Any]]
+    eval_rows: list[dict[str, Any]] | None
+    reverse_map: dict[str, str]
+    eval_left_out: int
 
 
 class Workspace:
@@ -947,7 +959,8 @@ class Workspace:
             cfg.preset = "custom"
         return cfg
 
-    def _run_rows(self) -> tuple[list[dict], list[dict], list[dict] | None, dict[str, str]]:
+    def _run_rows(self) -> "RunRows":
+        """What a run trains and measures on, from the workspace as it is now (one read of each file)."""
         fmap = self.field_map()  # template field -> data column
         labeled = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]}
                    for ex in self.state["labeled"] if ex["label"] in self.classes]
@@ -966,8 +979,9 @@ class Workspace:
                 if gold is not None and fold(gold[i]) in folded:
                     row["label"] = folded[fold(gold[i])]
                 unlabeled.append(row)
-        eval_rows = self._eval_rows(fmap)[0] if self.eval_path.exists() and self.state.get("eval") else None
-        return labeled, unlabeled, eval_rows or None, {c: f for f, c in fmap.items()}
+        eval_rows, left_out = (self._eval_rows(fmap) if self.eval_path.exists() and self.state.get("eval")
+                               else ([], 0))
+        return RunRows(labeled, unlabeled, eval_rows or None, {c: f for f, c in fmap.items()}, left_out)
 
     def _labeled_texts(self, cols: Sequence[str]) -> set[tuple[str, ...]]:
         return {_text_key(ex, cols) for ex in self.state["labeled"]}
@@ -1050,7 +1064,7 @@ class Workspace:
                                  f"(better {MIN_PER_CLASS})")
         if check:
             self.check_prompt(config.model)
-        labeled, unlabeled, eval_rows, reverse_map = self._run_rows()
+        rows = self._run_rows()
         with _file_lock(self.root / ".runs.lock"):
             active = active_runs()
             if len(active) >= max_runs():
@@ -1065,10 +1079,10 @@ class Workspace:
 
             sources = {"workspace": self.name, "pool": (self.state.get("pool") or {}).get("file"),
                        "pool_version": (self.state.get("pool") or {}).get("version"),
-                       "eval": (self.state.get("eval") or {}).get("file"), "field_map": reverse_map,
-                       "eval_rows_left_out_as_labeled": self.eval_overlap(),
+                       "eval": (self.state.get("eval") or {}).get("file"), "field_map": rows.reverse_map,
+                       "eval_rows_left_out_as_labeled": rows.eval_left_out,
                        "text_columns": self.text_columns}
-            create_run(path, config, labeled, unlabeled, eval_rows, sources)
+            create_run(path, config, rows.labeled, rows.unlabeled, rows.eval_rows, sources)
             start_worker(path, threads=config.threads or worker_threads())
         self.update_settings(preset=preset, model=model, device=device, seed=int(seed), custom=dict(custom or {}),
                              last_run=run_id)
@@ -1324,14 +1338,22 @@ def run_accuracy_readout(run: RunDir, advice: bool = True) -> tuple[str, str] | 
     eval_set = (data / "eval.parquet").exists()
     path = data / "eval.parquet" if eval_set else data / "labeled.parquet"
     try:
-        import pandas as pd
-
-        labels = pd.read_parquet(path, columns=["label"])["label"].astype(str)
-        chance = float(labels.value_counts(normalize=True).max()) if len(labels) else 0.0
+        stat = path.stat()
+        chance = _majority_share(str(path), stat.st_mtime_ns, stat.st_size)
     except (OSError, ValueError, KeyError):
         classes = (read_json(run.path / "labels.json", {}) or {}).get("labels") or []
         chance = 1.0 / len(classes) if classes else 0.0
     return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, eval_set, advice)
+
+
+@functools.lru_cache(maxsize=64)
+def _majority_share(path: str, mtime_ns: int, size: int) -> float:
+    """The most common label's share in a run's frozen data file. Cached by (path, mtime, size): the Train page
+    asks every poll, and a run's data files are written once, when it starts."""
+    import pandas as pd
+
+    labels = pd.read_parquet(path, columns=["label"])["label"].astype(str)
+    return float(labels.value_counts(normalize=True).max()) if len(labels) else 0.0
 
 
 def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:

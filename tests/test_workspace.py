@@ -440,7 +440,7 @@ def test_gold_column_that_matches_no_class_is_said(home):
                                            for i in range(6)]))
     ws.set_pool("mixed.csv", ["text"], label_column="label")
     assert "2 of 6 rows" in ws.gold_warning()
-    _, unlabeled, _, _ = ws._run_rows()
+    unlabeled = ws._run_rows().unlabeled
     assert [r.get("label") for r in unlabeled] == ["pos", "neg", None, "pos", "neg", None]  # 'POS' is 'pos'
     ws.set_pool("mixed.csv", ["text"])
     assert ws.gold_warning() is None
@@ -613,9 +613,14 @@ def test_run_accuracy_readout_uses_the_rows_it_was_measured_on(home):
     assert "adapter dimension auto" in ws.model_card("r1")  # the quick preset's 0, before the run says what it used
     run.write_status(info={"n_eval": 400, "adapter_dim": 48})
     assert "adapter dimension 48" in ws.model_card("r1")
+    eval_file = run.path / "data" / "eval.parquet"  # an eval set, 3 of 4 rows 'pos': guessing scores 75%
+    pd.DataFrame({"text": list("abcd"), "label": ["pos", "pos", "pos", "neg"]}).to_parquet(eval_file)
+    assert "above guessing (75%)" in ws.accuracy_readout("r1")[1]
+    pd.DataFrame({"text": list("abcdef"), "label": ["pos", "neg"] * 3}).to_parquet(eval_file)  # rewritten
+    assert "above guessing (50%)" in ws.accuracy_readout("r1")[1]  # the cached share follows the new file
 
 
-def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(home):
+def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(home, monkeypatch):
     ws = W.Workspace("leak")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
     rows = [{"text": f"text number {i}", "label": ["neg", "pos"][i % 2]} for i in range(10)]
@@ -627,9 +632,15 @@ def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(home
         ws.label_pool_example(pid, ["neg", "pos"][pid])
     ws.add_example("  text number 2 ", "neg")  # typed by hand, same text
     assert ws.eval_overlap() == 3
-    labeled, _, eval_rows, _ = ws._run_rows()
-    assert len(labeled) == 3 and len(eval_rows) == 7
+    rows = ws._run_rows()
+    assert len(rows.labeled) == 3 and len(rows.eval_rows) == 7 and rows.eval_left_out == 3
+    eval_rows = rows.eval_rows
     assert not {r["text"] for r in eval_rows} & {"text number 0", "text number 1", "text number 2"}
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze the run, train nothing
+    run = ws.run(ws.start_run("quick", check=False))
+    frozen = pd.read_parquet(run.path / "data" / "eval.parquet")
+    sources = json.loads(run.config_path.read_text())["sources"]
+    assert len(frozen) == 7 and sources["eval_rows_left_out_as_labeled"] == 3
 
 
 def test_renaming_classes_in_place_carries_their_examples_and_label_words(home):
@@ -640,7 +651,7 @@ def test_renaming_classes_in_place_carries_their_examples_and_label_words(home):
     ws.set_classes(["0", "1"])  # the file's label values: a rename, not two new classes
     ws = W.Workspace("ren")
     assert ws.class_counts() == {"0": 1, "1": 1} and ws.label_words == {"0": "terrible", "1": "great"}
-    assert not any("no longer listed" in m for m in ws.label_warnings()) and len(ws._run_rows()[0]) == 2
+    assert not any("no longer listed" in m for m in ws.label_warnings()) and len(ws._run_rows().labeled) == 2
     ws.set_classes(["1", "0"])  # a reorder is not a rename
     assert ws.class_counts() == {"1": 1, "0": 1} and ws.label_words == {"1": "great", "0": "terrible"}
     ws.set_classes(["1", "0", "2"])  # another count: nothing is renamed, nothing is lost
