@@ -41,21 +41,22 @@ with errors():
     if src is not None:
         cols, head, rep = w.columns_of(src)
         if st.session_state.get("_columns_of") != src:  # another file: its own default columns, not the last one's
+            # Set through session state, not by dropping the keys: a dropped key leaves the browser showing the old
+            # file's choice while the script sees the default (a label column shown but not chosen).
             st.session_state["_columns_of"] = src
-            for key in ("text_cols", "gold_col"):
-                st.session_state.pop(key, None)
-        text_cols = st.multiselect("Text column(s)", cols, default=[c for c in w.text_columns if c in cols]
-                                   or guess_text_columns(head), key="text_cols",
+            st.session_state["text_cols"] = [c for c in w.text_columns if c in cols] or guess_text_columns(head)
+            st.session_state["gold_col"] = pool.get("label_column") if pool.get("file") == src else "(none)"
+        text_cols = st.multiselect("Text column(s)", cols, key="text_cols",
                                    help="One column for most tasks, two for pair tasks (e.g. NLI).")
         numeric = sorted(set(text_cols) & set(numeric_columns(head)), key=text_cols.index)
         if numeric:
             st.warning(f"Column(s) {', '.join(numeric)} hold only numbers (ids?), not text to classify; choose the "
                        "column with the texts.")
         gold_choices = ["(none)"] + [c for c in cols if c not in text_cols]
-        in_use = pool.get("label_column") if pool.get("file") == src else None
+        if st.session_state.get("gold_col") not in gold_choices:  # e.g. it became a text column
+            st.session_state["gold_col"] = "(none)"
         gold = st.selectbox("Label column in this file (optional, only to measure pseudo-label accuracy)",
-                            gold_choices, key="gold_col",
-                            index=gold_choices.index(in_use) if in_use in gold_choices else 0)
+                            gold_choices, key="gold_col")
         st.dataframe(head, hide_index=True, height=220)
         c1, c2, c3 = st.columns(3)
         if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
@@ -64,9 +65,15 @@ with errors():
             st.success(report.summary())
         if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
                      help="Needs the label column; labels must match your classes."):
-            st.success(w.set_eval(src, gold).summary())
+            report = w.set_eval(src, gold)
+            if report.unknown_label:
+                st.warning(f"{report.summary()}. The {report.unknown_label:,} row(s) whose label is not one of the "
+                           f"classes ({', '.join(w.classes)}) are left out of the evaluation.")
+            else:
+                st.success(report.summary())
         if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)"):
-            st.success(f"{w.import_labeled(src, gold, text_cols or None)} labeled examples added")
+            result = w.import_labeled(src, gold, text_cols or None)
+            (st.success if result["added"] else st.warning)(result["message"])
 
 w.reload()
 if w.state.get("pool"):
@@ -87,6 +94,9 @@ if w.state.get("pool"):
     st.dataframe(w.pool().head(50), hide_index=True, height=240)
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")
+    if (w.state.get("pool") or {}).get("file") == w.state["eval"]["file"]:
+        st.caption("The evaluation file is also the unlabeled pool: runs pseudo-label its texts (never seeing their "
+                   "labels), so accuracy on it can read higher than on texts the model has never seen.")
     overlap = w.eval_overlap()
     if overlap:
         st.caption(f"{overlap:,} evaluation row(s) are also labeled examples; runs leave them out of the evaluation, "

@@ -51,5 +51,5 @@ if up is not None:
         clf = classifier(str(run.path), run.model_path.stat().st_mtime)
         data, report = w.predict_upload(clf, up.name, up.getvalue(), w.text_columns if len(w.text_columns) > 1 else None)
         st.caption(report.summary())
-        st.download_button("Download predictions (CSV)", data, file_name=f"predictions_{up.name}.csv",
+        st.download_button("Download predictions (CSV)", data, file_name=f"predictions_{up.name.rsplit('.', 1)[0]}.csv",
                            mime="text/csv", key="dl_pred")

@@ -32,14 +32,18 @@ def keep_word(c: str) -> None:
 
 
 def keep_template() -> None:
-    """A valid template is saved as it is typed; a broken one waits for a fix (its error shows under the inputs)."""
+    """A valid template is saved as it is typed; a broken one is kept as a draft until it is fixed (its error
+    shows under the inputs, and training keeps the last working template)."""
+    text = st.session_state.get("template_text", "")
     try:
-        w.set_template(st.session_state.get("template_text", ""))
+        w.set_template(text)
     except PromptError:
-        pass
+        w.set_template_draft(text)
 
 
-template = st.text_input("Template", w.template, key="template_text", on_change=keep_template)
+template = st.text_input("Template", w.template_draft or w.template, key="template_text", on_change=keep_template)
+if w.template_draft is not None and template == w.template_draft:
+    st.caption(f"Unsaved draft: training uses the last working template, `{w.template}`, until this one is fixed.")
 words = {}
 cols = st.columns(max(1, len(w.classes)))
 for col, c in zip(cols, w.classes):

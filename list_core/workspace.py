@@ -399,6 +399,17 @@ class Workspace:
         Template(text)  # raises PromptError with a readable message
         with self._mutate() as s:
             s["template"] = text
+            s.pop("template_draft", None)
+
+    def set_template_draft(self, text: str) -> None:
+        """Keep a template being typed that does not parse yet (leaving the page must not lose it); training
+        keeps using the last working template until the draft is fixed and saved."""
+        with self._mutate() as s:
+            s["template_draft"] = text if text != s["template"] else None
+
+    @property
+    def template_draft(self) -> str | None:
+        return self.state.get("template_draft")
 
     def template_fields(self) -> list[str]:
         from .prompts import Template
@@ -547,6 +558,14 @@ class Workspace:
         from .data import DataError
 
         classes = self.classes or None
+        if classes:  # 'Spam', ' spam' and 'SPAM' in the file are the class 'spam', as in imports and the pool
+            from .data import read_table
+
+            raw, _ = read_table(self.upload_path(name))
+            if label_column in raw.columns:
+                folded = {fold(c) for c in classes}
+                found = raw[label_column].dropna().astype(str).str.strip().unique().tolist()
+                classes = [v for v in found if v and fold(v) in folded] or classes
         try:
             ds, report = self.load_file(name, self.text_columns, label_column, classes)
         except DataError as exc:  # the loader's advice names the CLI's flag; say what to do in the app instead
@@ -557,6 +576,10 @@ class Workspace:
                 "in place carries your labeled examples and label words along), or choose another label column."
             )) from exc
         frame = ds.to_pandas()
+        to_class = {fold(c): c for c in self.classes}
+        frame["label"] = [to_class.get(fold(v), v) for v in frame["label"]]
+        if to_class:  # the loader warns that such labels stay apart; here they were just joined to the classes
+            report.warnings = [m for m in report.warnings if "treated as different classes" not in m]
         self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
         os.replace(self.eval_path.with_suffix(".tmp"), self.eval_path)
@@ -569,21 +592,38 @@ class Workspace:
         with self._mutate() as s:
             s["eval"] = None
 
-    def import_labeled(self, name: str, label_column: str, text_columns: Sequence[str] | None = None) -> int:
-        """Add every row of a labeled file to the labeled set (new classes are added)."""
+    def import_labeled(self, name: str, label_column: str, text_columns: Sequence[str] | None = None
+                       ) -> dict[str, Any]:
+        """Add the rows of a labeled file to the labeled set (new classes are added). A row whose text is already
+        a labeled example is skipped, so importing a file twice adds nothing. Returns the counts and a message."""
         ds, report = self.load_file(name, text_columns or self.text_columns, label_column)
         rows = ds.to_list()
         cols = [c for c in ds.column_names if c not in ("id", "label")]
+        added = duplicates = 0
         with self._mutate() as s:
             # 'Pos' / 'pos ' in the file join the class 'pos' (set_classes refuses classes that differ only so).
             folded = {fold(c): c for c in s["classes"]}
+            seen = {_text_key(ex, cols) for ex in s["labeled"]}
             for r in rows:
+                if _text_key(r, cols) in seen:
+                    duplicates += 1
+                    continue
+                seen.add(_text_key(r, cols))
                 label = folded.setdefault(fold(r["label"]), r["label"])
                 s["labeled"].append(self._new_example({c: r[c] for c in cols}, label, "import"))
+                added += 1
                 if label not in s["classes"]:
                     s["classes"].append(label)
                     s["label_words"].setdefault(label, "")
-        return len(rows)
+        # With no list of allowed labels, the loader's 'unknown label' rows are exactly those with a blank label.
+        skipped = [f"{n:,} {what}" for n, what in ((report.empty, "with empty text"),
+                                                   (report.unknown_label, "without a label"),
+                                                   (report.duplicates, "repeated in the file"),
+                                                   (duplicates, "already labeled"),
+                                                   (report.bad_rows, "malformed")) if n]
+        message = (f"{added:,} labeled example{'' if added == 1 else 's'} added from {report.rows_read:,} row"
+                   f"{'' if report.rows_read == 1 else 's'}" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+        return {"added": added, "duplicates": duplicates, "message": message}
 
     # --- labeled examples ---
     @staticmethod
@@ -994,12 +1034,14 @@ class Workspace:
         ev = pd.read_parquet(self.eval_path)
         cols = list(fmap.values())
         trained = self._labeled_texts(cols)
+        to_class = {fold(c): c for c in self.classes}  # an eval set read before the classes were set may differ
         rows, left_out = [], 0
         for r in ev.to_dict("records"):
             if _text_key(r, cols) in trained:
                 left_out += 1
-            elif r["label"] in self.classes:
-                rows.append({**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns}, "label": r["label"]})
+            elif fold(r["label"]) in to_class:
+                rows.append({**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns},
+                             "label": to_class[fold(r["label"])]})
         return rows, left_out
 
     def eval_overlap(self) -> int:
@@ -1015,10 +1057,10 @@ class Workspace:
 
     def check_prompt(self, model: str = DEFAULT_MODEL) -> None:
         """Template and label words against the model's tokenizer (raises PromptError / ModelLoadError)."""
-        from .prompts import Template, Verbalizer
+        from .prompts import Template
 
         Template(self.template)
-        Verbalizer(self.label_words, load_tokenizer(check_model(model)))
+        check_label_words(self.label_words, check_model(model))
 
     def prompt_problems(self, model: str = DEFAULT_MODEL) -> list[str]:
         """What Start would refuse in the template and label words, said before Start (empty when all is well).
@@ -1026,7 +1068,7 @@ class Workspace:
         Label words are checked against the model's tokenizer only when it loads without a download (the default
         model, a local directory, or a tokenizer this process already loaded): a page must not wait on the hub."""
         from .modeling import ModelLoadError, resolve_model_path
-        from .prompts import PromptError, Template, Verbalizer
+        from .prompts import PromptError, Template
 
         try:
             Template(self.template)
@@ -1045,7 +1087,7 @@ class Workspace:
         try:
             name = check_model(model)
             if name == DEFAULT_MODEL or Path(name).is_dir() or resolve_model_path(name) in _TOKENIZERS:
-                Verbalizer(self.label_words, load_tokenizer(name))
+                check_label_words(self.label_words, name)
         except (PromptError, ModelLoadError, WorkspaceError) as exc:
             out.append(str(exc))
         return out
@@ -1182,7 +1224,10 @@ class Workspace:
                                             "iteration": last["iteration"].to_numpy(),
                                             "pool_id": last["id"].to_numpy()}))
         frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else human
+        out = pd.concat(frames, ignore_index=True) if frames else human
+        for col in ("pool_id", "iteration"):  # whole numbers with blanks, not 50.0
+            out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+        return out
 
     def export_data(self, run_id: str | None = None, fmt: str = "csv") -> bytes:
         if fmt not in ("csv", "jsonl"):
@@ -1239,26 +1284,35 @@ class Workspace:
 
     def predict_upload(self, classifier: Any, filename: str, data: bytes, text_columns: Sequence[str] | None = None,
                        fmt: str = "csv") -> tuple[bytes, Any]:
-        """Predictions for an uploaded file as (bytes, LoadReport); the file is read as data only."""
+        """Predictions for an uploaded file as (bytes, LoadReport); the file is read as data only.
+
+        The output is the user's file as read, every column and row in order (their own ids and labels included),
+        with `prediction` and `confidence` added; rows without text get blanks there."""
         import pandas as pd
 
-        from .data import load_examples
+        from .data import load_examples, read_table
 
         fields = classifier.template_.fields
         cols = list(text_columns) if text_columns else None
-        ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=safe_filename(filename),
-                                   dedupe=False)
+        name = safe_filename(filename)
+        ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False)
         used = [c for c in ds.column_names if c not in ("id", "label")]
         if len(used) != len(fields):
             raise WorkspaceError(f"the model's template needs {len(fields)} text column(s) ({', '.join(fields)}); "
                                  f"the file gave {', '.join(used)}")
         mapping = {f: f for f in fields} if all(f in used for f in fields) else dict(zip(fields, used))
-        frame = pd.DataFrame(ds.to_list())
-        rows = [{f: str(r[c]) for f, c in mapping.items()} for r in frame.to_dict("records")]
+        kept = pd.DataFrame(ds.to_list())
+        rows = [{f: str(r[c]) for f, c in mapping.items()} for r in kept.to_dict("records")]
         probs = classifier.predict_proba(rows)
-        frame["prediction"] = classifier.classes_[probs.argmax(-1)] if len(frame) else []
-        frame["confidence"] = probs.max(-1).round(6) if len(frame) else []
-        return table_bytes(frame, fmt), report
+        out, _ = read_table(io.BytesIO(bytes(data)), name=name)  # the same rows load_examples numbered by 'id'
+        pred, conf = ("prediction", "confidence") if not {"prediction", "confidence"} & set(out.columns) else \
+            ("list_prediction", "list_confidence")
+        out[pred], out[conf] = "", float("nan")
+        if len(kept):
+            at = kept["id"].astype(int).to_numpy()
+            out.loc[out.index[at], pred] = classifier.classes_[probs.argmax(-1)]
+            out.loc[out.index[at], conf] = probs.max(-1).round(6)
+        return table_bytes(out, fmt), report
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1417,19 +1471,75 @@ def load_tokenizer(model: str = DEFAULT_MODEL):
     return _TOKENIZERS[path]
 
 
+def check_label_words(words: Mapping[str, str], model: str = DEFAULT_MODEL) -> None:
+    """The Verbalizer's checks of the label words against the model's tokenizer (raises PromptError), with better
+    advice for a word of several tokens: single-token words near it in the model's own input embeddings (read from
+    a local checkpoint's safetensors, without loading the model), and the class name itself when it is one token
+    (the generic list starts with sentiment words, which fit few other tasks)."""
+    from .prompts import PromptError, Verbalizer
+
+    tok = load_tokenizer(model)
+    try:
+        Verbalizer(dict(words), tok)
+        return
+    except PromptError as exc:
+        if "use a single-token word" not in str(exc):
+            raise
+        problem = exc
+    embeddings = _input_embeddings(model)
+    if embeddings is not None:
+        try:
+            Verbalizer(dict(words), tok, embeddings)
+        except PromptError as exc:
+            problem = exc
+    message = str(problem)
+    unk = getattr(tok, "unk_token_id", None)
+
+    def one_token(word: str) -> bool:
+        ids = tok(" " + str(word).strip(), add_special_tokens=False)["input_ids"]
+        return len(ids) == 1 and ids[0] != unk
+
+    first = next((c for c, w in words.items() if not one_token(w)), None)  # the label the Verbalizer stopped at
+    used = {str(w).strip().lower() for w in words.values()}
+    if first is not None and one_token(first) and str(first).strip().lower() not in used:
+        message += f"; or the class name itself, {str(first).strip()!r}, which is one token"
+    raise PromptError(message) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _input_embeddings(model: str):
+    """The word-embedding matrix of a local checkpoint (None for hub names or when it cannot be read)."""
+    from .modeling import resolve_model_path
+
+    path = Path(resolve_model_path(model))
+    if not path.is_dir():
+        return None
+    try:
+        from safetensors import safe_open
+
+        for file in sorted(path.glob("*.safetensors")):
+            with safe_open(str(file), "pt") as handle:
+                key = next((k for k in handle.keys() if k.endswith("word_embeddings.weight")), None)
+                if key is not None:
+                    return handle.get_tensor(key)
+    except Exception:  # noqa: BLE001 - advice only: fall back to the generic list
+        return None
+    return None
+
+
 def preview_prompts(template: str, rows: Sequence[Mapping[str, Any]], words: Mapping[str, str],
                     model: str = DEFAULT_MODEL, max_length: int = 64) -> tuple[list[dict[str, Any]], list[str]]:
     """Rendered examples with token counts and truncation, plus warnings (multi-token / duplicate label words).
 
     Raises PromptError for a broken template; label-word problems come back as warnings."""
-    from .prompts import PromptEncoder, PromptError, Template, Verbalizer
+    from .prompts import PromptEncoder, PromptError, Template
 
     tpl = Template(template)
     tok = load_tokenizer(model)
     warnings: list[str] = []
     if words and all(str(w).strip() for w in words.values()):
         try:
-            Verbalizer(dict(words), tok)
+            check_label_words(words, model)
         except PromptError as exc:
             warnings.append(str(exc))
     else:

@@ -333,6 +333,14 @@ def test_prompt_save_and_train_page_warn_about_a_refused_verbalizer(home, monkey
     at.button(key="save_prompt").click().run()
     assert len(at.error) == 1 and "no {mask}" in at.error[0].value
     assert W.Workspace("pv").template == "{text} It was {mask}."
+    at = app("pv", "app_pages/train.py")  # another page, then back: the broken draft is still in the box
+    assert any("template draft" in w.value for w in at.warning)
+    at = app("pv", "app_pages/prompt.py")
+    assert at.text_input(key="template_text").value == "{text} no mask" and len(at.error) == 1
+    assert any("Unsaved draft" in c.value for c in at.caption)
+    at.text_input(key="template_text").set_value("{text} It is {mask}.").run()  # fixed: saved, draft gone
+    assert W.Workspace("pv").template == "{text} It is {mask}." and W.Workspace("pv").template_draft is None
+    assert not any("Unsaved draft" in c.value for c in at.caption)
 
 
 def test_data_page_warns_about_numbers_and_a_label_column_of_other_values(home):
@@ -376,6 +384,23 @@ def test_data_page_offers_each_file_its_own_text_column(home):
     assert at.multiselect(key="text_cols").value == ["sentence"]  # not left empty by the last file's choice
 
 
+def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
+    ws = W.Workspace("sg")
+    for name in ("a.csv", "b.csv"):
+        ws.save_upload(name, pd.DataFrame({"text": ["x y", "z w"], "label": ["neg", "pos"]}).to_csv(index=False).encode())
+    at = app("sg", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("a.csv").run()
+    at.selectbox(key="gold_col").set_value("label").run()
+    assert not at.button(key="import_labeled").disabled
+    at.selectbox(key="data_file").set_value("b.csv").run()
+    # The reset is written to session state (so the browser shows it too), and picking the column again takes.
+    assert at.session_state["gold_col"] == "(none)" and at.button(key="import_labeled").disabled
+    at.selectbox(key="gold_col").set_value("label").run()
+    assert not at.button(key="import_labeled").disabled
+    at.multiselect(key="text_cols").set_value(["text", "label"]).run()  # the label column became a text column
+    assert at.selectbox(key="gold_col").value == "(none)"
+
+
 def test_label_page_can_undo_after_the_last_pool_example(home):
     ws = prepared("lu", n=0)
     while (ex := ws.next_pool_example()) is not None:
@@ -398,6 +423,11 @@ def test_data_page_says_eval_rows_that_are_labeled_are_left_out(home):
     at = app("lk", "app_pages/data.py")
     no_errors(at)
     assert any("1 evaluation row(s) are also labeled examples" in c.value for c in at.caption)
+    assert any("also the unlabeled pool" in c.value for c in at.caption)  # pseudo-labeled texts are measured on
+    ws.save_upload("other.csv", pd.DataFrame({"text": ["a b", "c d"], "label": ["neg", "pos"]}).to_csv(index=False).encode())
+    ws.set_eval("other.csv", "label")
+    at = app("lk", "app_pages/data.py")
+    assert not any("also the unlabeled pool" in c.value for c in at.caption)
 
 
 def test_label_page_renaming_classes_says_the_examples_moved(home):

@@ -469,10 +469,21 @@ def test_service_import_labels_differing_in_case_join_existing_classes(home):
     ws = W.Workspace("case")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
     ws.save_upload("lab.csv", b"text,label\ngreat movie,pos\ngood film,Pos\nawful,neg\nboring, NEG\nok,new\nfine,NEW\n")
-    assert ws.import_labeled("lab.csv", "label") == 6
+    assert ws.import_labeled("lab.csv", "label")["added"] == 6
     again = W.Workspace("case")
     assert again.classes == ["neg", "pos", "new"]
     assert again.class_counts() == {"neg": 2, "pos": 2, "new": 2}
+    twice = again.import_labeled("lab.csv", "label")  # the same file again adds nothing and says so
+    assert twice["added"] == 0 and twice["duplicates"] == 6 and "skipped: 6 already labeled" in twice["message"]
+    assert W.Workspace("case").class_counts() == {"neg": 2, "pos": 2, "new": 2}
+
+
+def test_service_import_says_which_rows_it_skipped(home):
+    ws = W.Workspace("imp")
+    ws.save_upload("lab.csv", b"text,label\ngreat movie,pos\nawful,neg\nno label here,\n,pos\nawful,neg\n")
+    result = ws.import_labeled("lab.csv", "label")
+    assert result["added"] == 2 and result["message"] == (
+        "2 labeled examples added from 5 rows; skipped: 1 with empty text, 1 without a label, 1 repeated in the file")
 
 
 def test_service_label_word_and_offline_model_refused_before_a_run(home, saved_model_dir, monkeypatch):

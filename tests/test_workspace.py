@@ -7,6 +7,7 @@ import json
 import time
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -385,6 +386,45 @@ def test_export_keeps_one_row_for_a_text_both_labeled_and_pseudo_labeled(home):
     assert (frame["source"] == "pseudo").sum() == 9  # the other pseudo-labels stay
 
 
+def test_export_writes_pool_ids_and_iterations_as_whole_numbers(home):
+    ws = ready_workspace()
+    ws.label_pool_example(5, "neg")
+    fake_run(ws, "r1")
+    frame = pd.read_csv(io.BytesIO(ws.export_data("r1", "csv")), dtype=str, keep_default_na=False)
+    assert frame.loc[frame["source"] == "human:pool", "pool_id"].tolist() == ["5"]  # not '5.0'
+    pseudo = frame[frame["source"] == "pseudo"]
+    assert len(pseudo) and pseudo["pool_id"].str.fullmatch(r"\d+").all() and pseudo["iteration"].str.fullmatch(r"\d+").all()
+    assert (frame.loc[frame["source"] == "human:manual", "pool_id"] == "").all()
+    rows = [json.loads(line) for line in ws.export_data("r1", "jsonl").decode().splitlines()]
+    assert all(isinstance(r["pool_id"], int) or r["pool_id"] is None for r in rows)
+
+
+class _StubClassifier:
+    """Stands in for a trained ListClassifier: 'bad' texts are neg, the rest pos."""
+
+    classes_ = np.array(["neg", "pos"])
+
+    class template_:
+        fields = ["text"]
+
+    def predict_proba(self, rows):
+        return np.array([[0.9, 0.1] if "bad" in r["text"] else [0.2, 0.8] for r in rows])
+
+
+def test_predictions_keep_every_column_and_row_of_the_users_file(home):
+    ws = W.Workspace("pred")
+    data = csv_bytes([{"id": 1000 + i, "text": t, "label": lab}
+                      for i, (t, lab) in enumerate([("great", "pos"), ("", "neg"), ("bad film", "neg")])])
+    out, report = ws.predict_upload(_StubClassifier(), "mine.csv", data)
+    frame = pd.read_csv(io.BytesIO(out), keep_default_na=False)
+    assert frame["id"].tolist() == [1000, 1001, 1002] and frame["label"].tolist() == ["pos", "neg", "neg"]
+    assert frame["prediction"].tolist() == ["pos", "", "neg"] and report.rows_kept == 2
+    assert frame["confidence"].astype(str).tolist() == ["0.8", "", "0.9"]
+    clash = csv_bytes([{"text": "bad", "prediction": "old"}])  # the user's own column is never overwritten
+    frame = pd.read_csv(io.BytesIO(ws.predict_upload(_StubClassifier(), "c.csv", clash, ["text"])[0]))
+    assert frame["prediction"].tolist() == ["old"] and frame["list_prediction"].tolist() == ["neg"]
+
+
 def test_ensemble_summary_names_the_kept_teacher_and_the_ensemble_accuracy():
     line = W.ensemble_summary({"teachers": 3, "chosen_teacher": 1, "ensemble_accuracy": 0.8567,
                                "teacher_agreement": [0.9, 0.97, 0.93]})
@@ -483,6 +523,24 @@ def test_one_by_one_labeling_can_be_undone(home):
     assert ws.undo_pool_example() == first
     assert ws.labeled == [] and ws.next_pool_example()["id"] == first
     assert not W.Workspace("w1").can_undo_pool()
+
+
+def test_a_label_word_of_several_tokens_gets_the_advice_start_would_give(home):
+    from safetensors.torch import load_file
+
+    from list_core.modeling import resolve_model_path
+    from list_core.prompts import PromptError, Verbalizer
+
+    words = {"negative": "dreadfulness", "positive": "great"}
+    with pytest.raises(PromptError) as page:
+        W.check_label_words(words)
+    embeddings = load_file(f"{resolve_model_path('default')}/model.safetensors")["embeddings.word_embeddings.weight"]
+    with pytest.raises(PromptError) as start:  # what the trainer says: suggestions near the word in its embeddings
+        Verbalizer(words, W.load_tokenizer(), embeddings)
+    assert str(page.value) == f"{start.value}; or the class name itself, 'negative', which is one token"
+    with pytest.raises(PromptError) as taken:  # no class-name advice when another class already uses that word
+        W.check_label_words({"negative": "dreadfulness", "positive": "negative"})
+    assert "class name itself" not in str(taken.value)
 
 
 def test_prompt_problems_say_what_start_would_refuse(home):
@@ -671,6 +729,20 @@ def test_eval_set_with_other_label_values_says_what_to_do_in_the_app(home):
     assert "--labels" not in str(err.value) and "'0', '1'" in str(err.value)
     ws.set_classes(["0", "1"])  # as advised
     assert ws.set_eval("num.csv", "label").rows_kept == 6
+
+
+def test_eval_labels_differing_in_case_or_spaces_are_the_classes(home):
+    ws = W.Workspace("evcase")
+    labels = ["spam", "Spam", " SPAM", "ham ", "HAM", "other"]
+    ws.save_upload("ev.csv", csv_bytes([{"text": f"t {i}", "label": labels[i % 6]} for i in range(12)]))
+    ws.set_eval("ev.csv", "label")  # no classes yet: every label is kept as written
+    ws.set_classes(["spam", "ham"], {"spam": "junk", "ham": "fine"})
+    ws.set_pool("ev.csv", ["text"])
+    rows = ws._run_rows().eval_rows
+    assert len(rows) == 10 and {r["label"] for r in rows} == {"spam", "ham"}  # 'other' is not a class
+    report = ws.set_eval("ev.csv", "label")  # with classes: only 'other' is left out, and no case warning
+    assert report.rows_kept == 10 and report.unknown_label == 2 and not report.warnings
+    assert set(pd.read_parquet(ws.eval_path)["label"]) == {"spam", "ham"}
 
 
 def test_model_card_trust_line_has_no_app_advice(home):
