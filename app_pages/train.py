@@ -49,7 +49,7 @@ if b1.button("Start training", type="primary", disabled=active is not None, key=
         st.session_state["run_id"] = rid
         st.rerun()
 draft = ([f"The Prompt page holds a template draft that does not work yet; a run started now uses the last "
-          f"working template, `{w.template}`."] if w.template_draft else [])
+          f"working template: `{w.template}`"] if w.template_draft else [])
 for warning in w.label_warnings() + w.prompt_problems(model or "default") + [w.gold_warning() or ""] + draft:
     if warning:
         st.warning(warning)

@@ -1501,8 +1501,13 @@ def check_label_words(words: Mapping[str, str], model: str = DEFAULT_MODEL) -> N
 
     first = next((c for c, w in words.items() if not one_token(w)), None)  # the label the Verbalizer stopped at
     used = {str(w).strip().lower() for w in words.values()}
-    if first is not None and one_token(first) and str(first).strip().lower() not in used:
-        message += f"; or the class name itself, {str(first).strip()!r}, which is one token"
+    if first is not None:
+        # A phrase ('junk mail'): its own words that are one token come first, then the class name itself.
+        own = [p for p in dict.fromkeys(str(words[first]).split()) if one_token(p) and p.lower() not in used]
+        if own and len(str(words[first]).split()) > 1:
+            message += "; or one of its own words: " + ", ".join(repr(p) for p in own)
+        if one_token(first) and str(first).strip().lower() not in used:
+            message += f"; or the class name itself, {str(first).strip()!r}, which is one token"
     raise PromptError(message) from None
 
 

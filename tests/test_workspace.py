@@ -541,6 +541,9 @@ def test_a_label_word_of_several_tokens_gets_the_advice_start_would_give(home):
     with pytest.raises(PromptError) as taken:  # no class-name advice when another class already uses that word
         W.check_label_words({"negative": "dreadfulness", "positive": "negative"})
     assert "class name itself" not in str(taken.value)
+    with pytest.raises(PromptError) as phrase:  # a phrase: its own one-token words, unless another class has them
+        W.check_label_words({"spam": "junk mail", "ham": "mail"})
+    assert str(phrase.value).endswith("; or one of its own words: 'junk'")
 
 
 def test_prompt_problems_say_what_start_would_refuse(home):
