@@ -33,7 +33,7 @@ size = 50
 pages = max(1, -(-len(view) // size))
 page_no = st.number_input(f"Page (of {pages}; {len(view):,} rows)", 1, pages, 1, key="insp_page")
 page, _ = page_of(view, page_no, size)
-mine = w.human_labels()
+mine = w.run_human_labels(rid)  # by this run's row ids, also for a run on an earlier load of the pool
 shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]].assign(
     your_label=[mine.get(int(i), "") for i in page["id"]])
 # Only the weight cell is marked: when many rows are rejected, coloured whole rows hide everything else.

@@ -494,6 +494,7 @@ class Workspace:
             raw, _ = read_table(self.upload_path(name))
             if label_column in raw.columns:
                 frame["gold"] = raw[label_column].to_numpy()[frame["id"].to_numpy()]
+        old_pool = self.pool()  # read before it is replaced: its row ids are re-pointed below
         self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
         os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
@@ -502,7 +503,24 @@ class Workspace:
                          "label_column": label_column, "version": secrets.token_hex(4)}
             old_cols, s["text_columns"] = list(s["text_columns"] or ["text"]), cols
             self._follow_columns(s, old_cols, cols)
+            self._repoint_pool_ids(s, old_pool, old_cols, frame, cols)
         return report
+
+    @staticmethod
+    def _repoint_pool_ids(s: dict[str, Any], old_pool, old_cols: list[str], pool, cols: list[str]) -> None:
+        """Pool ids are row numbers of one load of the pool. On a new load, each labeled example's and each skipped
+        row's id is moved to the row with the same text, or dropped when the new pool does not have that text:
+        an old id would otherwise name another text (kept out of training, counted as labeled, never offered)."""
+        now = {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
+        for ex in s["labeled"]:
+            if ex.get("pool_id") is not None:
+                ex["pool_id"] = now.get(_text_key(ex, cols))
+        old_cols = [c for c in old_cols if c in old_pool.columns]
+        before = ({int(r["id"]): _text_key(r, old_cols) for r in old_pool[["id", *old_cols]].to_dict("records")}
+                  if len(old_pool) and len(old_cols) == len(cols) else {})
+        s["skipped"] = [now[before[int(i)]] for i in s.get("skipped") or []
+                        if int(i) in before and before[int(i)] in now]
+        s["pool_history"] = []  # undo steps name rows of the old load
 
     @staticmethod
     def _follow_columns(s: dict[str, Any], old_cols: list[str], cols: list[str]) -> None:
@@ -810,6 +828,34 @@ class Workspace:
             return rid, [int(i) for i in last["id"]]
         return None
 
+    def run_pool_ids(self, run_id: str) -> dict[int, int | None] | None:
+        """Run row id -> the current pool's id of the same text, for a run made on another load of the pool
+        (None when the run was made on this load: its ids are the pool's ids)."""
+        import pandas as pd
+
+        run = self.run(run_id)
+        sources = (read_json(run.config_path, {}) or {}).get("sources") or {}
+        pool_info = self.state.get("pool") or {}
+        if not sources.get("pool_version") or (sources.get("pool_version") == pool_info.get("version")
+                                               and sources.get("pool") == pool_info.get("file")):
+            return None  # this load (or a run from before loads were versioned: taken as this load, as then)
+        unl = run.path / "data" / "unlabeled.parquet"
+        rows = pd.read_parquet(unl) if unl.exists() else pd.DataFrame(columns=["id"])
+        fields = [c for c in rows.columns if c not in ("id", "label")]
+        pool, cols = self.pool(), self.text_columns
+        if len(fields) != len(cols) or not set(cols) <= set(pool.columns):
+            return {int(i): None for i in rows["id"]}
+        now = {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
+        return {int(r["id"]): now.get(_text_key(r, fields)) for r in rows.to_dict("records")}
+
+    def run_human_labels(self, run_id: str) -> dict[int, str]:
+        """Run row id -> the label a person gave that text (`human_labels`, through `run_pool_ids`)."""
+        mine = self.human_labels()
+        moved = self.run_pool_ids(run_id)
+        if moved is None:
+            return mine
+        return {rid: mine[pid] for rid, pid in moved.items() if pid is not None and pid in mine}
+
     def set_label_order(self, order: str) -> None:
         if order not in LABEL_ORDERS:
             raise WorkspaceError(f"label order {order!r} is not one of {', '.join(LABEL_ORDERS)}")
@@ -935,6 +981,7 @@ class Workspace:
         source_rows = pd.read_parquet(unl) if unl.exists() else pd.DataFrame()
         spec = read_json(run.config_path, {}) or {}
         field_map = (spec.get("sources") or {}).get("field_map") or {}
+        moved = self.run_pool_ids(run_id)  # a run on another load of the pool: its ids are not the pool's
         n = 0
         with self._mutate() as s:
             by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
@@ -950,12 +997,16 @@ class Workspace:
                 if not texts:
                     texts = {s["text_columns"][0]: str(rec["text"])}
                 source = "accepted" if label is None or label == rec["pseudo_label"] else "corrected"
-                if pid in by_pool:
-                    by_pool[pid].update(label=lab, source=source)
+                pid = pid if moved is None else moved.get(pid)
+                same = by_pool.get(pid) if pid is not None else next(
+                    (ex for ex in s["labeled"] if _text_key(ex, texts) == _text_key(texts, texts)), None)
+                if same is not None:
+                    same.update(label=lab, source=source)
                 else:
                     ex = self._new_example(texts, lab, source, pid)
                     s["labeled"].append(ex)
-                    by_pool[pid] = ex
+                    if pid is not None:
+                        by_pool[pid] = ex
                 n += 1
         return n
 
@@ -1212,10 +1263,13 @@ class Workspace:
             pseudo = self.run(run_id).pseudo_labels()
             if len(pseudo):
                 last = pseudo[pseudo["iteration"] == pseudo["iteration"].max()]
+                moved = self.run_pool_ids(run_id)  # ids of a run on another load of the pool, as the pool's
+                if moved is not None:
+                    last = last.assign(id=[moved.get(int(i)) for i in last["id"]])
                 taken = {x for x in lab["pool_id"].dropna().astype(int)}
                 # A human label wins over a pseudo-label of the same text (pasted or typed texts carry no pool id).
                 human_texts = set(human[cols].astype(str).agg(" | ".join, axis=1)) if len(human) else set()
-                last = last[~last["id"].astype(int).isin(taken) & ~last["text"].astype(str).isin(human_texts)]
+                last = last[~last["id"].isin(taken) & ~last["text"].astype(str).isin(human_texts)]
                 frames.append(pd.DataFrame({cols[0]: last["text"].to_numpy(),
                                             **{c: "" for c in cols[1:]},
                                             "label": last["pseudo_label"].to_numpy(), "source": "pseudo",

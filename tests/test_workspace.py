@@ -201,6 +201,57 @@ def fake_run(ws, run_id, state="done", pid=None, iteration=1, n=10):
     return run
 
 
+def test_a_new_pool_load_repoints_labeled_and_skipped_rows_by_text(home):
+    ws = W.Workspace("rp")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("a.csv", csv_bytes([{"text": t} for t in ("a0", "a1", "shared", "a3")]))
+    ws.save_upload("b.csv", csv_bytes([{"text": t} for t in ("b0", "b1", "b2", "a1", "shared")]))
+    ws.set_pool("a.csv", ["text"])
+    ws.label_pool_example(0, "neg")  # 'a0'
+    ws.label_pool_example(2, "pos")  # 'shared'
+    ws.skip_pool_example(1)  # 'a1'
+    ws.set_pool("b.csv", ["text"])
+    ws = W.Workspace("rp")
+    assert {ex["text"]: ex["pool_id"] for ex in ws.labeled} == {"a0": None, "shared": 4}
+    assert ws.state["skipped"] == [3] and not ws.can_undo_pool()  # 'a1' is row 3 now; undo named old rows
+    assert ws.pool_progress() == (1, 5)  # only 'shared' is a labeled pool text
+    assert sorted(r["id"] for r in ws._run_rows().unlabeled) == [0, 1, 2, 3]  # 'b0' is not kept out as row 0
+    offered = set()
+    while (ex := ws.next_pool_example()) is not None:
+        offered.add(ex["text"])
+        ws.skip_pool_example(ex["id"])
+    assert offered == {"b0", "b1", "b2"}
+    ws.set_pool("b.csv", ["text"])  # the same file again: every id stays where it was
+    ws = W.Workspace("rp")
+    assert {ex["text"]: ex["pool_id"] for ex in ws.labeled} == {"a0": None, "shared": 4}
+    assert sorted(ws.state["skipped"]) == [0, 1, 2, 3]
+
+
+def test_pseudo_labels_of_a_run_on_an_earlier_pool_load_map_to_the_pool_by_text(home):
+    from list_core.config import ListConfig
+    from list_core.job import create_run
+
+    ws = W.Workspace("old")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("p.csv", csv_bytes([{"text": t} for t in ("x0", "x1", "pool 1", "x3")]))
+    ws.set_pool("p.csv", ["text"])
+    ws.label_pool_example(2, "pos")  # 'pool 1' is row 2 of this load
+    cfg = ListConfig.from_preset("quick", template=ws.template, verbalizer=ws.label_words)
+    run = create_run(ws.runs_dir / "r0", cfg, toy_rows(2), [{"id": i, "text": f"pool {i}"} for i in range(3)],
+                     sources={"pool": "p.csv", "pool_version": "an-earlier-load"})
+    run.append_pseudo_labels(pd.DataFrame({"id": [0, 1, 2], "text": ["pool 0", "pool 1", "pool 2"],
+                                           "pseudo_label": ["neg", "neg", "pos"], "confidence": [0.9] * 3,
+                                           "weight": [1.0] * 3, "reweighted_steps": [1] * 3, "iteration": [1] * 3}))
+    assert ws.run_pool_ids("r0") == {0: None, 1: 2, 2: None}
+    assert ws.run_human_labels("r0") == {1: "pos"}  # the Inspect page's 'your label', by the run's ids
+    export = ws.export_frame("r0")
+    assert export["text"].tolist().count("pool 1") == 1  # the human label wins over the pseudo-label
+    assert ws.accept_pseudo("r0", [1, 2], label="neg") == 2
+    ws = W.Workspace("old")
+    assert {ex["text"]: (ex["label"], ex["pool_id"]) for ex in ws.labeled} == {
+        "pool 1": ("neg", 2), "pool 2": ("neg", None)}  # row 1 of the run relabels 'pool 1', not pool row 1
+
+
 def test_accept_and_correct_pseudo_labels(home):
     ws = ready_workspace(n=1)
     fake_run(ws, "r1")
