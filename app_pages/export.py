@@ -8,7 +8,9 @@ st.title("Export")
 w = ws()
 rid = current_run(w)
 st.subheader("Data")
-st.caption("Your labeled examples (source human:...) plus the run's last pseudo-labels with confidence and weight.")
+st.caption("Your labeled examples (source human:...) plus the run's last pseudo-labels with confidence and weight. "
+           "Rows from the pool carry the pool file's own columns as file_<column> (its ids, for instance), to join "
+           "them back to your data.")
 c1, c2 = st.columns(2)
 with errors():
     c1.download_button("Download CSV", w.export_data(rid, "csv"), file_name=f"list_{w.name}_{rid or 'labels'}.csv",

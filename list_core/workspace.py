@@ -53,6 +53,10 @@ LABEL_ORDERS = ("shuffled", "uncertain")
 """One-by-one labeling: a fixed shuffle of the pool, or the newest run's least confident pseudo-labels first."""
 
 
+FILE_COLUMN = "file:"
+"""Prefix of the pool file's own columns kept in the pool (not text, not the label): exported as `file_<name>`."""
+
+
 class WorkspaceError(ValueError):
     """Something the user asked for cannot be done; the message says why and what to do."""
 
@@ -485,15 +489,18 @@ class Workspace:
     def set_pool(self, name: str, text_columns: Sequence[str] | None = None, label_column: str | None = None):
         """Use a file as the unlabeled pool; returns its LoadReport. A label column, if given, is kept as
         'gold' (never shown to the model; useful to check pseudo-label accuracy)."""
+        from .data import read_table
+
         ds, report = self.load_file(name, text_columns, None)
         frame = ds.to_pandas()
         cols = [c for c in frame.columns if c not in ("id",)]
-        if label_column:
-            from .data import read_table
-
-            raw, _ = read_table(self.upload_path(name))
-            if label_column in raw.columns:
-                frame["gold"] = raw[label_column].to_numpy()[frame["id"].to_numpy()]
+        raw, _ = read_table(self.upload_path(name))
+        at = frame["id"].to_numpy()
+        if label_column and label_column in raw.columns:
+            frame["gold"] = raw[label_column].to_numpy()[at]
+        for c in raw.columns:  # the file's other columns (its own ids, dates, ...) travel to the export
+            if c not in cols and c != label_column:
+                frame[FILE_COLUMN + str(c)] = raw[c].to_numpy()[at]
         old_pool = self.pool()  # read before it is replaced: its row ids are re-pointed below
         self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
@@ -1281,6 +1288,16 @@ class Workspace:
         out = pd.concat(frames, ignore_index=True) if frames else human
         for col in ("pool_id", "iteration"):  # whole numbers with blanks, not 50.0
             out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+        pool = self.pool()
+        extra = [c for c in pool.columns if str(c).startswith(FILE_COLUMN)]
+        if extra and len(out):  # the pool file's own columns (its ids, ...), so rows join back to the user's data
+            by_id = pool.set_index(pool["id"].astype(int))[extra]
+            hit = out["pool_id"].notna()
+            for c in extra:
+                values = pd.Series(pd.NA, index=out.index, dtype="object")
+                ids = out.loc[hit, "pool_id"].astype(int)
+                values[hit] = by_id[c].reindex(ids.to_numpy()).to_numpy()
+                out["file_" + c[len(FILE_COLUMN):]] = values
         return out
 
     def export_data(self, run_id: str | None = None, fmt: str = "csv") -> bytes:

@@ -450,6 +450,21 @@ def test_export_writes_pool_ids_and_iterations_as_whole_numbers(home):
     assert all(isinstance(r["pool_id"], int) or r["pool_id"] is None for r in rows)
 
 
+def test_export_carries_the_pool_files_own_columns_for_pool_rows(home):
+    ws = W.Workspace("fc")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    rows = [{"id": 1000 + i, "text": f"pool {i}", "when": f"2026-01-{i + 1:02d}", "label": "neg"} for i in range(6)]
+    ws.save_upload("mine.csv", csv_bytes(rows))
+    ws.set_pool("mine.csv", ["text"], label_column="label")
+    ws.label_pool_example(5, "pos")  # 'pool 5'
+    ws.add_example("typed by hand", "neg")
+    fake_run(ws, "r1", n=5)  # pseudo-labels for 'pool 0' .. 'pool 4', ids 0..4
+    frame = ws.export_frame("r1").set_index("text")
+    assert frame.loc["pool 5", "file_id"] == "1005" and frame.loc["pool 2", "file_id"] == "1002"
+    assert frame.loc["pool 2", "file_when"] == "2026-01-03" and pd.isna(frame.loc["typed by hand", "file_id"])
+    assert "file_label" not in frame.columns and "file_text" not in frame.columns  # the label column is 'gold'
+
+
 class _StubClassifier:
     """Stands in for a trained ListClassifier: 'bad' texts are neg, the rest pos."""
 
