@@ -34,14 +34,16 @@ with errors():
         st.markdown(w.model_card(rid))
 
 st.subheader("Try it")
-text = st.text_area("Type a text to classify", key="try_text")
+fields = w.run_fields(rid)  # a pair task asks for each of its texts
+texts = ({fields[0]: st.text_area("Type a text to classify", key="try_text")} if len(fields) == 1 else
+         {f: st.text_area(f"Text for {{{f}}}", key=f"try_text_{f}") for f in fields})
 clicked = st.button("Classify", key="try_btn")
-if clicked and not text.strip():
-    st.info("Type or paste a text in the box above first.")
+if clicked and not all(t.strip() for t in texts.values()):
+    st.info("Type or paste a text in " + ("the box above" if len(fields) == 1 else "each box above") + " first.")
 elif clicked:
     with errors():
         clf = classifier(str(run.path), run.model_path.stat().st_mtime)
-        proba = clf.predict_proba([text])[0]
+        proba = clf.predict_proba([texts])[0]
         best = int(proba.argmax())
         st.success(f"**{clf.classes_[best]}** ({proba[best]:.1%})")
         st.bar_chart({c: float(p) for c, p in zip(clf.classes_, proba)}, horizontal=True)

@@ -85,7 +85,8 @@ with table:
             st.session_state.pop("labeled_editor", None)
             st.rerun()
 with paste:
-    block = st.text_area("One example per line (or 'class<TAB>text')", key="paste_text", height=160)
+    shape = "<TAB>".join(w.text_columns) if len(w.text_columns) > 1 else "text"
+    block = st.text_area(f"One example per line: {shape} (or class<TAB>{shape})", key="paste_text", height=160)
     cls = st.selectbox("Class for these lines", w.classes, key="paste_class")
 
 

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from list_core.prompts import SUGGESTED_TEMPLATES, PromptError, Template
-from list_core.workspace import preview_prompts, zero_shot_check
-from app_pages._ui import errors, ws
+from list_core.workspace import match_suggested_words, preview_prompts, zero_shot_check
+from app_pages._ui import errors, flash, show_flash, ws
 
 st.title("Prompt")
 w = ws()
@@ -18,12 +18,18 @@ if suggestion != "(keep mine)" and st.button("Use this suggestion", key="use_sug
         tpl = tpl.replace("{text", "{" + w.text_columns[0])
     with errors():
         w.set_template(tpl)
-        if len(words) == len(w.classes):
-            w.set_label_words(dict(zip(w.classes, words.values())))
+        matched = match_suggested_words(w.classes, words) if words else None
+        if matched:
+            w.set_label_words(matched)
+        elif words:
+            flash("Label words not applied: the suggestion's classes ("
+                  + ", ".join(f"{k} -> {v}" for k, v in words.items()) + ") do not match yours by name; "
+                  "set the words below.", "warning")
         st.session_state["template_text"] = tpl
         for c in w.classes:
             st.session_state[f"word_{c}"] = w.label_words.get(c, "")
         st.rerun()
+show_flash()
 
 
 def keep_word(c: str) -> None:
@@ -41,14 +47,18 @@ def keep_template() -> None:
         w.set_template_draft(text)
 
 
-template = st.text_input("Template", w.template_draft or w.template, key="template_text", on_change=keep_template)
+# Widget values start from the workspace through session state (set once), never also through value=: Streamlit
+# warns when both are given, as after "Use this suggestion".
+st.session_state.setdefault("template_text", w.template_draft or w.template)
+for c in w.classes:
+    st.session_state.setdefault(f"word_{c}", w.label_words.get(c, ""))
+template = st.text_input("Template", key="template_text", on_change=keep_template)
 if w.template_draft is not None and template == w.template_draft:
     st.caption(f"Unsaved draft: training uses the last working template, `{w.template}`, until this one is fixed.")
 words = {}
 cols = st.columns(max(1, len(w.classes)))
 for col, c in zip(cols, w.classes):
-    words[c] = col.text_input(f"Label word for '{c}'", w.label_words.get(c, ""), key=f"word_{c}",
-                              on_change=keep_word, args=(c,))
+    words[c] = col.text_input(f"Label word for '{c}'", key=f"word_{c}", on_change=keep_word, args=(c,))
 if not w.classes:
     st.info("Define the classes on the Label page to set their label words.")
 try:

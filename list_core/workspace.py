@@ -711,38 +711,47 @@ class Workspace:
 
     def paste_lines(self, block: str, label: str | None) -> dict[str, int]:
         """Paste: one example per non-empty line. A line 'class<TAB>text' uses that class (case and spaces
-        ignored) instead of `label`. A line whose text is already labeled (or repeated in the block) is skipped.
-        A line with a tab before an unknown class raises WorkspaceError and nothing is added: a typo in the class
-        must not file the line under the selected class with the tab inside its text."""
+        ignored) instead of `label`; with several text columns (a pair task) a line holds one text per column,
+        tab-separated ('premise<TAB>hypothesis', or 'class<TAB>premise<TAB>hypothesis'). A line whose text is
+        already labeled (or repeated in the block) is skipped. A line with a tab before an unknown class raises
+        WorkspaceError and nothing is added: a typo in the class must not file the line under the selected class
+        with the tab inside its text."""
         with self._mutate() as s:
             label = self._check_label(label, s) if label else None
             folded = {fold(c): c for c in s["classes"]}
             cols = s["text_columns"] or ["text"]
-            seen = {str(ex.get(cols[0], "")).strip() for ex in s["labeled"]} if len(cols) == 1 else set()
+            shape = "<TAB>".join(cols) if len(cols) > 1 else "text"
+            seen = {_text_key(ex, cols) for ex in s["labeled"]}
             new, duplicates = [], 0
             for number, ln in enumerate(str(block).splitlines(), 1):
                 if not ln.strip():
                     continue
-                lab, text = label, ln.strip()
-                if "\t" in ln:
-                    head, rest = ln.split("\t", 1)
+                parts = ln.split("\t", len(cols))
+                lab = label
+                if len(parts) == len(cols) + 1:
+                    head, parts = parts[0], parts[1:]
                     if fold(head) not in folded:
                         raise WorkspaceError(
                             f"line {number} starts with {head.strip()!r} and a tab, but {head.strip()!r} is not one of "
                             f"the classes ({', '.join(s['classes'])}); fix the class name or remove the tab. Nothing "
                             "was added")
-                    if not rest.strip():
+                    if not all(p.strip() for p in parts):
                         raise WorkspaceError(f"line {number} has the class {head.strip()!r} but no text after the "
-                                             "tab. Nothing was added")
-                    lab, text = folded[fold(head)], rest.strip()
+                                             "tab" + ("" if len(cols) == 1 else f"s (write class<TAB>{shape})")
+                                             + ". Nothing was added")
+                    lab = folded[fold(head)]
+                elif len(parts) != len(cols) or not all(p.strip() for p in parts):
+                    raise WorkspaceError(f"line {number} ({ln[:40]!r}) needs {len(cols)} texts, one per column, "
+                                         f"tab-separated: {shape} (or class<TAB>{shape}). Nothing was added")
+                texts = {c: p.strip() for c, p in zip(cols, parts)}
                 if lab is None:
                     raise WorkspaceError(f"line {number} ({ln[:40]!r}) has no class; choose one or write "
-                                         "'class<TAB>text'. Nothing was added")
-                if text in seen:
+                                         f"'class<TAB>{shape}'. Nothing was added")
+                if _text_key(texts, cols) in seen:
                     duplicates += 1
                     continue
-                seen.add(text)
-                new.append(self._new_example(self._texts(text), lab, "paste"))
+                seen.add(_text_key(texts, cols))
+                new.append(self._new_example(texts, lab, "paste"))
             s["labeled"].extend(new)
         return {"added": len(new), "duplicates": duplicates}
 
@@ -835,25 +844,43 @@ class Workspace:
             return rid, [int(i) for i in last["id"]]
         return None
 
+    def run_texts(self, run_id: str) -> dict[int, dict[str, str]]:
+        """Run row id -> its texts under the data's column names. A run stores its rows by template field
+        (`{text}` may read the column 'sentence'); its sources' field_map maps column -> field."""
+        import pandas as pd
+
+        run = self.run(run_id)
+        unl = run.path / "data" / "unlabeled.parquet"
+        if not unl.exists():
+            return {}
+        rows = pd.read_parquet(unl)
+        sources = (read_json(run.config_path, {}) or {}).get("sources") or {}
+        to_column = {f: c for c, f in (sources.get("field_map") or {}).items()}
+        fields = [f for f in rows.columns if f not in ("id", "label")]
+        return {int(r["id"]): {to_column.get(f, f): str(r[f]) for f in fields} for r in rows.to_dict("records")}
+
     def run_pool_ids(self, run_id: str) -> dict[int, int | None] | None:
         """Run row id -> the current pool's id of the same text, for a run made on another load of the pool
         (None when the run was made on this load: its ids are the pool's ids)."""
-        import pandas as pd
-
         run = self.run(run_id)
         sources = (read_json(run.config_path, {}) or {}).get("sources") or {}
         pool_info = self.state.get("pool") or {}
         if not sources.get("pool_version") or (sources.get("pool_version") == pool_info.get("version")
                                                and sources.get("pool") == pool_info.get("file")):
             return None  # this load (or a run from before loads were versioned: taken as this load, as then)
-        unl = run.path / "data" / "unlabeled.parquet"
-        rows = pd.read_parquet(unl) if unl.exists() else pd.DataFrame(columns=["id"])
-        fields = [c for c in rows.columns if c not in ("id", "label")]
+        texts = self.run_texts(run_id)
         pool, cols = self.pool(), self.text_columns
-        if len(fields) != len(cols) or not set(cols) <= set(pool.columns):
-            return {int(i): None for i in rows["id"]}
+        if not set(cols) <= set(pool.columns):
+            return {i: None for i in texts}
         now = {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
-        return {int(r["id"]): now.get(_text_key(r, fields)) for r in rows.to_dict("records")}
+        return {i: now.get(_text_key(t, cols)) for i, t in texts.items()}
+
+    def run_fields(self, run_id: str) -> list[str]:
+        """The template fields a run's model reads (two for a pair task): what to ask for to classify a text."""
+        from .prompts import Template
+
+        cfg = (read_json(self.run(run_id).config_path, {}) or {}).get("config") or {}
+        return Template(cfg.get("template") or DEFAULT_TEMPLATE).fields
 
     def run_human_labels(self, run_id: str) -> dict[int, str]:
         """Run row id -> the label a person gave that text (`human_labels`, through `run_pool_ids`)."""
@@ -982,12 +1009,7 @@ class Workspace:
         frame = frame[frame["id"].astype(int).isin(wanted)]
         if not len(frame):
             raise WorkspaceError("none of the selected examples are in this iteration's pseudo-labels")
-        unl = run.path / "data" / "unlabeled.parquet"
-        import pandas as pd
-
-        source_rows = pd.read_parquet(unl) if unl.exists() else pd.DataFrame()
-        spec = read_json(run.config_path, {}) or {}
-        field_map = (spec.get("sources") or {}).get("field_map") or {}
+        run_texts = self.run_texts(run_id)
         moved = self.run_pool_ids(run_id)  # a run on another load of the pool: its ids are not the pool's
         n = 0
         with self._mutate() as s:
@@ -995,14 +1017,7 @@ class Workspace:
             for rec in frame.to_dict("records"):
                 lab = self._check_label(label if label is not None else rec["pseudo_label"], s)
                 pid = int(rec["id"])
-                texts = None
-                if len(source_rows) and "id" in source_rows:
-                    hit = source_rows[source_rows["id"] == pid]
-                    if len(hit):
-                        r = hit.iloc[0]
-                        texts = {field_map.get(f, f): str(r[f]) for f in hit.columns if f not in ("id", "label")}
-                if not texts:
-                    texts = {s["text_columns"][0]: str(rec["text"])}
+                texts = run_texts.get(pid) or {s["text_columns"][0]: str(rec["text"])}
                 source = "accepted" if label is None or label == rec["pseudo_label"] else "corrected"
                 pid = pid if moved is None else moved.get(pid)
                 same = by_pool.get(pid) if pid is not None else next(
@@ -1270,15 +1285,17 @@ class Workspace:
             pseudo = self.run(run_id).pseudo_labels()
             if len(pseudo):
                 last = pseudo[pseudo["iteration"] == pseudo["iteration"].max()]
+                run_texts = self.run_texts(run_id)  # each text column on its own (pairs: premise, hypothesis)
+                texts = [run_texts.get(int(i)) or {cols[0]: str(t)} for i, t in zip(last["id"], last["text"])]
                 moved = self.run_pool_ids(run_id)  # ids of a run on another load of the pool, as the pool's
                 if moved is not None:
                     last = last.assign(id=[moved.get(int(i)) for i in last["id"]])
                 taken = {x for x in lab["pool_id"].dropna().astype(int)}
                 # A human label wins over a pseudo-label of the same text (pasted or typed texts carry no pool id).
-                human_texts = set(human[cols].astype(str).agg(" | ".join, axis=1)) if len(human) else set()
-                last = last[~last["id"].isin(taken) & ~last["text"].astype(str).isin(human_texts)]
-                frames.append(pd.DataFrame({cols[0]: last["text"].to_numpy(),
-                                            **{c: "" for c in cols[1:]},
+                human_texts = {_text_key(r, cols) for r in human[cols].to_dict("records")}
+                keep = (~last["id"].isin(taken)).to_numpy() & [_text_key(t, cols) not in human_texts for t in texts]
+                last, texts = last[keep], [t for t, k in zip(texts, keep) if k]
+                frames.append(pd.DataFrame({**{c: [t.get(c, "") for t in texts] for c in cols},
                                             "label": last["pseudo_label"].to_numpy(), "source": "pseudo",
                                             "confidence": last["confidence"].to_numpy(),
                                             "weight": last["weight"].to_numpy(),
@@ -1289,15 +1306,19 @@ class Workspace:
         for col in ("pool_id", "iteration"):  # whole numbers with blanks, not 50.0
             out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
         pool = self.pool()
-        extra = [c for c in pool.columns if str(c).startswith(FILE_COLUMN)]
-        if extra and len(out):  # the pool file's own columns (its ids, ...), so rows join back to the user's data
-            by_id = pool.set_index(pool["id"].astype(int))[extra]
+        # The pool file's own columns (its ids, ..., and its label column), so rows join back to the user's data.
+        extra = {c: "file_" + c[len(FILE_COLUMN):] for c in pool.columns if str(c).startswith(FILE_COLUMN)}
+        gold_column = (self.state.get("pool") or {}).get("label_column")
+        if "gold" in pool.columns and gold_column:
+            extra["gold"] = "file_" + str(gold_column)
+        if extra and len(out):
+            by_id = pool.set_index(pool["id"].astype(int))[list(extra)]
             hit = out["pool_id"].notna()
-            for c in extra:
+            ids = out.loc[hit, "pool_id"].astype(int).to_numpy()
+            for c, name in extra.items():
                 values = pd.Series(pd.NA, index=out.index, dtype="object")
-                ids = out.loc[hit, "pool_id"].astype(int)
-                values[hit] = by_id[c].reindex(ids.to_numpy()).to_numpy()
-                out["file_" + c[len(FILE_COLUMN):]] = values
+                values[hit] = by_id[c].reindex(ids).to_numpy()
+                out[name] = values
         return out
 
     def export_data(self, run_id: str | None = None, fmt: str = "csv") -> bytes:
@@ -1315,7 +1336,9 @@ class Workspace:
             for name in ("labels.json", "config.json"):
                 if (run.path / name).exists():
                     zf.write(run.path / name, name)
-            zf.writestr("MODEL_CARD.md", self.model_card(run_id))
+            card = zipfile.ZipInfo("MODEL_CARD.md", time.localtime()[:6])
+            card.external_attr, card.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED  # writestr's default is 0600
+            zf.writestr(card, self.model_card(run_id))
         return buf.getvalue()
 
     def accuracy_readout(self, run_id: str) -> tuple[str, str] | None:
@@ -1347,9 +1370,11 @@ class Workspace:
                  "|---|---|---|---|"]
         lines += [f"| {m.get('iteration')} | {_fmt(m.get('accuracy'))} | {_fmt(m.get('macro_f1'))} | "
                   f"{_fmt(m.get('mean_weight'))} |" for m in metrics]
+        fields = self.run_fields(run_id)
+        example = "'some text'" if len(fields) == 1 else "{" + ", ".join(f"'{f}': '...'" for f in fields) + "}"
         lines += ["", "## Use", "", "```python", "from list_core.classifier import ListClassifier",
                   "clf = ListClassifier.load('unzipped_dir')  # needs the same base model available",
-                  "clf.predict(['some text'])", "```",
+                  f"clf.predict([{example}])", "```",
                   "", "Few-shot models can be confidently wrong: check predictions on your own data before use.", ""]
         return "\n".join(lines)
 
@@ -1540,6 +1565,20 @@ def load_tokenizer(model: str = DEFAULT_MODEL):
             raise ModelLoadError(f"could not load the tokenizer of {model!r} ({type(exc).__name__}); use 'default', "
                                  "a local model directory under an allowed root, or a reachable hub name") from exc
     return _TOKENIZERS[path]
+
+
+def match_suggested_words(classes: Sequence[str], words: Mapping[str, str]) -> dict[str, str] | None:
+    """A suggestion's label words for the user's classes, matched by name ('neg' takes the word of 'negative'),
+    never by position: classes in another order would silently get each other's words. None when some class has
+    no single match."""
+    out = {}
+    for c in classes:
+        hits = [w for k, w in words.items() if fold(k) == fold(c)] or \
+            [w for k, w in words.items() if fold(k).startswith(fold(c)) or fold(c).startswith(fold(k))]
+        if len(hits) != 1:
+            return None
+        out[c] = hits[0]
+    return out if len(set(out.values())) == len(out) else None
 
 
 def check_label_words(words: Mapping[str, str], model: str = DEFAULT_MODEL) -> None:

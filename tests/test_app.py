@@ -134,6 +134,28 @@ def test_label_page_classes_buttons_table_paste(home):
     assert [m.value for m in at.metric][:3] == ["1", "2", "1"]
 
 
+def test_prompt_suggestion_gives_each_class_its_own_label_word(home):
+    ws = W.Workspace("sug")
+    ws.save_upload("p.csv", pd.DataFrame({"premise": ["a b"], "hypothesis": ["c d"]}).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["entailment", "neutral", "contradiction"])  # not the suggestion's order
+    at = app("sug", "app_pages/prompt.py")
+    at.selectbox(key="suggestion").set_value("pair inference (NLI)").run()
+    at.button(key="use_suggestion").click().run()
+    no_errors(at)
+    assert W.Workspace("sug").label_words == {"entailment": "Yes", "neutral": "Maybe", "contradiction": "No"}
+    assert at.text_input(key="word_contradiction").value == "No"
+    ws.set_classes(["bad", "good"])  # names that match nothing: no words by position, and it says so
+    ws.set_label_words({"bad": "", "good": ""})
+    at = app("sug", "app_pages/prompt.py")
+    at.selectbox(key="suggestion").set_value("sentiment").run()
+    at.button(key="use_suggestion").click().run()
+    assert W.Workspace("sug").label_words == {"bad": "", "good": ""}
+    assert any("Label words not applied" in w.value for w in at.warning)
+    assert W.match_suggested_words(["pos", "neg"], {"negative": "terrible", "positive": "great"}) == {
+        "pos": "great", "neg": "terrible"}
+
+
 def test_prompt_page_preview_and_warnings(home):
     prepared("p1")
     at = app("p1", "app_pages/prompt.py")
@@ -265,6 +287,39 @@ def test_full_flow_real_tiny_run(home, tiny_model, monkeypatch):
     at.button(key="try_btn").click().run()
     no_errors(at)
     assert any(("neg" in s.value or "pos" in s.value) for s in at.success)
+
+
+def test_export_try_it_asks_for_each_text_of_a_pair_task(home, monkeypatch):
+    ws = W.Workspace("tp")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("p.csv", pd.DataFrame({"premise": ["a b"], "hypothesis": ["c d"]}).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
+    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
+    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)
+    rid = ws.start_run("quick", check=False)
+    ws.run(rid).model_path.write_bytes(b"fake-weights")
+    seen = []
+
+    class Stub:
+        classes_ = ["no", "yes"]
+
+        def predict_proba(self, rows):
+            seen.extend(rows)
+            return __import__("numpy").array([[0.3, 0.7]])
+
+    monkeypatch.setattr("app_pages._ui.classifier", lambda *a, **k: Stub())
+    at = app("tp", "app_pages/export.py", run=rid)
+    at.text_area(key="try_text_premise").set_value("A man sleeps.").run()
+    at.button(key="try_btn").click().run()
+    assert any("each box" in i.value for i in at.info) and not seen  # one text is not enough
+    at.text_area(key="try_text_hypothesis").set_value("A man is awake.").run()
+    at.button(key="try_btn").click().run()
+    no_errors(at)
+    assert seen == [{"premise": "A man sleeps.", "hypothesis": "A man is awake."}]
+    assert any("yes" in s.value for s in at.success)
+    assert "clf.predict([{'premise': '...', 'hypothesis': '...'}])" in ws.model_card(rid)
 
 
 def test_inspect_clears_the_pick_after_accept_or_correct(home):

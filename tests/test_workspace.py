@@ -284,7 +284,8 @@ def test_runs_listing_export_and_delete(home):
     z = zipfile.ZipFile(io.BytesIO(ws.export_model_zip("r1")))
     assert set(z.namelist()) == {"model.safetensors", "labels.json", "config.json", "MODEL_CARD.md"}
     card = z.read("MODEL_CARD.md").decode()
-    assert "0.800" in card and "terrible" in card
+    assert "0.800" in card and "terrible" in card and "clf.predict(['some text'])" in card
+    assert z.getinfo("MODEL_CARD.md").external_attr >> 16 == 0o644  # readable once unzipped, like the others
     ws.delete_run("r1")
     assert ws.runs() == []
 
@@ -462,7 +463,44 @@ def test_export_carries_the_pool_files_own_columns_for_pool_rows(home):
     frame = ws.export_frame("r1").set_index("text")
     assert frame.loc["pool 5", "file_id"] == "1005" and frame.loc["pool 2", "file_id"] == "1002"
     assert frame.loc["pool 2", "file_when"] == "2026-01-03" and pd.isna(frame.loc["typed by hand", "file_id"])
-    assert "file_label" not in frame.columns and "file_text" not in frame.columns  # the label column is 'gold'
+    assert "file_text" not in frame.columns and frame.loc["pool 2", "file_label"] == "neg"  # the file's label too
+
+
+def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypatch):
+    """Runs store rows by template field; a field named unlike its column ({text} reading 'sentence') and a pair
+    task (two columns) must come back under the data's columns, each on its own."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
+
+    def pseudo(run, n):
+        run.append_pseudo_labels(pd.DataFrame({"id": range(n), "text": ["joined"] * n, "pseudo_label": ["pos"] * n,
+                                               "confidence": [0.9] * n, "weight": [1.0] * n,
+                                               "reweighted_steps": [1] * n, "iteration": [1] * n}))
+
+    ws = W.Workspace("fmap")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("s.csv", csv_bytes([{"sentence": f"s {i}"} for i in range(4)]))
+    ws.set_pool("s.csv", ["sentence"])
+    ws.set_template("Review: {text} It was {mask}.")  # the field {text} reads the column 'sentence'
+    ws.add_example("good", "pos")
+    ws.add_example("bad", "neg")
+    rid = ws.start_run("quick", check=False)
+    pseudo(ws.run(rid), 4)
+    ws.accept_pseudo(rid, [1])
+    assert [ex["sentence"] for ex in W.Workspace("fmap").labeled if ex["source"] == "accepted"] == ["s 1"]
+    assert sorted(ws.export_frame(rid)["sentence"]) == ["bad", "good", "s 0", "s 1", "s 2", "s 3"]
+
+    ws = W.Workspace("pairs")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(3)]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
+    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
+    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    rid = ws.start_run("quick", check=False)
+    pseudo(ws.run(rid), 3)
+    rows = ws.export_frame(rid)
+    rows = rows[rows["source"] == "pseudo"]
+    assert rows["premise"].tolist() == ["p 0", "p 1", "p 2"] and rows["hypothesis"].tolist() == ["h 0", "h 1", "h 2"]
 
 
 class _StubClassifier:
@@ -499,6 +537,20 @@ def test_ensemble_summary_names_the_kept_teacher_and_the_ensemble_accuracy():
 
 
 # --- what a walkthrough of the app found (service side) ----------------------------------------------------------
+
+def test_paste_takes_one_text_per_column_for_a_pair_task(home):
+    ws = W.Workspace("pp")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"])
+    block = "A man sleeps.\tA man is awake.\nYES\tA dog runs.\tAn animal moves.\nA man sleeps.\tA man is awake.\n"
+    assert ws.paste_lines(block, "no") == {"added": 2, "duplicates": 1}
+    assert [(ex["premise"], ex["hypothesis"], ex["label"]) for ex in W.Workspace("pp").labeled] == [
+        ("A man sleeps.", "A man is awake.", "no"), ("A dog runs.", "An animal moves.", "yes")]
+    with pytest.raises(W.WorkspaceError, match=r"needs 2 texts, one per column, tab-separated: premise<TAB>hypothesis"):
+        ws.paste_lines("only one text here", "no")
+    assert len(W.Workspace("pp").labeled) == 2  # nothing added
+
 
 def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
     ws = W.Workspace("paste")
