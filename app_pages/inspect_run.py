@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from list_core.workspace import filter_pseudo, page_of
+from list_core.workspace import audit_text, filter_pseudo, page_of, pseudo_label_audit, with_gold
 from app_pages._ui import USER_ERRORS, current_run, flash, pseudo_labels, show_flash, ws
 
 st.title("Inspect")
@@ -15,6 +15,8 @@ frame = pseudo_labels(w.run(rid))
 if not len(frame):
     st.info("This run has no pseudo-labels yet: they appear after the first self-training iteration.")
     st.stop()
+gold = w.run_gold(rid)  # the pool file's own labels, when a label column was chosen on the Data page
+frame = with_gold(frame, gold)
 iterations = sorted(int(i) for i in frame["iteration"].unique())
 f1, f2, f3, f4 = st.columns([1, 2, 2, 2])
 it = f1.selectbox("Iteration", iterations, index=len(iterations) - 1, key="insp_iter")
@@ -27,15 +29,25 @@ search = g1.text_input("Search text", key="insp_search")
 zero = g2.checkbox("Zero weight only", key="insp_zero", help="Examples the meta re-weighting rejected.")
 sort = g3.selectbox("Sort by", ["confidence", "weight", "id"], key="insp_sort")
 asc = g4.checkbox("Ascending", True, key="insp_asc")
-view = filter_pseudo(frame, it, labels, None if wr == (0.0, max(wmax, 1e-6)) else wr, zero,
+audit = pseudo_label_audit(frame[frame["iteration"] == it])
+if audit:
+    st.info(audit_text(audit))
+    wrong = st.checkbox("Wrong pseudo-labels only", key="insp_wrong",
+                        help="Rows whose pseudo-label differs from the pool file's own label.")
+    listed = frame[frame["right"].eq(False)] if wrong else frame
+else:
+    listed = frame
+    st.caption("Choose the pool file's label column on the Data page (if it has one) to see which pseudo-labels "
+               "are right.")
+view = filter_pseudo(listed, it, labels, None if wr == (0.0, max(wmax, 1e-6)) else wr, zero,
                      None if conf >= 1.0 else conf, search, sort, asc)
 size = 50
 pages = max(1, -(-len(view) // size))
 page_no = st.number_input(f"Page (of {pages}; {len(view):,} rows)", 1, pages, 1, key="insp_page")
 page, _ = page_of(view, page_no, size)
 mine = w.run_human_labels(rid)  # by this run's row ids, also for a run on an earlier load of the pool
-shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]].assign(
-    your_label=[mine.get(int(i), "") for i in page["id"]])
+shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]
+             + (["gold"] if gold else [])].assign(your_label=[mine.get(int(i), "") for i in page["id"]])
 # Only the weight cell is marked: when many rows are rejected, coloured whole rows hide everything else.
 styled = shown.style.map(lambda v: "background-color: #ffd6d1" if v == 0 else "", subset=["weight"])
 st.dataframe(styled, hide_index=True, width="stretch", height=320,
@@ -45,6 +57,7 @@ st.dataframe(styled, hide_index=True, width="stretch", height=320,
                             "confidence": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "reweighted_steps": st.column_config.NumberColumn("steps", width="small"),
+                            "gold": st.column_config.TextColumn("file's label", width="small"),
                             "your_label": st.column_config.TextColumn("your label", width="small")})
 st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
            "example was only seen during warm-up. 'your label' shows the label you gave a row (accepted, corrected "
@@ -76,9 +89,16 @@ a3.button("Correct", key="insp_correct", disabled=not picked, on_click=apply_lab
 
 cur = frame[frame["iteration"] == it]
 sample = cur.sample(min(len(cur), 5000), random_state=0) if len(cur) > 5000 else cur
-sample = sample.assign(snippet=sample["text"].str.slice(0, 120), zero_weight=sample["weight"] == 0)
-fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label", symbol="zero_weight",
+sample = sample.assign(snippet=sample["text"].str.slice(0, 120),
+                       pseudo_label_is=sample["right"].map({True: "right", False: "wrong"}).fillna("unknown"))
+# Coloured by right / wrong when the pool file has labels: do the rejected (weight 0) points sit with the wrong ones?
+fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label_is" if audit else "pseudo_label",
+                 symbol="pseudo_label",
+                 color_discrete_map={"right": "#2e7d32", "wrong": "#c62828", "unknown": "#9e9e9e"},
                  hover_data={"snippet": True, "id": True}, title="Confidence vs learned weight"
                  + (" (5,000-point sample)" if len(cur) > 5000 else ""))
 fig.update_layout(height=380, margin=dict(t=40, b=10))
 st.plotly_chart(fig, width="stretch", key="insp_scatter")
+unweighted = int(cur["weight"].isna().sum())
+if unweighted:
+    st.caption(f"{unweighted:,} pseudo-labels were seen only in the warm-up (no weight) and are not drawn.")

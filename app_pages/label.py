@@ -25,8 +25,9 @@ cols = st.columns(len(w.classes) + 1)
 for col, c in zip(cols, w.classes):
     col.metric(c, counts.get(c, 0))
 cols[-1].metric("total", sum(counts.values()))
-for warning in w.label_warnings():
-    st.warning(warning)
+for warning in w.label_warnings() + [w.gold_warning() or ""]:  # the pool's label values, before labeling starts
+    if warning:
+        st.warning(warning)
 
 
 def keep_order() -> None:

@@ -58,7 +58,8 @@ if w.template_draft is not None and template == w.template_draft:
 words = {}
 cols = st.columns(max(1, len(w.classes)))
 for col, c in zip(cols, w.classes):
-    words[c] = col.text_input(f"Label word for '{c}'", key=f"word_{c}", on_change=keep_word, args=(c,))
+    words[c] = col.text_input(f"Label word for '{c}'", key=f"word_{c}", on_change=keep_word, args=(c,),
+                              placeholder="one word, e.g. great")
 if not w.classes:
     st.info("Define the classes on the Label page to set their label words.")
 try:

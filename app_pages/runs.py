@@ -16,10 +16,18 @@ table = pd.DataFrame(runs)
 table["created_at"] = pd.to_datetime(table["created_at"], errors="coerce", utc=True)
 table["error"] = table["error"].fillna("")
 span_help = "The 95% range of the accuracy: where it may really lie, given how few rows measured it"
-st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval_rows", "macro_f1", "iteration",
-                    "duration_s", "preset", "model", "labeled", "unlabeled", "created_at", "error"]], hide_index=True,
+st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval_rows", "macro_f1",
+                    "pseudo_label_accuracy", "zero_weight_share", "iteration", "seed", "reweight", "duration_s",
+                    "preset", "model", "labeled", "unlabeled", "created_at", "error"]], hide_index=True,
              width="stretch",
-             column_config={"range_low": st.column_config.NumberColumn("95% low", format="%.3f", help=span_help),
+             column_config={"pseudo_label_accuracy": st.column_config.NumberColumn(
+                                "pseudo-labels right", format="%.3f",
+                                help="Share of the last pseudo-labels that match the pool file's own label column "
+                                     "(chosen on the Data page); blank without one"),
+                            "zero_weight_share": st.column_config.NumberColumn(
+                                "rejected share", format="%.2f",
+                                help="Share of the re-weighted pseudo-labels that got weight 0"),
+                            "range_low": st.column_config.NumberColumn("95% low", format="%.3f", help=span_help),
                             "range_high": st.column_config.NumberColumn("95% high", format="%.3f", help=span_help),
                             "eval_rows": st.column_config.NumberColumn("eval rows", format="%d"),
                             "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -27,7 +35,8 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
                             "accuracy": st.column_config.NumberColumn(format="%.3f"),
                             "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
 st.caption("Accuracy is measured on each run's eval rows only: a gap between runs that is small against their 95% "
-           "ranges may be noise.")
+           "ranges may be noise. Without an evaluation set, each seed holds out other labeled examples, so runs of "
+           "different seeds are measured on different rows; set an evaluation set on the Data page to compare them.")
 ids = [r["run"] for r in runs]
 compare = st.multiselect("Compare accuracy curves", ids, default=ids[:2], key="runs_compare")
 rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics()]

@@ -875,6 +875,20 @@ class Workspace:
         now = {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
         return {i: now.get(_text_key(t, cols)) for i, t in texts.items()}
 
+    def run_gold(self, run_id: str) -> dict[int, str]:
+        """Run row id -> the pool file's own label of that row (the label column chosen on the Data page, as one
+        of the classes), frozen with the run; empty when the pool had no label column."""
+        import pandas as pd
+
+        unl = self.run(run_id).path / "data" / "unlabeled.parquet"
+        if not unl.exists():
+            return {}
+        rows = pd.read_parquet(unl)
+        if "label" not in rows.columns:
+            return {}
+        rows = rows[rows["label"].notna()]
+        return dict(zip(rows["id"].astype(int), rows["label"].astype(str)))
+
     def run_fields(self, run_id: str) -> list[str]:
         """The template fields a run's model reads (two for a pair task): what to ask for to classify a text."""
         from .prompts import Template
@@ -1253,6 +1267,9 @@ class Workspace:
                 "range_high": span[1] if span else None,
                 "macro_f1": finite(last.get("macro_f1")), "duration_s": round(duration, 1) if duration else None,
                 "preset": cfg.get("preset"), "model": cfg.get("model"), "iterations": cfg.get("iterations"),
+                "seed": cfg.get("seed"), "reweight": cfg.get("reweight"),
+                "pseudo_label_accuracy": finite(last.get("pseudo_label_accuracy")),
+                "zero_weight_share": finite(last.get("zero_weight_share")),
                 "labeled": (spec.get("counts") or {}).get("labeled"),
                 "unlabeled": (spec.get("counts") or {}).get("unlabeled"),
                 "created_at": spec.get("created_at"), "error": status.get("error")}
@@ -1737,6 +1754,57 @@ def filter_pseudo(frame, iteration: int | None = None, labels: Sequence[str] | N
     if sort_by and sort_by in f.columns:
         f = f.sort_values(sort_by, ascending=ascending, kind="stable", na_position="last")
     return f
+
+
+def with_gold(frame, gold: Mapping[int, str]):
+    """The pseudo-label table with the pool file's own label ('gold', blank where unknown) and whether the
+    pseudo-label matches it ('right': True / False / None)."""
+    known = [gold.get(int(i)) for i in frame["id"]]
+    right = [None if g is None else str(p) == g for p, g in zip(frame["pseudo_label"], known)]
+    return frame.assign(gold=[g or "" for g in known], right=right)
+
+
+def pseudo_label_audit(frame) -> dict[str, Any] | None:
+    """How often one iteration's pseudo-labels are right, split by what the meta re-weighting did with them: kept
+    (weight > 0), rejected (weight 0), seen only in the warm-up (no weight); and the learned-weight average against
+    the plain average over the re-weighted rows: higher means the weights favour the right pseudo-labels. Needs
+    `with_gold`'s columns; None when no row has a known label."""
+    import numpy as np
+
+    f = frame[frame["right"].notna()]
+    if not len(f):
+        return None
+    right = f["right"].astype(bool).to_numpy()
+    weight = f["weight"].to_numpy(dtype=float)
+
+    def part(mask) -> tuple[int, float | None]:
+        n = int(mask.sum())
+        return n, (float(right[mask].mean()) if n else None)
+
+    scored = ~np.isnan(weight)
+    total = float(weight[scored].sum())
+    return {"n": len(f), "accuracy": float(right.mean()), "kept": part(scored & (weight > 0)),
+            "rejected": part(scored & (weight == 0)), "warmup_only": part(~scored),
+            "weighted": float((weight[scored] * right[scored]).sum() / total) if total > 0 else None,
+            "unweighted": part(scored)[1]}
+
+
+def audit_text(audit: Mapping[str, Any]) -> str:
+    """`pseudo_label_audit` in words, for the Inspect page."""
+    def share(part: tuple[int, float | None], what: str) -> str:
+        return f"{what}: {part[1]:.0%} right ({part[0]:,})" if part[0] else ""
+
+    parts = [p for p in (share(audit["kept"], "Kept by the re-weighting (weight > 0)"),
+                         share(audit["rejected"], "rejected (weight 0)"),
+                         share(audit["warmup_only"], "seen only in the warm-up (no weight)")) if p]
+    text = (f"Against the pool file's own labels ({audit['n']:,} pseudo-labels with a known label): "
+            f"{audit['accuracy']:.1%} right. " + "; ".join(parts) + ".")
+    if audit["weighted"] is not None and audit["unweighted"] is not None:
+        better = audit["weighted"] > audit["unweighted"]
+        text += (f" Weighted by the learned weights, the re-weighted pseudo-labels are {audit['weighted']:.1%} right, "
+                 f"against {audit['unweighted']:.1%} counted equally: the weights "
+                 + ("favour the right ones." if better else "do not favour the right ones here."))
+    return text
 
 
 def page_of(frame, page: int, size: int):

@@ -199,6 +199,32 @@ def test_train_page_refuses_bad_model_and_shows_runs(home):
     assert any("cannot be told apart from guessing" in w.value for w in at.warning)
 
 
+def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(home):
+    from test_workspace import fake_run
+
+    ws = prepared("ig")
+    fake_run(ws, "r1", gold=["pos", "neg", "pos", "pos", "neg", "pos", "neg", "pos", None, None])
+    at = app("ig", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    assert any("62.5% right" in i.value and "favour the right ones" in i.value for i in at.info)
+    assert "gold" in at.dataframe[0].value.columns
+    at.checkbox(key="insp_wrong").check().run()
+    assert sorted(at.dataframe[0].value["id"]) == [0, 1, 2]
+    fake_run(ws, "r2")  # no labels in the pool: no audit, a hint instead
+    at = app("ig", "app_pages/inspect_run.py", run="r2")
+    no_errors(at)
+    assert not at.info and any("label column on the Data page" in c.value for c in at.caption)
+
+
+def test_label_page_warns_when_the_pools_labels_are_not_the_classes(home):
+    ws = W.Workspace("lg")
+    ws.save_upload("p.csv", pd.DataFrame({"text": ["a b", "c d"], "label": ["0", "1"]}).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    ws.set_classes(["negative", "positive"])
+    at = app("lg", "app_pages/label.py")
+    assert any("none of the values in the label column" in w.value for w in at.warning)
+
+
 def test_inspect_filters_accept_correct(home):
     ws = prepared("in")
     fake_done_run(ws, "r1")

@@ -181,12 +181,15 @@ def test_sample_data_pool(home):
 
 # --- runs ---------------------------------------------------------------------------------------------------------
 
-def fake_run(ws, run_id, state="done", pid=None, iteration=1, n=10):
+def fake_run(ws, run_id, state="done", pid=None, iteration=1, n=10, gold=None):
+    """A finished-looking run: pseudo-label of row i is 'pos' for odd i, weight 0 for i < 3; `gold` gives the pool
+    file's own label per row (None = unknown)."""
     from list_core.config import ListConfig
     from list_core.job import create_run
 
     cfg = ListConfig.from_preset("quick", template=ws.template, verbalizer=ws.label_words)
-    run = create_run(ws.runs_dir / run_id, cfg, toy_rows(2), [{"id": i, "text": f"pool {i}"} for i in range(n)])
+    pool = [{"id": i, "text": f"pool {i}", **({"label": gold[i]} if gold and gold[i] else {})} for i in range(n)]
+    run = create_run(ws.runs_dir / run_id, cfg, toy_rows(2), pool)
     run.write_status(state=state, pid=pid, started_at="2026-01-01T00:00:00+00:00",
                      finished_at="2026-01-01T00:01:00+00:00")
     frame = pd.DataFrame({"id": list(range(n)), "text": [f"pool {i}" for i in range(n)],
@@ -501,6 +504,27 @@ def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypa
     rows = ws.export_frame(rid)
     rows = rows[rows["source"] == "pseudo"]
     assert rows["premise"].tolist() == ["p 0", "p 1", "p 2"] and rows["hypothesis"].tolist() == ["h 0", "h 1", "h 2"]
+
+
+def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
+    ws = ready_workspace(n=1)
+    # pseudo: neg pos neg | pos neg pos neg pos neg pos (weight 0 for rows 0-2); gold: rows 0-2 wrong, 3-7 right
+    gold = ["pos", "neg", "pos", "pos", "neg", "pos", "neg", "pos", None, None]
+    fake_run(ws, "r1", gold=gold)
+    assert ws.run_gold("r1") == {i: g for i, g in enumerate(gold) if g}
+    frame = W.with_gold(ws.run("r1").pseudo_labels(), ws.run_gold("r1"))
+    assert frame["right"].tolist() == [False] * 3 + [True] * 5 + [None] * 2
+    audit = W.pseudo_label_audit(frame)
+    assert audit["n"] == 8 and audit["accuracy"] == 5 / 8
+    assert audit["kept"] == (5, 1.0) and audit["rejected"] == (3, 0.0) and audit["warmup_only"] == (0, None)
+    assert audit["weighted"] == 1.0 and audit["unweighted"] == 5 / 8
+    text = W.audit_text(audit)
+    assert "62.5% right" in text and "rejected (weight 0): 0% right (3)" in text and "favour the right ones." in text
+    frame.loc[frame["weight"] == 0, "weight"] = float("nan")  # never re-weighted: no weighted comparison
+    assert "seen only in the warm-up (no weight): 0% right (3)" in W.audit_text(W.pseudo_label_audit(frame))
+    assert W.pseudo_label_audit(W.with_gold(ws.run("r1").pseudo_labels(), {})) is None
+    summary = ws.run_summary("r1")
+    assert summary["seed"] == 0 and summary["reweight"] is True
 
 
 class _StubClassifier:
