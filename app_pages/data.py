@@ -5,7 +5,7 @@ import streamlit as st
 from list_core import workspace as W
 from list_core.data import DataError
 from list_core.workspace import guess_text_columns, numeric_columns
-from app_pages._ui import errors, ws
+from app_pages._ui import errors, flash, show_flash, ws
 
 st.title("Data")
 w = ws()
@@ -81,7 +81,7 @@ if w.state.get("pool"):
     p = w.state["pool"]
     r = p["report"]
     m = st.columns(4)
-    m[0].metric("Rows kept", f"{r['rows_kept']:,}")
+    m[0].metric("Rows in the pool", f"{p.get('rows', r['rows_kept']):,}")
     m[1].metric("Empty", r["empty"])
     m[2].metric("Duplicates", r["duplicates"])
     m[3].metric("Malformed", r["bad_rows"])
@@ -91,7 +91,18 @@ if w.state.get("pool"):
     gold_warning = w.gold_warning()  # reads the pool file: once
     if gold_warning:
         st.warning(gold_warning)
-    st.dataframe(w.pool().head(50), hide_index=True, height=240)
+    pool_rows = w.pool()
+    st.dataframe(pool_rows.head(50), hide_index=True, height=240)
+    show_flash()
+    if "gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) >= 2:
+        h1, h2 = st.columns([1, 3])
+        n_hold = h1.number_input("Rows", 20, 5000, 300, 20, key="hold_n", label_visibility="collapsed")
+        if h2.button(f"Hold out {n_hold} labeled pool rows as the evaluation set", key="hold_out",
+                     help="Rows whose label (this file's label column) is a class move out of the pool into the "
+                          "evaluation set, so accuracy is measured on texts no run trains on."):
+            with errors():
+                flash(w.hold_out_eval(int(n_hold)))
+                st.rerun()
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")
     if (w.state.get("pool") or {}).get("file") == w.state["eval"]["file"]:

@@ -612,6 +612,45 @@ class Workspace:
             s["eval"] = {"file": name, "summary": report.summary(), "rows": len(frame)}
         return report
 
+    def hold_out_eval(self, n: int = 300, seed: int = 0) -> str:
+        """Move up to `n` pool rows whose own label (the pool file's label column) is one of the classes into the
+        evaluation set, stratified by that label. They leave the pool, so no run trains on them, labeled or
+        pseudo-labeled: a real accuracy for a file that carries labels (a bundled sample, a demo) without a second
+        file. At most half of those rows go; pool rows a person labeled stay. Returns a summary."""
+        import pandas as pd
+
+        pool = self.pool()
+        if "gold" not in pool.columns or len(self.classes) < 2:
+            raise WorkspaceError("choose the pool file's label column on the Data page and define the classes on "
+                                 "the Label page first")
+        folded = {fold(c): c for c in self.classes}
+        labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
+        free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
+        want = min(int(n), int(free.sum()) // 2)
+        if want < 2 * len(self.classes):
+            raise WorkspaceError(f"only {int(free.sum())} pool rows have a label that is one of the classes "
+                                 f"({', '.join(self.classes)}); rename the classes to the file's values or choose "
+                                 "another label column")
+        candidates = pool[free]
+        held = candidates.groupby(labels[free], group_keys=False).sample(frac=want / len(candidates),
+                                                                         random_state=int(seed))
+        cols = [c for c in self.text_columns if c in pool.columns]
+        frame = pd.DataFrame({"id": held["id"].astype("int64").to_numpy(), **{c: held[c].to_numpy() for c in cols},
+                              "label": labels[held.index].to_numpy()})
+        rest = pool.drop(index=held.index)
+        self.path.mkdir(parents=True, exist_ok=True)
+        for target, table in ((self.eval_path, frame), (self.pool_path, rest)):
+            table.to_parquet(target.with_suffix(".tmp"), index=False)
+            os.replace(target.with_suffix(".tmp"), target)
+        pool_file = (self.state.get("pool") or {}).get("file")
+        counts = ", ".join(f"{k} {v}" for k, v in frame["label"].value_counts().sort_index().items())
+        summary = (f"{len(frame)} rows held out of the pool ({pool_file}), stratified by its label column ({counts}); "
+                   f"they left the pool, which keeps {len(rest):,} rows")
+        with self._mutate() as s:
+            s["eval"] = {"file": f"{pool_file} (held out)", "summary": summary, "rows": len(frame)}
+            s["pool"]["rows"] = len(rest)
+        return summary
+
     def clear_eval(self) -> None:
         self.eval_path.unlink(missing_ok=True)
         with self._mutate() as s:

@@ -216,6 +216,22 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     assert not at.info and any("label column on the Data page" in c.value for c in at.caption)
 
 
+def test_data_page_holds_out_labeled_pool_rows_as_the_evaluation_set(home):
+    ws = W.Workspace("dh")
+    ws.save_upload("p.csv", pd.DataFrame({"text": [f"t {i}" for i in range(100)],
+                                          "label": ["neg", "pos"] * 50}).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    at = app("dh", "app_pages/data.py")
+    at.number_input(key="hold_n").set_value(40).run()
+    at.button(key="hold_out").click().run()
+    no_errors(at)
+    assert any("40 rows held out of the pool" in s.value for s in at.success)
+    assert any("Evaluation set: 40 rows held out" in i.value for i in at.info)
+    assert not any(b.key == "hold_out" for b in at.button)  # one evaluation set at a time
+    assert any(m.value == "60" for m in at.metric)  # the pool's rows now
+
+
 def test_label_page_warns_when_the_pools_labels_are_not_the_classes(home):
     ws = W.Workspace("lg")
     ws.save_upload("p.csv", pd.DataFrame({"text": ["a b", "c d"], "label": ["0", "1"]}).to_csv(index=False).encode())

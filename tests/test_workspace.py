@@ -527,6 +527,24 @@ def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     assert summary["seed"] == 0 and summary["reweight"] is True
 
 
+def test_hold_out_moves_labeled_pool_rows_into_the_evaluation_set(home, monkeypatch):
+    ws = W.Workspace("ho")
+    ws.save_upload("p.csv", csv_bytes([{"text": f"t {i}", "label": ["Neg", "pos", "?"][i % 3]} for i in range(60)]))
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    with pytest.raises(W.WorkspaceError, match="define the classes"):
+        ws.hold_out_eval(10)
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.label_pool_example(0, "neg")  # a labeled pool row is never held out
+    summary = ws.hold_out_eval(10)
+    ev, pool = pd.read_parquet(ws.eval_path), ws.pool()
+    assert len(ev) == 10 and sorted(ev["label"].value_counts().tolist()) == [5, 5]  # stratified, as class names
+    assert 0 not in set(ev["id"]) and not set(ev["id"]) & set(pool["id"]) and len(pool) == 50
+    assert "10 rows held out of the pool (p.csv)" in summary and W.Workspace("ho").state["pool"]["rows"] == 50
+    rows = ws._run_rows()
+    assert len(rows.eval_rows) == 10 and not {r["id"] for r in rows.unlabeled} & set(ev["id"])
+    assert W.Workspace("ho").hold_out_eval(1000).startswith("14 rows")  # at most half of the 29 free labeled rows
+
+
 class _StubClassifier:
     """Stands in for a trained ListClassifier: 'bad' texts are neg, the rest pos."""
 
