@@ -144,12 +144,12 @@ def test_full_flow_in_browser(server, page, on_failure):
     settle(page)
     assert page.get_by_test_id("stMetricValue").all_inner_texts()[:2] == ["0", "1"]
     page.get_by_role("tab", name="Paste").first.click()
-    fill(page, "One example per line (or 'class<TAB>text')", "\n".join(NEG[:8]), area=True)
+    fill(page, "One example per line: text (or class<TAB>text)", "\n".join(NEG[:8]), area=True)
     choose(page, "Class for these lines", "neg")
     click(page, "Add lines")
     # The Paste tab stays selected after adding (no click needed for the next block).
     assert page.get_by_role("tab", name="Paste").first.get_attribute("aria-selected") == "true"
-    fill(page, "One example per line (or 'class<TAB>text')", "\n".join(POS[:8]), area=True)
+    fill(page, "One example per line: text (or class<TAB>text)", "\n".join(POS[:8]), area=True)
     choose(page, "Class for these lines", "pos")
     click(page, "Add lines")
     metrics = page.get_by_test_id("stMetricValue").all_inner_texts()
