@@ -23,6 +23,10 @@ name = ensure_workspace()
 with st.sidebar:
     st.markdown(f"**Workspace** `{name}`")
     st.caption("Bookmark this page's address to come back to this workspace.")
+    st.caption("**Steps:** 1 **Data**: load the texts to label (the pool). 2 **Label**: name the classes and label "
+               "a few texts per class (8 or more). 3 **Prompt**: a sentence with `{mask}` and one word per class. "
+               "4 **Train**: start a run and watch it. 5 **Inspect**, **Export**: check the pseudo-labels, "
+               "download the data and the model.")
     with st.expander("Open or create a workspace"):
         known = [n for n in W.recent_workspaces() if n != name]
         other = st.selectbox("Workspace name", known, index=None, key="open_ws", accept_new_options=True,

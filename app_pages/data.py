@@ -5,7 +5,7 @@ import streamlit as st
 from list_core import workspace as W
 from list_core.data import DataError
 from list_core.workspace import guess_text_columns, numeric_columns
-from app_pages._ui import errors, flash, show_flash, ws
+from app_pages._ui import errors, ws
 
 st.title("Data")
 w = ws()
@@ -93,7 +93,6 @@ if w.state.get("pool"):
         st.warning(gold_warning)
     pool_rows = w.pool()
     st.dataframe(pool_rows.head(50), hide_index=True, height=240)
-    show_flash()
     if "gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) >= 2:
         h1, h2 = st.columns([1, 3])
         n_hold = h1.number_input("Rows", 20, 5000, 300, 20, key="hold_n", label_visibility="collapsed")
@@ -101,7 +100,7 @@ if w.state.get("pool"):
                      help="Rows whose label (this file's label column) is a class move out of the pool into the "
                           "evaluation set, so accuracy is measured on texts no run trains on."):
             with errors():
-                flash(w.hold_out_eval(int(n_hold)))
+                w.hold_out_eval(int(n_hold))  # its summary shows below as the evaluation set's
                 st.rerun()
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")

@@ -91,6 +91,8 @@ def show_run():
         rate = (done - first[1]) / max(1e-6, time.time() - first[0])
         eta = f" · about {(whole - done) / rate:.0f}s left in this stage" if rate > 0 and whole else ""
         st.progress(fraction, text=label + eta)
+        if W.STAGE_HELP.get(status.get("stage")):
+            st.caption(f"{status.get('stage')}: {W.STAGE_HELP[status.get('stage')]}.")
     metrics = run.metrics()
     if metrics:
         m = pd.DataFrame(metrics)
@@ -127,6 +129,10 @@ def show_run():
                            labels={"color": "iteration"})
         fig.update_layout(height=280, margin=dict(t=40, b=10))
         st.plotly_chart(fig, width="stretch", key="w_hist")
+        zero = metrics[-1].get("zero_weight_share") if metrics else None
+        if isinstance(zero, (int, float)) and zero == zero:  # the first bar mixes weight 0 with small weights
+            st.caption(f"{zero:.0%} of the re-weighted pseudo-labels got weight 0 (rejected); see them on Inspect "
+                       "with 'Zero weight only'.")
     with st.expander("Log", expanded=st_ in ("running", "failed")):
         st.code("\n".join(run.log_tail(12)) or "(empty)", language=None, wrap_lines=True)
 

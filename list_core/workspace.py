@@ -1562,6 +1562,20 @@ def _majority_share(path: str, mtime_ns: int, size: int) -> float:
     return float(labels.value_counts(normalize=True).max()) if len(labels) else 0.0
 
 
+STAGE_HELP = {
+    "encode": "reading the texts into the model's tokens",
+    "teacher": "prompt-tuning the first teachers on your labeled examples",
+    "pseudo-label": "the teacher labels the unlabeled pool; each pseudo-label gets a confidence",
+    "student": "a student model learns from the pseudo-labels",
+    "warmup": "the student learns every pseudo-label with the same weight (knowledge distillation)",
+    "reweight": ("meta re-weighting: each pseudo-label gets a weight by how much learning from it helps on your "
+                 "labeled examples; weight 0 means rejected"),
+    "finetune": "the student is fine-tuned on your labeled examples",
+    "evaluate": "measuring accuracy on the evaluation rows",
+}
+"""What each stage a run reports means, in the annotator's words (Train page)."""
+
+
 def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
     """(fraction, steps done, steps in all, label) of a run's current stage. A stage in parts (the first teachers,
     trained one after another) counts over all parts, so the bar and its time estimate do not restart per part."""

@@ -226,7 +226,6 @@ def test_data_page_holds_out_labeled_pool_rows_as_the_evaluation_set(home):
     at.number_input(key="hold_n").set_value(40).run()
     at.button(key="hold_out").click().run()
     no_errors(at)
-    assert any("40 rows held out of the pool" in s.value for s in at.success)
     assert any("Evaluation set: 40 rows held out" in i.value for i in at.info)
     assert not any(b.key == "hold_out" for b in at.button)  # one evaluation set at a time
     assert any(m.value == "60" for m in at.metric)  # the pool's rows now
@@ -239,6 +238,19 @@ def test_label_page_warns_when_the_pools_labels_are_not_the_classes(home):
     ws.set_classes(["negative", "positive"])
     at = app("lg", "app_pages/label.py")
     assert any("none of the values in the label column" in w.value for w in at.warning)
+
+
+def test_train_page_explains_the_stage_and_the_rejected_share(home):
+    ws = prepared("ts")
+    run = fake_done_run(ws, "r1")
+    run.append_metrics({"iteration": 1, "accuracy": 0.8, "macro_f1": 0.75, "zero_weight_share": 0.3, "seconds": 3.0})
+    at = app("ts", "app_pages/train.py", run="r1")
+    no_errors(at)
+    assert any("30% of the re-weighted pseudo-labels got weight 0" in c.value for c in at.caption)
+    run.write_status(state="running", stage="reweight", step=3, total=30, pid=None)
+    at = app("ts", "app_pages/train.py", run="r1")
+    assert any(c.value.startswith("reweight: meta re-weighting") for c in at.caption)
+    assert any("**Steps:**" in c.value for c in at.sidebar.caption)
 
 
 def test_inspect_filters_accept_correct(home):
