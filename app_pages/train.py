@@ -53,6 +53,10 @@ draft = ([f"The Prompt page holds a template draft that does not work yet; a run
 for warning in w.label_warnings() + w.prompt_problems(model or "default") + [w.gold_warning() or ""] + draft:
     if warning:
         st.warning(warning)
+if not w.state.get("eval") and (w.state.get("pool") or {}).get("label_column") and not w.gold_warning():
+    st.info("No evaluation set: a run measures accuracy on a few held-out labeled examples. Your pool has a label "
+            "column, so the Data page can hold out some of its rows as the evaluation set, for an accuracy on "
+            "hundreds of rows.")
 
 ids = w.run_ids()
 rid = st.query_params.get("run") if st.query_params.get("run") in ids else (ids[0] if ids else None)

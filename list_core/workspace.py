@@ -257,9 +257,19 @@ def numeric_columns(frame) -> list[str]:
     return out
 
 
+PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"), ("question1", "question2"), ("q1", "q2"),
+                ("text_a", "text_b"), ("question", "sentence"), ("question", "passage"))
+"""Conventional column names of pair tasks (NLI, paraphrase, QA), in template order."""
+
+
 def guess_text_columns(frame) -> list[str]:
-    """The column to classify: a conventional name, else the non-numeric column with the longest texts."""
+    """The column(s) to classify: a conventional pair (premise / hypothesis, ...), a conventional name, else the
+    non-numeric column with the longest texts."""
     cols = [str(c) for c in frame.columns]
+    by_lower = {c.lower(): c for c in cols}
+    for pair in PAIR_COLUMNS:
+        if all(p in by_lower for p in pair):
+            return [by_lower[p] for p in pair]
     named = [c for c in cols if c.lower() in ("text", "sentence", "review", "content", "body")]
     if named:
         return named[:1]

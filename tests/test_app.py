@@ -228,6 +228,9 @@ def test_data_page_holds_out_labeled_pool_rows_as_the_evaluation_set(home):
     no_errors(at)
     assert any("Evaluation set: 40 rows held out" in i.value for i in at.info)
     assert not any(b.key == "hold_out" for b in at.button)  # one evaluation set at a time
+    assert not any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)
+    ws.clear_eval()
+    assert any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)  # pointed to it
     assert any(m.value == "60" for m in at.metric)  # the pool's rows now
 
 

@@ -653,6 +653,8 @@ def test_text_column_guess_skips_numeric_columns():
     assert W.guess_text_columns(frame) == ["body_text"]
     assert W.guess_text_columns(frame.rename(columns={"genre": "sentence"})) == ["sentence"]
     assert W.guess_text_columns(pd.DataFrame({"n": [1, 2]})) == ["n"]
+    pairs = pd.DataFrame({"pair_id": ["P-1"], "Hypothesis": ["b"], "premise": ["a"], "gold": ["yes"]})
+    assert W.guess_text_columns(pairs) == ["premise", "Hypothesis"]  # both texts of a pair task, in template order
 
 
 def test_app_uploads_are_kept_only_when_readable(home):
