@@ -15,6 +15,9 @@ frame = pseudo_labels(w.run(rid))
 if not len(frame):
     st.info("This run has no pseudo-labels yet: they appear after the first self-training iteration.")
     st.stop()
+if w.run_pool_ids(rid) is not None:
+    st.caption("This run was made on an earlier load of the pool: its ids are that load's row numbers. Accept and "
+               "Correct find each text in the pool as it is now.")
 gold = w.run_gold(rid)  # the pool file's own labels, when a label column was chosen on the Data page
 frame = with_gold(frame, gold)
 iterations = sorted(int(i) for i in frame["iteration"].unique())

@@ -214,6 +214,22 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     at = app("ig", "app_pages/inspect_run.py", run="r2")
     no_errors(at)
     assert not at.info and any("label column on the Data page" in c.value for c in at.caption)
+    assert not any("earlier load of the pool" in c.value for c in at.caption)
+
+
+def test_inspect_says_when_a_run_was_made_on_an_earlier_pool_load(home):
+    from list_core.config import ListConfig
+    from list_core.job import create_run
+
+    ws = prepared("ie")
+    cfg = ListConfig.from_preset("quick", template=ws.template, verbalizer=ws.label_words)
+    run = create_run(ws.runs_dir / "r0", cfg, toy_rows(2), [{"id": 0, "text": "pool 0"}],
+                     sources={"pool": "pool.csv", "pool_version": "an-earlier-load"})
+    run.append_pseudo_labels(pd.DataFrame({"id": [0], "text": ["pool 0"], "pseudo_label": ["pos"], "confidence": [0.9],
+                                           "weight": [1.0], "reweighted_steps": [1], "iteration": [1]}))
+    at = app("ie", "app_pages/inspect_run.py", run="r0")
+    no_errors(at)
+    assert any("earlier load of the pool" in c.value for c in at.caption)
 
 
 def test_data_page_holds_out_labeled_pool_rows_as_the_evaluation_set(home):
