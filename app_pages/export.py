@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from list_core.workspace import table_bytes
 from app_pages._ui import classifier, current_run, errors, ws
 
 st.title("Export")
@@ -13,9 +14,10 @@ st.caption("Your labeled examples (source human:...) plus the run's last pseudo-
            "them back to your data.")
 c1, c2 = st.columns(2)
 with errors():
-    c1.download_button("Download CSV", w.export_data(rid, "csv"), file_name=f"list_{w.name}_{rid or 'labels'}.csv",
+    table = w.export_frame(rid)  # built once for both downloads
+    c1.download_button("Download CSV", table_bytes(table, "csv"), file_name=f"list_{w.name}_{rid or 'labels'}.csv",
                        mime="text/csv", key="dl_csv")
-    c2.download_button("Download JSONL", w.export_data(rid, "jsonl"), key="dl_jsonl",
+    c2.download_button("Download JSONL", table_bytes(table, "jsonl"), key="dl_jsonl",
                        file_name=f"list_{w.name}_{rid or 'labels'}.jsonl", mime="application/jsonl")
 if rid is None:
     st.stop()

@@ -15,7 +15,7 @@ frame = pseudo_labels(w.run(rid))
 if not len(frame):
     st.info("This run has no pseudo-labels yet: they appear after the first self-training iteration.")
     st.stop()
-if w.run_pool_ids(rid) is not None:
+if not w.run_on_current_pool(rid):
     st.caption("This run was made on an earlier load of the pool: its ids are that load's row numbers. Accept and "
                "Correct find each text in the pool as it is now.")
 gold = w.run_gold(rid)  # the pool file's own labels, when a label column was chosen on the Data page

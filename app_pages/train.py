@@ -50,10 +50,11 @@ if b1.button("Start training", type="primary", disabled=active is not None, key=
         st.rerun()
 draft = ([f"The Prompt page holds a template draft that does not work yet; a run started now uses the last "
           f"working template: `{w.template}`"] if w.template_draft else [])
-for warning in w.label_warnings() + w.prompt_problems(model or "default") + [w.gold_warning() or ""] + draft:
+gold_warning = w.gold_warning()  # reads the pool file: once
+for warning in w.label_warnings() + w.prompt_problems(model or "default") + [gold_warning or ""] + draft:
     if warning:
         st.warning(warning)
-if not w.state.get("eval") and (w.state.get("pool") or {}).get("label_column") and not w.gold_warning():
+if not w.state.get("eval") and (w.state.get("pool") or {}).get("label_column") and not gold_warning:
     st.info("No evaluation set: a run measures accuracy on a few held-out labeled examples. Your pool has a label "
             "column, so the Data page can hold out some of its rows as the evaluation set, for an accuracy on "
             "hundreds of rows.")

@@ -528,7 +528,7 @@ class Workspace:
         """Pool ids are row numbers of one load of the pool. On a new load, each labeled example's and each skipped
         row's id is moved to the row with the same text, or dropped when the new pool does not have that text:
         an old id would otherwise name another text (kept out of training, counted as labeled, never offered)."""
-        now = {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
+        now = _pool_ids_by_text(pool, cols)
         for ex in s["labeled"]:
             if ex.get("pool_id") is not None:
                 ex["pool_id"] = now.get(_text_key(ex, cols))
@@ -908,20 +908,26 @@ class Workspace:
         fields = [f for f in rows.columns if f not in ("id", "label")]
         return {int(r["id"]): {to_column.get(f, f): str(r[f]) for f in fields} for r in rows.to_dict("records")}
 
-    def run_pool_ids(self, run_id: str) -> dict[int, int | None] | None:
-        """Run row id -> the current pool's id of the same text, for a run made on another load of the pool
-        (None when the run was made on this load: its ids are the pool's ids)."""
-        run = self.run(run_id)
-        sources = (read_json(run.config_path, {}) or {}).get("sources") or {}
+    def run_on_current_pool(self, run_id: str) -> bool:
+        """Whether a run was made on this load of the pool, so its row ids are the pool's ids (a run from before
+        loads were versioned is taken as this load, as it was then). Reads the run's config only."""
+        sources = (read_json(self.run(run_id).config_path, {}) or {}).get("sources") or {}
         pool_info = self.state.get("pool") or {}
-        if not sources.get("pool_version") or (sources.get("pool_version") == pool_info.get("version")
-                                               and sources.get("pool") == pool_info.get("file")):
-            return None  # this load (or a run from before loads were versioned: taken as this load, as then)
-        texts = self.run_texts(run_id)
+        return not sources.get("pool_version") or (sources.get("pool_version") == pool_info.get("version")
+                                                   and sources.get("pool") == pool_info.get("file"))
+
+    def run_pool_ids(self, run_id: str, texts: Mapping[int, Mapping[str, str]] | None = None
+                     ) -> dict[int, int | None] | None:
+        """Run row id -> the current pool's id of the same text, for a run made on another load of the pool
+        (None when the run was made on this load: its ids are the pool's ids). `texts`: the run's `run_texts`,
+        when the caller already read them."""
+        if self.run_on_current_pool(run_id):
+            return None
+        texts = self.run_texts(run_id) if texts is None else texts
         pool, cols = self.pool(), self.text_columns
         if not set(cols) <= set(pool.columns):
             return {i: None for i in texts}
-        now = {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
+        now = _pool_ids_by_text(pool, cols)
         return {i: now.get(_text_key(t, cols)) for i, t in texts.items()}
 
     def run_gold(self, run_id: str) -> dict[int, str]:
@@ -1073,7 +1079,7 @@ class Workspace:
         if not len(frame):
             raise WorkspaceError("none of the selected examples are in this iteration's pseudo-labels")
         run_texts = self.run_texts(run_id)
-        moved = self.run_pool_ids(run_id)  # a run on another load of the pool: its ids are not the pool's
+        moved = self.run_pool_ids(run_id, run_texts)  # a run on another load of the pool: its ids are not the pool's
         n = 0
         with self._mutate() as s:
             by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
@@ -1353,7 +1359,7 @@ class Workspace:
                 last = pseudo[pseudo["iteration"] == pseudo["iteration"].max()]
                 run_texts = self.run_texts(run_id)  # each text column on its own (pairs: premise, hypothesis)
                 texts = [run_texts.get(int(i)) or {cols[0]: str(t)} for i, t in zip(last["id"], last["text"])]
-                moved = self.run_pool_ids(run_id)  # ids of a run on another load of the pool, as the pool's
+                moved = self.run_pool_ids(run_id, run_texts)  # ids of a run on another load of the pool
                 if moved is not None:
                     last = last.assign(id=[moved.get(int(i)) for i in last["id"]])
                 taken = {x for x in lab["pool_id"].dropna().astype(int)}
@@ -1496,6 +1502,11 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
                if agreement else "")
         parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def _pool_ids_by_text(pool, cols: Sequence[str]) -> dict[tuple[str, ...], int]:
+    """Text key -> the pool's row id (the loader dedupes texts, so each key names one row)."""
+    return {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
 
 
 def _text_key(row: Mapping[str, Any], columns: Iterable[str]) -> tuple[str, ...]:
