@@ -69,6 +69,8 @@ with errors():
             if report.unknown_label:
                 st.warning(f"{report.summary()}. The {report.unknown_label:,} row(s) whose label is not one of the "
                            f"classes ({', '.join(w.classes)}) are left out of the evaluation.")
+            elif report.warnings:
+                st.warning(report.summary())
             else:
                 st.success(report.summary())
         if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)"):
@@ -102,6 +104,26 @@ if w.state.get("pool"):
             with errors():
                 w.hold_out_eval(int(n_hold))  # its summary shows below as the evaluation set's
                 st.rerun()
+unmatched = w.unmatched_label_values(limit=31)
+if len(unmatched) > 30:  # more distinct values than anyone matches by hand: most likely not the label column
+    st.caption("The label column holds more than 30 values that are not classes: is it the right column?")
+elif unmatched:
+    with st.expander(f"Match label values to classes ({len(unmatched)} value(s) are not classes)", expanded=True):
+        st.caption("The label column spells the classes differently (say 0 / 1 for negative / positive). Match each "
+                   "value to its class so pseudo-label accuracy, the hold-out and the evaluation set can use it.")
+        options = ["(not a class)", *w.classes]
+        with st.form("match_labels", border=False):
+            picks = {value: st.selectbox(f"{value!r} ({count:,} rows)", options, key=f"match_{value}")
+                     for value, count in unmatched}
+            if st.form_submit_button("Save matches"):
+                with errors():
+                    w.set_label_aliases({v: (None if c == options[0] else c) for v, c in picks.items()})
+                    st.rerun()
+if w.label_aliases:
+    st.caption("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in w.label_aliases.items()))
+    if st.button("Forget these matches", key="unmatch"):
+        w.set_label_aliases({v: None for v in w.label_aliases})
+        st.rerun()
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")
     if (w.state.get("pool") or {}).get("file") == w.state["eval"]["file"]:

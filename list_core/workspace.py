@@ -280,8 +280,20 @@ def guess_text_columns(frame) -> list[str]:
     return [max(candidates, key=lambda c: frame[c].dropna().astype(str).str.len().mean() if len(frame) else 0.0)]
 
 
+def class_lookup(state: Mapping[str, Any]) -> dict[str, str]:
+    """Folded label value -> class: each class under its own name (case and spaces ignored, `fold`), plus the
+    file values the user matched to a class (`Workspace.set_label_aliases`: '1' -> 'positive'). Every place that
+    reads a label from a file (pool label column, evaluation set, imports, paste) goes through this one map."""
+    classes = list(state.get("classes") or [])
+    lookup = {fold(c): c for c in classes}
+    for value, cls in (state.get("label_aliases") or {}).items():
+        if cls in classes:
+            lookup.setdefault(fold(value), cls)
+    return lookup
+
+
 def _default_state() -> dict[str, Any]:
-    return {"version": 1, "classes": [], "label_words": {}, "template": DEFAULT_TEMPLATE, "text_columns": ["text"],
+    return {"version": 1, "classes": [], "label_words": {}, "label_aliases": {}, "template": DEFAULT_TEMPLATE, "text_columns": ["text"],
             "labeled": [], "skipped": [], "pool_history": [], "pool": None, "eval": None, "uploads": [],
             "settings": {"preset": "quick", "model": DEFAULT_MODEL, "device": "auto", "seed": 0, "custom": {}},
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -397,11 +409,58 @@ class Workspace:
             for ex in s["labeled"]:
                 if ex["label"] in renamed:
                     ex["label"] = renamed[ex["label"]]
+            s["label_aliases"] = {v: renamed.get(c, c) for v, c in (s.get("label_aliases") or {}).items()}
             before = {n: o for o, n in renamed.items()}
             s["classes"] = clean
             s["label_words"] = {c: str((words or {}).get(c, old_words.get(c, old_words.get(before.get(c), ""))))
                                 .strip() for c in clean}
         return renamed
+
+    @property
+    def label_aliases(self) -> dict[str, str]:
+        """File label value -> class, as the user matched them (only those whose class still exists)."""
+        return {v: c for v, c in (self.state.get("label_aliases") or {}).items() if c in self.classes}
+
+    def set_label_aliases(self, matches: Mapping[str, str | None]) -> None:
+        """Match label values of the user's files to classes ('1' -> 'positive', 'ham' -> 'not spam'), for files
+        whose label column does not spell the class names: the pool's label column (pseudo-label accuracy, the
+        hold-out), the evaluation set, imports and pasted 'class<TAB>text' lines. None or '' unmatches a value."""
+        with self._mutate() as s:
+            aliases = dict(s.get("label_aliases") or {})
+            folded = {fold(c) for c in s["classes"]}
+            for value, cls in matches.items():
+                value = str(value).strip()
+                if not value:
+                    continue
+                if cls in (None, ""):
+                    aliases.pop(value, None)
+                    continue
+                if cls not in s["classes"]:
+                    raise WorkspaceError(f"{cls!r} is not one of the classes ({', '.join(s['classes'])})")
+                if fold(value) in folded and fold(value) != fold(cls):
+                    raise WorkspaceError(f"{value!r} is the name of a class; it cannot also stand for {cls!r}")
+                aliases[value] = cls
+            s["label_aliases"] = aliases
+
+    def unmatched_label_values(self, limit: int = 30) -> list[tuple[str, int]]:
+        """Label values of the pool's label column and of the evaluation set that are no class and matched to none,
+        with their row counts, most frequent first (at most `limit`): what the Data page offers to match."""
+        import pandas as pd
+
+        if len(self.classes) < 2:
+            return []
+        lookup = class_lookup(self.state)
+        values = []
+        pool = self.pool()
+        if "gold" in pool.columns:
+            values.append(pool["gold"])
+        if self.state.get("eval") and self.eval_path.exists():
+            values.append(pd.read_parquet(self.eval_path, columns=["label"])["label"])
+        if not values:
+            return []
+        found = pd.concat(values).dropna().astype(str).str.strip()
+        found = found[(found != "") & ~found.map(fold).isin(lookup)]
+        return [(str(v), int(n)) for v, n in found.value_counts().head(limit).items()]
 
     def set_label_words(self, words: Mapping[str, str]) -> None:
         with self._mutate() as s:
@@ -570,17 +629,18 @@ class Workspace:
         if "gold" not in pool.columns:
             return None
         values = pool["gold"].dropna().astype(str)
-        known = {fold(c) for c in self.classes}
+        known = set(class_lookup(self.state))
         unknown = values[~values.map(fold).isin(known)]
         if not len(unknown):
             return None
         shown = ", ".join(repr(v) for v in sorted(unknown.unique())[:5]) + (", ..." if unknown.nunique() > 5 else "")
         if len(unknown) == len(values):
             return (f"none of the values in the label column {column!r} ({shown}) is one of your classes "
-                    f"({', '.join(self.classes)}), so pseudo-label accuracy cannot be measured: rename the classes "
-                    "on the Label page to match, or choose no label column")
+                    f"({', '.join(self.classes)}), so pseudo-label accuracy cannot be measured: match the values to "
+                    "classes on the Data page, or choose no label column")
         return (f"{len(unknown):,} of {len(values):,} rows of the label column {column!r} hold values that are not "
-                f"classes ({shown}); pseudo-label accuracy is measured on the other rows only")
+                f"classes ({shown}); pseudo-label accuracy is measured on the other rows only (match the values to classes "
+                "on the Data page)")
 
     def pool(self):
         import pandas as pd
@@ -593,28 +653,37 @@ class Workspace:
         from .data import DataError
 
         classes = self.classes or None
+        unmatched = False
         if classes:  # 'Spam', ' spam' and 'SPAM' in the file are the class 'spam', as in imports and the pool
             from .data import read_table
 
             raw, _ = read_table(self.upload_path(name))
             if label_column in raw.columns:
-                folded = {fold(c) for c in classes}
+                folded = class_lookup(self.state)
                 found = raw[label_column].dropna().astype(str).str.strip().unique().tolist()
-                classes = [v for v in found if v and fold(v) in folded] or classes
+                matching = [v for v in found if v and fold(v) in folded]
+                # No value is a class ('0' / '1' against 'negative' / 'positive'): keep every row, so the values
+                # can be matched to classes on the Data page without loading the file again.
+                unmatched = not matching and any(found)
+                classes = None if unmatched else (matching or classes)
         try:
             ds, report = self.load_file(name, self.text_columns, label_column, classes)
         except DataError as exc:  # the loader's advice names the CLI's flag; say what to do in the app instead
             if "fix --labels or the label column" not in str(exc):
                 raise
             raise WorkspaceError(str(exc).replace(
-                "fix --labels or the label column.", "rename the classes on the Label page to these values (a rename "
-                "in place carries your labeled examples and label words along), or choose another label column."
+                "fix --labels or the label column.", "match these values to classes on the Data page, rename the "
+                "classes on the Label page to them, or choose another label column."
             )) from exc
         frame = ds.to_pandas()
-        to_class = {fold(c): c for c in self.classes}
+        to_class = class_lookup(self.state)
         frame["label"] = [to_class.get(fold(v), v) for v in frame["label"]]
         if to_class:  # the loader warns that such labels stay apart; here they were just joined to the classes
             report.warnings = [m for m in report.warnings if "treated as different classes" not in m]
+        if unmatched:
+            report.warnings.append(f"none of the labels in {label_column!r} is one of the classes "
+                                   f"({', '.join(self.classes)}): match the values to classes under 'Match label "
+                                   "values to classes' on the Data page; until then no row measures accuracy")
         self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
         os.replace(self.eval_path.with_suffix(".tmp"), self.eval_path)
@@ -633,14 +702,14 @@ class Workspace:
         if "gold" not in pool.columns or len(self.classes) < 2:
             raise WorkspaceError("choose the pool file's label column on the Data page and define the classes on "
                                  "the Label page first")
-        folded = {fold(c): c for c in self.classes}
+        folded = class_lookup(self.state)
         labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
         free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
         want = min(int(n), int(free.sum()) // 2)
         if want < 2 * len(self.classes):
             raise WorkspaceError(f"only {int(free.sum())} pool rows have a label that is one of the classes "
-                                 f"({', '.join(self.classes)}); rename the classes to the file's values or choose "
-                                 "another label column")
+                                 f"({', '.join(self.classes)}); match the label column's values to the classes "
+                                 "(Data page) or choose another label column")
         candidates = pool[free]
         held = candidates.groupby(labels[free], group_keys=False).sample(frac=want / len(candidates),
                                                                          random_state=int(seed))
@@ -676,7 +745,7 @@ class Workspace:
         added = duplicates = 0
         with self._mutate() as s:
             # 'Pos' / 'pos ' in the file join the class 'pos' (set_classes refuses classes that differ only so).
-            folded = {fold(c): c for c in s["classes"]}
+            folded = class_lookup(s)
             seen = {_text_key(ex, cols) for ex in s["labeled"]}
             for r in rows:
                 if _text_key(r, cols) in seen:
@@ -767,7 +836,7 @@ class Workspace:
         with the tab inside its text."""
         with self._mutate() as s:
             label = self._check_label(label, s) if label else None
-            folded = {fold(c): c for c in s["classes"]}
+            folded = class_lookup(s)
             cols = s["text_columns"] or ["text"]
             shape = "<TAB>".join(cols) if len(cols) > 1 else "text"
             seen = {_text_key(ex, cols) for ex in s["labeled"]}
@@ -1155,7 +1224,7 @@ class Workspace:
             ids = pool["id"].astype(int).tolist()
             columns = {f: pool[c].astype(str).tolist() for f, c in fmap.items()}
             gold = pool["gold"].astype(str).tolist() if "gold" in pool.columns else None
-            folded = {fold(c): c for c in self.classes}
+            folded = class_lookup(self.state)
             for i, pid in enumerate(ids):
                 row = {"id": pid, **{f: columns[f][i] for f in fmap}}
                 if gold is not None and fold(gold[i]) in folded:
@@ -1176,7 +1245,7 @@ class Workspace:
         ev = pd.read_parquet(self.eval_path)
         cols = list(fmap.values())
         trained = self._labeled_texts(cols)
-        to_class = {fold(c): c for c in self.classes}  # an eval set read before the classes were set may differ
+        to_class = class_lookup(self.state)  # an eval set read before the classes (or matches) were set may differ
         rows, left_out = [], 0
         for r in ev.to_dict("records"):
             if _text_key(r, cols) in trained:

@@ -488,6 +488,16 @@ def test_data_page_warns_about_numbers_and_a_label_column_of_other_values(home):
     at = app("dn", "app_pages/data.py")  # a reload shows the label column in use, not '(none)'
     assert at.selectbox(key="gold_col").value == "label"
 
+    # The values are matched to classes right there; the warning goes and the matches are listed.
+    at.selectbox(key="match_0").set_value("neg")
+    at.selectbox(key="match_1").set_value("pos")
+    at.button[[b.label for b in at.button].index("Save matches")].click().run()
+    no_errors(at)
+    assert W.Workspace("dn").label_aliases == {"0": "neg", "1": "pos"}
+    assert not any("none of the values" in w.value for w in at.warning)
+    assert any("0 → neg, 1 → pos" in c.value for c in at.caption)
+    at.button(key="unmatch").click().run()
+    assert W.Workspace("dn").label_aliases == {} and any("none of the values" in w.value for w in at.warning)
 
 def test_runs_page_shows_blank_errors_and_export_hints_an_empty_box(home):
     ws = prepared("rx")

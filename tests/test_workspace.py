@@ -646,6 +646,43 @@ def test_gold_column_that_matches_no_class_is_said(home):
     assert ws.gold_warning() is None
 
 
+def test_label_values_matched_to_classes_serve_every_file_label(home):
+    """A file that writes the classes as 0 / 1: once matched, the pool's label column measures pseudo-labels and
+    feeds the hold-out, the evaluation file loads and counts, imports and pastes land in the classes."""
+    ws = W.Workspace("match")
+    ws.set_classes(["negative", "positive"], {"negative": "terrible", "positive": "great"})
+    ws.save_upload("num.csv", csv_bytes([{"text": f"t {i}", "label": i % 2} for i in range(40)]))
+    ws.set_pool("num.csv", ["text"], label_column="label")
+    ws.save_upload("ev.csv", csv_bytes([{"text": f"e {i}", "label": i % 2} for i in range(6)]))
+    report = ws.set_eval("ev.csv", "label")  # no value is a class: loaded whole, with what to do about it
+    assert report.rows_kept == 6 and "match the values to classes" in report.summary()
+    assert ws._eval_rows({"text": "text"})[0] == []
+    assert ws.unmatched_label_values() == [("0", 23), ("1", 23)]  # 20 + 3 of each, pool and eval together
+    with pytest.raises(W.WorkspaceError, match="hold_out|match the label column"):
+        ws.hold_out_eval(10)
+
+    with pytest.raises(W.WorkspaceError, match="not one of the classes"):
+        ws.set_label_aliases({"1": "pos"})
+    with pytest.raises(W.WorkspaceError, match="is the name of a class"):
+        ws.set_label_aliases({"Positive ": "negative"})
+    ws.set_label_aliases({"0": "negative", " 1 ": "positive"})
+    assert W.Workspace("match").label_aliases == {"0": "negative", "1": "positive"}  # saved, value stripped
+    assert ws.unmatched_label_values() == [] and ws.gold_warning() is None
+    assert {r["label"] for r in ws._run_rows().unlabeled} == {"negative", "positive"}
+    assert [r["label"] for r in ws._eval_rows({"text": "text"})[0]] == ["negative", "positive"] * 3
+
+    ws.save_upload("lab.csv", csv_bytes([{"text": "fine film", "label": 1}, {"text": "dull film", "label": 0}]))
+    assert ws.import_labeled("lab.csv", "label")["added"] == 2
+    assert ws.paste_lines("0\tawful film", None)["added"] == 1
+    assert ws.classes == ["negative", "positive"]  # no class '0' or '1' was added
+    assert ws.class_counts() == {"positive": 1, "negative": 2}
+
+    ws.set_classes(["neg", "pos"])  # a rename in place: the matches follow their class
+    assert ws.label_aliases == {"0": "neg", "1": "pos"}
+    assert "10 rows held out" in ws.hold_out_eval(10)
+    ws.set_label_aliases({"0": None, "1": ""})
+    assert ws.label_aliases == {} and ws.unmatched_label_values()
+
 def test_text_column_guess_skips_numeric_columns():
     frame = pd.DataFrame({"sentence_id": [1, 2, 3], "genre": ["a", "b", "a"], "body_text": ["a long one", "x y z",
                                                                                               "more words here"]})
@@ -889,11 +926,12 @@ def test_eval_set_with_other_label_values_says_what_to_do_in_the_app(home):
     ws = W.Workspace("ev01")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
     ws.save_upload("num.csv", csv_bytes([{"text": f"t {i}", "label": i % 2} for i in range(6)]))
-    with pytest.raises(W.WorkspaceError, match="rename the classes on the Label page") as err:
-        ws.set_eval("num.csv", "label")
-    assert "--labels" not in str(err.value) and "'0', '1'" in str(err.value)
-    ws.set_classes(["0", "1"])  # as advised
-    assert ws.set_eval("num.csv", "label").rows_kept == 6
+    report = ws.set_eval("num.csv", "label")  # loaded whole, so the values can be matched without a reload
+    assert report.rows_kept == 6 and "--labels" not in report.summary()
+    assert "match the values to classes under 'Match label values to classes' on the Data page" in report.summary()
+    assert ws._run_rows().eval_rows is None  # no row measures accuracy until then
+    ws.set_classes(["0", "1"])  # or a rename in place
+    assert len(ws._run_rows().eval_rows) == 6
 
 
 def test_eval_labels_differing_in_case_or_spaces_are_the_classes(home):
