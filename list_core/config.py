@@ -60,6 +60,8 @@ class ListConfig:
     # --- teacher (labeled) ------------------------------------------------------------------------------------
     teacher_epochs: int = _f(400, "Epochs of prompt tuning on the labeled set for the first teacher.")
     teacher_max_steps: int = _f(0, "Cap on teacher steps; 0 = no cap.")
+    teacher_min_steps: int = _f(0, "Floor on teacher steps, so a handful of labels still gets enough updates (epochs "
+                                "alone give 30 steps to 8 labels but 120 to 32); 0 = no floor. The cap wins.")
     labeled_batch_size: int = _f(4, "Batch size on labeled data.")
     labeled_lr: float = _f(5e-6, "Learning rate on labeled data (teacher and student fine-tuning).")
     teachers: int = _f(1, "First teachers trained from different seeds (adapter init and data order); their mean "
@@ -109,8 +111,9 @@ class ListConfig:
         for name in positive:
             if int(getattr(self, name)) <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        non_negative = ("adapter_dim", "teacher_epochs", "teacher_max_steps", "iterations", "unlabeled_per_iteration",
-                        "student_steps", "student_finetune_epochs", "student_finetune_max_steps", "threads")
+        non_negative = ("adapter_dim", "teacher_epochs", "teacher_max_steps", "teacher_min_steps", "iterations",
+                        "unlabeled_per_iteration", "student_steps", "student_finetune_epochs",
+                        "student_finetune_max_steps", "threads")
         for name in non_negative:
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -172,10 +175,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     # - one iteration: a second iteration of this short schedule lost 3.75 to 5.25 dev points in 3 of 4 runs;
     # - three first teachers: mean-probability pseudo-labels, the most agreeing member kept (students +0.6 to +2.2
     #   dev points over single-teacher students on uci/spam, where the task is learnable at K=16);
-    # - no labeled fine-tuning after the student: at this lr it cost 0 to 4.0 dev points in the 6 uci/spam runs.
-    "quick": dict(teacher_epochs=30, teacher_max_steps=240, labeled_batch_size=8, labeled_lr=1e-3, iterations=1,
-                  teachers=3, unlabeled_per_iteration=1000, student_steps=60, unlabeled_batch_size=16,
-                  student_lr=1e-3, warmup_fraction=0.5, meta_batch_size=16, student_finetune_epochs=0,
-                  student_finetune_max_steps=40, max_length=64, temperature=1.0, student_init="teacher",
-                  head_init="auto", row_init="auto", pooling="auto", adapter_init_std=0.02),
+    # - no labeled fine-tuning after the student: at this lr it cost 0 to 4.0 dev points in the 6 uci/spam runs;
+    # - at least 120 teacher steps (what 30 epochs give 2 x 16 labels) at any K: with fewer labels the epochs alone
+    #   give fewer steps (60 at K=8, 30 at K=4); 120 was ahead in 6 of 8 K=8 dev runs (+0.9 mean) and was even at K=4
+    #   (4 of 8 ahead, +0.05 mean), for a longer teacher stage.
+    "quick": dict(teacher_epochs=30, teacher_max_steps=240, teacher_min_steps=120, labeled_batch_size=8,
+                  labeled_lr=1e-3, iterations=1, teachers=3, unlabeled_per_iteration=1000, student_steps=60,
+                  unlabeled_batch_size=16, student_lr=1e-3, warmup_fraction=0.5, meta_batch_size=16,
+                  student_finetune_epochs=0, student_finetune_max_steps=40, max_length=64, temperature=1.0,
+                  student_init="teacher", head_init="auto", row_init="auto", pooling="auto", adapter_init_std=0.02),
 }

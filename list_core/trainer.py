@@ -197,11 +197,14 @@ class ListTrainer:
         opt.step()
         sched.step()
 
-    def train_labeled(self, data: Prepared, epochs: int, max_steps: int, lr: float, stage: str, seed: int) -> float:
+    def train_labeled(self, data: Prepared, epochs: int, max_steps: int, lr: float, stage: str, seed: int,
+                      min_steps: int = 0) -> float:
         """Cross-entropy prompt tuning on labeled examples; returns the mean loss of the last epoch."""
         cfg, model = self.config, self.model_
         per_epoch = math.ceil(len(data) / cfg.labeled_batch_size)
         total = epochs * per_epoch
+        if epochs and len(data):
+            total = max(total, min_steps)
         if max_steps:
             total = min(total, max_steps)
         if total == 0:
@@ -411,7 +414,8 @@ class ListTrainer:
                 model.reset_trainable()
             self.emit("stage", stage="student", iteration=it)
             weights, seen, step_stats = self.train_student(sample, q, meta, it)
-            self.emit("stage", stage="finetune", iteration=it)
+            if cfg.student_finetune_epochs:
+                self.emit("stage", stage="finetune", iteration=it)
             ft_loss = self.train_labeled(train, cfg.student_finetune_epochs, cfg.student_finetune_max_steps,
                                          cfg.labeled_lr, "finetune", stage_seed(cfg.seed, it, 3))
             self.emit("stage", stage="evaluate", iteration=it)
@@ -465,7 +469,7 @@ class ListTrainer:
                 model.reseed_adapters(seed)
                 self.emit("log", message=f"teacher {j + 1} of {cfg.teachers}")
             losses.append(self.train_labeled(train, cfg.teacher_epochs, cfg.teacher_max_steps, cfg.labeled_lr,
-                                             "teacher", seed))
+                                             "teacher", seed, min_steps=cfg.teacher_min_steps))
             members.append(model.snapshot())
         if len(members) == 1:
             return losses[0], {}, members

@@ -43,8 +43,8 @@ FILE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
 HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 DEFAULT_TEMPLATE = "{text} It was {mask}."
 MIN_PER_CLASS = 8
-CUSTOM_KNOBS = ("iterations", "teachers", "teacher_epochs", "teacher_max_steps", "student_steps", "unlabeled_per_iteration",
-                "max_length", "adapter_dim", "labeled_lr", "student_lr", "labeled_batch_size",
+CUSTOM_KNOBS = ("iterations", "teachers", "teacher_epochs", "teacher_max_steps", "teacher_min_steps",
+                "student_steps", "unlabeled_per_iteration", "max_length", "adapter_dim", "labeled_lr", "student_lr", "labeled_batch_size",
                 "unlabeled_batch_size", "student_finetune_epochs", "student_finetune_max_steps", "meta_batch_size",
                 "warmup_fraction", "reweight", "eval_batch_size")
 

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 APP = Path(__file__).resolve().parent.parent / "app.py"
 PAGES = ["app_pages/data.py", "app_pages/label.py", "app_pages/prompt.py", "app_pages/train.py", "app_pages/inspect_run.py",
          "app_pages/runs.py", "app_pages/export.py"]
-TINY = {"iterations": 1, "teacher_epochs": 2, "teacher_max_steps": 0, "student_steps": 4,
+TINY = {"iterations": 1, "teacher_epochs": 2, "teacher_max_steps": 0, "teacher_min_steps": 0, "student_steps": 4,
         "unlabeled_per_iteration": 16, "max_length": 32, "adapter_dim": 4, "labeled_batch_size": 4,
         "unlabeled_batch_size": 4, "student_finetune_epochs": 1, "student_finetune_max_steps": 0,
         "meta_batch_size": 4}

@@ -11,7 +11,7 @@ from tests.conftest import toy_rows, unlabeled_rows
 from list_core.__main__ import main
 from list_core.runs import RunDir
 
-TINY = ["--set", "teacher_epochs=2", "--set", "teacher_max_steps=0", "--set", "labeled_batch_size=4",
+TINY = ["--set", "teacher_epochs=2", "--set", "teacher_max_steps=0", "--set", "teacher_min_steps=0", "--set", "labeled_batch_size=4",
         "--set", "unlabeled_per_iteration=16", "--set", "student_steps=4", "--set", "unlabeled_batch_size=4",
         "--set", "meta_batch_size=4", "--set", "student_finetune_epochs=1", "--set", "max_length=32",
         "--set", "adapter_dim=4", "--set", "eval_batch_size=8", "--iterations", "1", "--device", "cpu",

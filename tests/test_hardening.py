@@ -185,7 +185,7 @@ def test_out_of_memory_in_a_step_fails_the_run_with_advice_and_resume_recovers(t
     assert_same_as(reference, run)
 
 
-TINY_CLI = ["--set", "teacher_epochs=2", "--set", "teacher_max_steps=0", "--set", "labeled_batch_size=4",
+TINY_CLI = ["--set", "teacher_epochs=2", "--set", "teacher_max_steps=0", "--set", "teacher_min_steps=0", "--set", "labeled_batch_size=4",
             "--set", "unlabeled_per_iteration=16", "--set", "student_steps=4", "--set", "unlabeled_batch_size=4",
             "--set", "meta_batch_size=4", "--set", "student_finetune_epochs=1", "--set", "max_length=32",
             "--set", "adapter_dim=4", "--set", "eval_batch_size=8", "--iterations", "1", "--device", "cpu",

@@ -123,6 +123,33 @@ def test_no_unlabeled_data_skips_self_training():
     assert any(e["type"] == "log" and "self-training skipped" in e["message"] for e in events)
 
 
+
+def teacher_steps(events) -> int:
+    return max(e["total"] for e in events if e["type"] == "progress" and e["stage"] == "teacher")
+
+
+@pytest.mark.parametrize("epochs, min_steps, max_steps, expected", [
+    (2, 0, 0, 6),     # 12 labels / batch 4 = 3 steps an epoch, 2 epochs
+    (2, 10, 0, 10),   # the floor lifts a handful of labels to enough updates
+    (5, 10, 0, 15),   # epochs above the floor are kept
+    (2, 10, 8, 8),    # the cap wins over the floor
+])
+def test_teacher_steps_floor_and_cap(epochs, min_steps, max_steps, expected):
+    _, events = fit(iterations=0, teacher_epochs=epochs, teacher_min_steps=min_steps, teacher_max_steps=max_steps)
+    assert teacher_steps(events) == expected
+
+
+def test_teacher_floor_needs_epochs():
+    # teacher_epochs = 0 means no teacher tuning at all, floor or not (prototype rows only).
+    _, events = fit(iterations=0, teacher_epochs=0, teacher_min_steps=10)
+    assert not any(e["type"] == "progress" and e["stage"] == "teacher" for e in events)
+
+
+def test_finetune_stage_only_when_it_runs():
+    _, events = fit(student_finetune_epochs=0)
+    stages = [e["stage"] for e in events if e["type"] == "stage" and e["iteration"] == 1]
+    assert stages == ["pseudo-label", "student", "evaluate"]
+
 @pytest.mark.parametrize("student_init", ["fresh", "teacher"])
 def test_student_init(student_init):
     # No student steps and no fine-tuning: the student after iteration 1 is exactly its starting point.
@@ -236,3 +263,12 @@ def test_single_teacher_is_unchanged_by_the_ensemble_option():
     again, events = fit()
     assert same(comparable(one.history_), comparable(again.history_))
     assert next(e for e in events if e["type"] == "iteration")["resume_state"] == {}
+
+
+def test_teacher_min_steps_is_validated_and_in_the_quick_preset_only():
+    from list_core.config import ConfigError, ListConfig
+
+    with pytest.raises(ConfigError, match="teacher_min_steps"):
+        tiny_config(teacher_min_steps=-1)
+    assert ListConfig.from_preset("quick").teacher_min_steps == 120
+    assert ListConfig.from_preset("paper").teacher_min_steps == 0  # the authors' schedule is left as published

@@ -17,7 +17,8 @@ from list_core.data import DataError
 from list_core.runs import RunDir
 
 TINY_KNOBS = dict(iterations=1, teacher_epochs=2, student_steps=4, unlabeled_per_iteration=16, max_length=32,
-                  adapter_dim=4, student_finetune_epochs=1, teacher_max_steps=0, student_finetune_max_steps=0,
+                  adapter_dim=4, student_finetune_epochs=1, teacher_max_steps=0, teacher_min_steps=0,
+                  student_finetune_max_steps=0,
                   labeled_batch_size=4, unlabeled_batch_size=4, meta_batch_size=4)
 
 

@@ -24,7 +24,7 @@ if not Path(CHROMIUM).exists():
 
 WORKSPACES = ["load-a", "load-b", "load-c", "load-d"]
 # Long enough to still be training while the four pages poll; one thread so the other core stays free.
-KNOBS = {"iterations": 2, "teacher_epochs": 40, "teacher_max_steps": 0, "student_steps": 150,
+KNOBS = {"iterations": 2, "teacher_epochs": 40, "teacher_max_steps": 0, "teacher_min_steps": 0, "student_steps": 150,
          "unlabeled_per_iteration": 32, "max_length": 32, "adapter_dim": 4, "labeled_batch_size": 4,
          "unlabeled_batch_size": 4, "student_finetune_epochs": 1, "student_finetune_max_steps": 0,
          "meta_batch_size": 4}
