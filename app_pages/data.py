@@ -77,6 +77,33 @@ with errors():
             result = w.import_labeled(src, gold, text_cols or None)
             (st.success if result["added"] else st.warning)(result["message"])
 
+def match_label_values() -> None:
+    """Label values of the pool's label column / the eval set that are not classes, each with a class picker."""
+    unmatched = w.unmatched_label_values(limit=31)
+    if len(unmatched) > 30:  # more distinct values than anyone matches by hand: most likely not the label column
+        st.caption("The label column holds more than 30 values that are not classes: is it the right column?")
+    elif unmatched:
+        # Open until something is matched: after that, the values left may be left out on purpose ('?', 'other').
+        with st.expander(f"Match label values to classes ({len(unmatched)} value(s) are not classes)",
+                         expanded=not w.label_aliases):
+            st.caption("The label column spells the classes differently (say 0 / 1 for negative / positive). Match "
+                       "each value to its class so pseudo-label accuracy, the hold-out and the evaluation set can use "
+                       "it.")
+            options = ["(not a class)", *w.classes]
+            with st.form("match_labels", border=False):
+                picks = {value: st.selectbox(f"{value!r} ({count:,} rows)", options, key=f"match_{value}")
+                         for value, count in unmatched}
+                if st.form_submit_button("Save matches"):
+                    with errors():
+                        w.set_label_aliases({v: (None if c == options[0] else c) for v, c in picks.items()})
+                        st.rerun()
+    if w.label_aliases:
+        st.caption("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in w.label_aliases.items()))
+        if st.button("Forget these matches", key="unmatch"):
+            w.set_label_aliases({v: None for v in w.label_aliases})
+            st.rerun()
+
+
 w.reload()
 if w.state.get("pool"):
     st.subheader("Unlabeled pool")
@@ -93,6 +120,7 @@ if w.state.get("pool"):
     gold_warning = w.gold_warning()  # reads the pool file: once
     if gold_warning:
         st.warning(gold_warning)
+    match_label_values()  # right under the warning it answers
     pool_rows = w.pool()
     st.dataframe(pool_rows.head(50), hide_index=True, height=240)
     if "gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) >= 2:
@@ -104,26 +132,8 @@ if w.state.get("pool"):
             with errors():
                 w.hold_out_eval(int(n_hold))  # its summary shows below as the evaluation set's
                 st.rerun()
-unmatched = w.unmatched_label_values(limit=31)
-if len(unmatched) > 30:  # more distinct values than anyone matches by hand: most likely not the label column
-    st.caption("The label column holds more than 30 values that are not classes: is it the right column?")
-elif unmatched:
-    with st.expander(f"Match label values to classes ({len(unmatched)} value(s) are not classes)", expanded=True):
-        st.caption("The label column spells the classes differently (say 0 / 1 for negative / positive). Match each "
-                   "value to its class so pseudo-label accuracy, the hold-out and the evaluation set can use it.")
-        options = ["(not a class)", *w.classes]
-        with st.form("match_labels", border=False):
-            picks = {value: st.selectbox(f"{value!r} ({count:,} rows)", options, key=f"match_{value}")
-                     for value, count in unmatched}
-            if st.form_submit_button("Save matches"):
-                with errors():
-                    w.set_label_aliases({v: (None if c == options[0] else c) for v, c in picks.items()})
-                    st.rerun()
-if w.label_aliases:
-    st.caption("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in w.label_aliases.items()))
-    if st.button("Forget these matches", key="unmatch"):
-        w.set_label_aliases({v: None for v in w.label_aliases})
-        st.rerun()
+else:
+    match_label_values()  # an evaluation set without a pool
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")
     if (w.state.get("pool") or {}).get("file") == w.state["eval"]["file"]:

@@ -44,9 +44,9 @@ HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 DEFAULT_TEMPLATE = "{text} It was {mask}."
 MIN_PER_CLASS = 8
 CUSTOM_KNOBS = ("iterations", "teachers", "teacher_epochs", "teacher_max_steps", "teacher_min_steps",
-                "student_steps", "unlabeled_per_iteration", "max_length", "adapter_dim", "labeled_lr", "student_lr", "labeled_batch_size",
-                "unlabeled_batch_size", "student_finetune_epochs", "student_finetune_max_steps", "meta_batch_size",
-                "warmup_fraction", "reweight", "eval_batch_size")
+                "student_steps", "unlabeled_per_iteration", "max_length", "adapter_dim", "labeled_lr", "student_lr",
+                "labeled_batch_size", "unlabeled_batch_size", "student_finetune_epochs", "student_finetune_max_steps",
+                "meta_batch_size", "warmup_fraction", "reweight", "eval_batch_size")
 
 
 LABEL_ORDERS = ("shuffled", "uncertain")
@@ -293,8 +293,8 @@ def class_lookup(state: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _default_state() -> dict[str, Any]:
-    return {"version": 1, "classes": [], "label_words": {}, "label_aliases": {}, "template": DEFAULT_TEMPLATE, "text_columns": ["text"],
-            "labeled": [], "skipped": [], "pool_history": [], "pool": None, "eval": None, "uploads": [],
+    return {"version": 1, "classes": [], "label_words": {}, "label_aliases": {}, "template": DEFAULT_TEMPLATE,
+            "text_columns": ["text"], "labeled": [], "skipped": [], "pool_history": [], "pool": None, "eval": None, "uploads": [],
             "settings": {"preset": "quick", "model": DEFAULT_MODEL, "device": "auto", "seed": 0, "custom": {}},
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
@@ -639,8 +639,8 @@ class Workspace:
                     f"({', '.join(self.classes)}), so pseudo-label accuracy cannot be measured: match the values to "
                     "classes on the Data page, or choose no label column")
         return (f"{len(unknown):,} of {len(values):,} rows of the label column {column!r} hold values that are not "
-                f"classes ({shown}); pseudo-label accuracy is measured on the other rows only (match the values to classes "
-                "on the Data page)")
+                f"classes ({shown}); pseudo-label accuracy is measured on the other rows only (match the values to "
+                "classes on the Data page)")
 
     def pool(self):
         import pandas as pd
