@@ -66,10 +66,7 @@ with errors():
         if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
                      help="Needs the label column; labels must match your classes."):
             report = w.set_eval(src, gold)
-            if report.unknown_label:
-                st.warning(f"{report.summary()}. The {report.unknown_label:,} row(s) whose label is not one of the "
-                           f"classes ({', '.join(w.classes)}) are left out of the evaluation.")
-            elif report.warnings:
+            if report.unknown_label or report.warnings:  # blank labels, labels that are no class
                 st.warning(report.summary())
             else:
                 st.success(report.summary())
@@ -136,6 +133,10 @@ else:
     match_label_values()  # an evaluation set without a pool
 if w.state.get("eval"):
     st.info(f"Evaluation set: {w.state['eval']['summary']}")
+    counted, total = w.eval_label_counts()
+    if counted < total:
+        st.caption(f"{counted:,} of its {total:,} rows have a label that is one of the classes; only those measure "
+                   "accuracy.")
     if (w.state.get("pool") or {}).get("file") == w.state["eval"]["file"]:
         st.caption("The evaluation file is also the unlabeled pool: runs pseudo-label its texts (never seeing their "
                    "labels), so accuracy on it can read higher than on texts the model has never seen.")

@@ -650,46 +650,45 @@ class Workspace:
         return pd.read_parquet(self.pool_path)
 
     def set_eval(self, name: str, label_column: str = "label"):
-        from .data import DataError
-
-        classes = self.classes or None
-        unmatched = False
-        if classes:  # 'Spam', ' spam' and 'SPAM' in the file are the class 'spam', as in imports and the pool
-            from .data import read_table
-
-            raw, _ = read_table(self.upload_path(name))
-            if label_column in raw.columns:
-                folded = class_lookup(self.state)
-                found = raw[label_column].dropna().astype(str).str.strip().unique().tolist()
-                matching = [v for v in found if v and fold(v) in folded]
-                # No value is a class ('0' / '1' against 'negative' / 'positive'): keep every row, so the values
-                # can be matched to classes on the Data page without loading the file again.
-                unmatched = not matching and any(found)
-                classes = None if unmatched else (matching or classes)
-        try:
-            ds, report = self.load_file(name, self.text_columns, label_column, classes)
-        except DataError as exc:  # the loader's advice names the CLI's flag; say what to do in the app instead
-            if "fix --labels or the label column" not in str(exc):
-                raise
-            raise WorkspaceError(str(exc).replace(
-                "fix --labels or the label column.", "match these values to classes on the Data page, rename the "
-                "classes on the Label page to them, or choose another label column."
-            )) from exc
+        """Use a labeled file as the evaluation set. Every labeled row is kept as written, and runs measure on the
+        rows whose label is a class ('Spam', ' SPAM' are 'spam'; '1' once matched to 'positive'): a value matched to
+        a class later counts without loading the file again. The returned report warns about rows that count for
+        nothing now; the saved summary leaves that out (`eval_label_counts` says it as matches change)."""
+        ds, report = self.load_file(name, self.text_columns, label_column, None)
         frame = ds.to_pandas()
         to_class = class_lookup(self.state)
         frame["label"] = [to_class.get(fold(v), v) for v in frame["label"]]
         if to_class:  # the loader warns that such labels stay apart; here they were just joined to the classes
             report.warnings = [m for m in report.warnings if "treated as different classes" not in m]
-        if unmatched:
-            report.warnings.append(f"none of the labels in {label_column!r} is one of the classes "
-                                   f"({', '.join(self.classes)}): match the values to classes under 'Match label "
-                                   "values to classes' on the Data page; until then no row measures accuracy")
+        summary = report.summary()
+        if to_class:
+            other = frame["label"][~frame["label"].isin(self.classes)].astype(str)
+            shown = ", ".join(repr(v) for v in sorted(other.unique())[:5]) + (", ..." if other.nunique() > 5 else "")
+            if len(other) and len(other) == len(frame):
+                report.warnings.append(
+                    f"none of the labels in {label_column!r} ({shown}) is one of the classes "
+                    f"({', '.join(self.classes)}): match the values to classes under 'Match label values to classes' "
+                    "on the Data page; until then no row measures accuracy")
+            elif len(other):
+                report.warnings.append(
+                    f"{len(other):,} of {len(frame):,} rows have a label that is not one of the classes ({shown}); "
+                    "runs leave them out of the evaluation unless you match the values to classes on the Data page")
         self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
         os.replace(self.eval_path.with_suffix(".tmp"), self.eval_path)
         with self._mutate() as s:
-            s["eval"] = {"file": name, "summary": report.summary(), "rows": len(frame)}
+            s["eval"] = {"file": name, "summary": summary, "rows": len(frame)}
         return report
+
+    def eval_label_counts(self) -> tuple[int, int]:
+        """(rows of the evaluation set whose label is a class, so they measure accuracy; all its rows)."""
+        import pandas as pd
+
+        if not (self.state.get("eval") and self.eval_path.exists()):
+            return 0, 0
+        labels = pd.read_parquet(self.eval_path, columns=["label"])["label"].dropna().astype(str)
+        lookup = class_lookup(self.state)
+        return int(labels.map(fold).isin(lookup).sum()), len(labels)
 
     def hold_out_eval(self, n: int = 300, seed: int = 0) -> str:
         """Move up to `n` pool rows whose own label (the pool file's label column) is one of the classes into the

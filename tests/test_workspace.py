@@ -944,9 +944,15 @@ def test_eval_labels_differing_in_case_or_spaces_are_the_classes(home):
     ws.set_pool("ev.csv", ["text"])
     rows = ws._run_rows().eval_rows
     assert len(rows) == 10 and {r["label"] for r in rows} == {"spam", "ham"}  # 'other' is not a class
-    report = ws.set_eval("ev.csv", "label")  # with classes: only 'other' is left out, and no case warning
-    assert report.rows_kept == 10 and report.unknown_label == 2 and not report.warnings
-    assert set(pd.read_parquet(ws.eval_path)["label"]) == {"spam", "ham"}
+    report = ws.set_eval("ev.csv", "label")  # with classes: 'other' is kept but said, and no case warning
+    assert report.rows_kept == 12 and report.unknown_label == 0
+    assert report.warnings == ["2 of 12 rows have a label that is not one of the classes ('other'); runs leave them "
+                               "out of the evaluation unless you match the values to classes on the Data page"]
+    assert set(pd.read_parquet(ws.eval_path)["label"]) == {"spam", "ham", "other"}
+    assert ws.eval_label_counts() == (10, 12) and len(ws._run_rows().eval_rows) == 10
+    assert "other" not in W.Workspace("evcase").state["eval"]["summary"]  # the saved summary is the load's only
+    ws.set_label_aliases({"other": "ham"})  # matched later: it counts without loading the file again
+    assert ws.eval_label_counts() == (12, 12) and len(ws._run_rows().eval_rows) == 12
 
 
 def test_model_card_trust_line_has_no_app_advice(home):
