@@ -294,7 +294,8 @@ def class_lookup(state: Mapping[str, Any]) -> dict[str, str]:
 
 def _default_state() -> dict[str, Any]:
     return {"version": 1, "classes": [], "label_words": {}, "label_aliases": {}, "template": DEFAULT_TEMPLATE,
-            "text_columns": ["text"], "labeled": [], "skipped": [], "pool_history": [], "pool": None, "eval": None, "uploads": [],
+            "text_columns": ["text"], "labeled": [], "skipped": [], "pool_history": [], "pool": None, "eval": None,
+            "uploads": [],
             "settings": {"preset": "quick", "model": DEFAULT_MODEL, "device": "auto", "seed": 0, "custom": {}},
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
