@@ -120,7 +120,8 @@ if w.state.get("pool"):
     match_label_values()  # right under the warning it answers
     pool_rows = w.pool()
     st.dataframe(pool_rows.head(50), hide_index=True, height=240)
-    if "gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) >= 2:
+    if ("gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) >= 2
+            and not (gold_warning or "").startswith("none of")):  # nothing to hold out before values are matched
         h1, h2 = st.columns([1, 3])
         n_hold = h1.number_input("Rows", 20, 5000, 300, 20, key="hold_n", label_visibility="collapsed")
         if h2.button(f"Hold out {n_hold} labeled pool rows as the evaluation set", key="hold_out",
@@ -144,3 +145,12 @@ if w.state.get("eval"):
     if overlap:
         st.caption(f"{overlap:,} evaluation row(s) are also labeled examples; runs leave them out of the evaluation, "
                    "so accuracy is never measured on a text the model was trained on.")
+    held_out = w.held_out_path.exists()
+    if st.button("Put the held-out rows back in the pool" if held_out else "Remove the evaluation set",
+                 key="clear_eval", help="Runs then report accuracy on a few held-back labeled examples instead."):
+        back = w.clear_eval()
+        st.session_state["eval_flash"] = (f"Evaluation set removed; {back:,} rows went back to the pool."
+                                          if held_out else "Evaluation set removed.")
+        st.rerun()
+if "eval_flash" in st.session_state:  # once, after the rerun that removed it
+    st.success(st.session_state.pop("eval_flash"))

@@ -346,6 +346,12 @@ class Workspace:
     def eval_path(self) -> Path:
         return self.path / "eval.parquet"
 
+    @property
+    def held_out_path(self) -> Path:
+        """Pool rows that `hold_out_eval` moved into the evaluation set, as they were in the pool: they go back
+        when that evaluation set is replaced or removed."""
+        return self.path / "held_out.parquet"
+
     # --- state ---
     def _read(self) -> dict[str, Any]:
         if not self.state_path.exists():
@@ -573,6 +579,15 @@ class Workspace:
                 frame[FILE_COLUMN + str(c)] = raw[c].to_numpy()[at]
         old_pool = self.pool()  # read before it is replaced: its row ids are re-pointed below
         self.path.mkdir(parents=True, exist_ok=True)
+        held = self._held_out_texts(frame, cols)
+        if held.any():  # the held-out evaluation set stays: its texts stay out of the new load too
+            frame[held].to_parquet(self.held_out_path.with_suffix(".tmp"), index=False)
+            os.replace(self.held_out_path.with_suffix(".tmp"), self.held_out_path)
+            report.warnings.append(f"{int(held.sum()):,} rows are held out as the evaluation set and stay out of "
+                                   "the pool")
+            frame = frame[~held].reset_index(drop=True)
+        else:
+            self.held_out_path.unlink(missing_ok=True)
         frame.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
         os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
         with self._mutate() as s:
@@ -582,6 +597,19 @@ class Workspace:
             self._follow_columns(s, old_cols, cols)
             self._repoint_pool_ids(s, old_pool, old_cols, frame, cols)
         return report
+
+    def _held_out_texts(self, frame, cols: list[str]):
+        """Rows of a new pool load whose text is in the current held-out evaluation set (a boolean Series)."""
+        import pandas as pd
+
+        ev = (self.state.get("eval") or {}).get("file", "")
+        if not (str(ev).endswith(" (held out)") and self.eval_path.exists() and len(frame)):
+            return pd.Series(False, index=frame.index)
+        held = pd.read_parquet(self.eval_path)
+        if not set(cols) <= set(held.columns):
+            return pd.Series(False, index=frame.index)
+        keys = {_text_key(r, cols) for r in held[cols].to_dict("records")}
+        return pd.Series([_text_key(r, cols) in keys for r in frame[cols].to_dict("records")], index=frame.index)
 
     @staticmethod
     def _repoint_pool_ids(s: dict[str, Any], old_pool, old_cols: list[str], pool, cols: list[str]) -> None:
@@ -656,6 +684,7 @@ class Workspace:
         a class later counts without loading the file again. The returned report warns about rows that count for
         nothing now; the saved summary leaves that out (`eval_label_counts` says it as matches change)."""
         ds, report = self.load_file(name, self.text_columns, label_column, None)
+        back = self._return_held_out()  # the held-out evaluation set it replaces gives its rows back to the pool
         frame = ds.to_pandas()
         to_class = class_lookup(self.state)
         frame["label"] = [to_class.get(fold(v), v) for v in frame["label"]]
@@ -674,6 +703,9 @@ class Workspace:
                 report.warnings.append(
                     f"{len(other):,} of {len(frame):,} rows have a label that is not one of the classes ({shown}); "
                     "runs leave them out of the evaluation unless you match the values to classes on the Data page")
+        if back:
+            report.warnings.append(f"the {back:,} rows held out of the pool for the previous evaluation set went "
+                                   "back to the pool")
         self.path.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
         os.replace(self.eval_path.with_suffix(".tmp"), self.eval_path)
@@ -695,9 +727,12 @@ class Workspace:
         """Move up to `n` pool rows whose own label (the pool file's label column) is one of the classes into the
         evaluation set, stratified by that label. They leave the pool, so no run trains on them, labeled or
         pseudo-labeled: a real accuracy for a file that carries labels (a bundled sample, a demo) without a second
-        file. At most half of those rows go; pool rows a person labeled stay. Returns a summary."""
+        file. At most half of those rows go; pool rows a person labeled stay. A second hold-out first returns the
+        rows of the first. Returns a summary."""
         import pandas as pd
 
+        if "gold" in self.pool().columns and len(self.classes) >= 2:
+            self._return_held_out()
         pool = self.pool()
         if "gold" not in pool.columns or len(self.classes) < 2:
             raise WorkspaceError("choose the pool file's label column on the Data page and define the classes on "
@@ -718,7 +753,9 @@ class Workspace:
                               "label": labels[held.index].to_numpy()})
         rest = pool.drop(index=held.index)
         self.path.mkdir(parents=True, exist_ok=True)
-        for target, table in ((self.eval_path, frame), (self.pool_path, rest)):
+        # The stash first: a crash after it leaves rows in both places at worst (returning drops duplicate ids),
+        # never rows in neither.
+        for target, table in ((self.held_out_path, held), (self.eval_path, frame), (self.pool_path, rest)):
             table.to_parquet(target.with_suffix(".tmp"), index=False)
             os.replace(target.with_suffix(".tmp"), target)
         pool_file = (self.state.get("pool") or {}).get("file")
@@ -730,10 +767,36 @@ class Workspace:
             s["pool"]["rows"] = len(rest)
         return summary
 
-    def clear_eval(self) -> None:
+    def clear_eval(self) -> int:
+        """Remove the evaluation set; rows held out of the pool go back to it. Returns how many went back."""
+        back = self._return_held_out()
         self.eval_path.unlink(missing_ok=True)
         with self._mutate() as s:
             s["eval"] = None
+        return back
+
+    def _return_held_out(self) -> int:
+        """Put the rows `hold_out_eval` took back into the pool (same ids, file columns and labels), before their
+        evaluation set is replaced or removed: otherwise they would be in neither. Returns how many went back."""
+        import pandas as pd
+
+        if not self.held_out_path.exists():
+            return 0
+        held = pd.read_parquet(self.held_out_path)
+        pool = self.pool()
+        if len(held) and "id" in pool.columns and set(held.columns) <= set(pool.columns):
+            merged = (pd.concat([pool, held[pool.columns]], ignore_index=True)
+                      .drop_duplicates("id").sort_values("id", kind="stable").reset_index(drop=True))
+            merged.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
+            os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
+            back = len(merged) - len(pool)
+            with self._mutate() as s:
+                if s.get("pool"):
+                    s["pool"]["rows"] = len(merged)
+        else:  # the pool was loaded again since (its columns changed): that load has every row already
+            back = 0
+        self.held_out_path.unlink(missing_ok=True)
+        return back
 
     def import_labeled(self, name: str, label_column: str, text_columns: Sequence[str] | None = None
                        ) -> dict[str, Any]:

@@ -245,9 +245,12 @@ def test_data_page_holds_out_labeled_pool_rows_as_the_evaluation_set(home):
     assert any("Evaluation set: 40 rows held out" in i.value for i in at.info)
     assert not any(b.key == "hold_out" for b in at.button)  # one evaluation set at a time
     assert not any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)
-    ws.clear_eval()
-    assert any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)  # pointed to it
     assert any(m.value == "60" for m in at.metric)  # the pool's rows now
+    at.button(key="clear_eval").click().run()  # "Put the held-out rows back in the pool"
+    no_errors(at)
+    assert any("40 rows went back to the pool" in m.value for m in at.success)
+    assert any(m.value == "100" for m in at.metric) and not at.info
+    assert any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)  # pointed to it
 
 
 def test_label_page_warns_when_the_pools_labels_are_not_the_classes(home):

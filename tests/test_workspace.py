@@ -543,8 +543,41 @@ def test_hold_out_moves_labeled_pool_rows_into_the_evaluation_set(home, monkeypa
     assert "10 rows held out of the pool (p.csv)" in summary and W.Workspace("ho").state["pool"]["rows"] == 50
     rows = ws._run_rows()
     assert len(rows.eval_rows) == 10 and not {r["id"] for r in rows.unlabeled} & set(ev["id"])
-    assert W.Workspace("ho").hold_out_eval(1000).startswith("14 rows")  # at most half of the 29 free labeled rows
+    # A second hold-out starts from the whole pool again: at most half of its 39 free labeled rows.
+    assert W.Workspace("ho").hold_out_eval(1000).startswith("19 rows")
 
+
+
+def test_held_out_rows_go_back_to_the_pool_when_their_evaluation_set_goes(home):
+    """Rows held out of the pool are never in neither place: replacing or removing their evaluation set returns
+    them (ids, file columns and labels as they were), a second hold-out starts from the whole pool, and loading
+    the pool again keeps the held-out texts out while that evaluation set stays."""
+    ws = W.Workspace("back")
+    rows = [{"text": f"t {i}", "label": ["neg", "pos"][i % 2], "ref": f"R{i}"} for i in range(60)]
+    ws.save_upload("p.csv", csv_bytes(rows))
+    ws.save_upload("ev.csv", csv_bytes([{"text": "other", "label": "neg"}, {"text": "more", "label": "pos"}]))
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    whole = ws.pool()
+
+    ws.hold_out_eval(10)
+    ws.hold_out_eval(20)  # the second starts from all 60 rows, not from the 50 the first left
+    assert len(ws.pool()) == 40 and len(pd.read_parquet(ws.eval_path)) == 20
+
+    ws.set_pool("p.csv", ["text"], label_column="label")  # a reload keeps the held-out texts out of the pool
+    assert len(ws.pool()) == 40 and W.Workspace("back").state["pool"]["rows"] == 40
+    assert not set(ws.pool()["text"]) & set(pd.read_parquet(ws.eval_path)["text"])
+    assert "20 rows are held out as the evaluation set" in W.Workspace("back").state["pool"]["summary"]
+
+    report = ws.set_eval("ev.csv", "label")  # replacing the held-out set returns its rows
+    assert "the 20 rows held out of the pool for the previous evaluation set went back" in report.summary()
+    pd.testing.assert_frame_equal(ws.pool(), whole)
+    assert W.Workspace("back").state["pool"]["rows"] == 60 and not ws.held_out_path.exists()
+
+    ws.hold_out_eval(10)
+    assert ws.clear_eval() == 10 and ws.state["eval"] is None
+    pd.testing.assert_frame_equal(ws.pool(), whole)
+    assert ws.clear_eval() == 0  # nothing held out: nothing to return
 
 class _StubClassifier:
     """Stands in for a trained ListClassifier: 'bad' texts are neg, the rest pos."""
