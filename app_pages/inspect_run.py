@@ -40,8 +40,12 @@ if audit:
     listed = frame[frame["right"].eq(False)] if wrong else frame
 else:
     listed = frame
-    st.caption("Choose the pool file's label column on the Data page (if it has one) to see which pseudo-labels "
-               "are right.")
+    if (w.state.get("pool") or {}).get("label_column") and not w.gold_warning():
+        st.caption("This run has no file labels to check its pseudo-labels against: when it started, the pool had "
+                   "no label column or its values were not matched to the classes. A new run will have them.")
+    else:
+        st.caption("Choose the pool file's label column on the Data page (if it has one), with its values matched "
+                   "to the classes, to see which pseudo-labels are right.")
 view = filter_pseudo(listed, it, labels, None if wr == (0.0, max(wmax, 1e-6)) else wr, zero,
                      None if conf >= 1.0 else conf, search, sort, asc)
 size = 50

@@ -1996,7 +1996,10 @@ def pseudo_label_audit(frame) -> dict[str, Any] | None:
 
 
 def audit_text(audit: Mapping[str, Any]) -> str:
-    """`pseudo_label_audit` in words, for the Inspect page."""
+    """`pseudo_label_audit` in words, for the Inspect page. The weights act twice, and the two can disagree (a
+    walkthrough read 'kept 95 % right, rejected 83 %' and then 'the weights do not favour the right ones' as a
+    contradiction): weight 0 rejects, and among the kept a larger weight counts more. Each gets its own sentence
+    before the overall verdict."""
     def share(part: tuple[int, float | None], what: str) -> str:
         return f"{what}: {part[1]:.0%} right ({part[0]:,})" if part[0] else ""
 
@@ -2005,10 +2008,18 @@ def audit_text(audit: Mapping[str, Any]) -> str:
                          share(audit["warmup_only"], "seen only in the warm-up (no weight)")) if p]
     text = (f"Against the pool file's own labels ({audit['n']:,} pseudo-labels with a known label): "
             f"{audit['accuracy']:.1%} right. " + "; ".join(parts) + ".")
+    (n_kept, kept), (n_rejected, rejected) = audit["kept"], audit["rejected"]
+    if n_kept and n_rejected:
+        text += (" Rejection fell on wrong pseudo-labels more often than on kept ones." if rejected < kept else
+                 " Rejection did not fall on wrong pseudo-labels more often than on kept ones.")
+    if audit["weighted"] is not None and n_kept:
+        text += (f" Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
+                 f"{kept:.1%} counted equally: the larger weights "
+                 + ("went to right ones." if audit["weighted"] > kept else "did not go to right ones."))
     if audit["weighted"] is not None and audit["unweighted"] is not None:
         better = audit["weighted"] > audit["unweighted"]
-        text += (f" Weighted by the learned weights, the re-weighted pseudo-labels are {audit['weighted']:.1%} right, "
-                 f"against {audit['unweighted']:.1%} counted equally: the weights "
+        text += (f" Overall, the re-weighted pseudo-labels are {audit['weighted']:.1%} right by weight against "
+                 f"{audit['unweighted']:.1%} counted equally: the weights "
                  + ("favour the right ones." if better else "do not favour the right ones here."))
     return text
 

@@ -215,6 +215,11 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     no_errors(at)
     assert not at.info and any("label column on the Data page" in c.value for c in at.caption)
     assert not any("earlier load of the pool" in c.value for c in at.caption)
+    # A label column chosen (and its values classes) after the run: the run itself has no file labels, said so.
+    ws.save_upload("g.csv", pd.DataFrame({"text": ["a b", "c d"], "label": ["neg", "pos"]}).to_csv(index=False).encode())
+    ws.set_pool("g.csv", ["text"], label_column="label")
+    at = app("ig", "app_pages/inspect_run.py", run="r2")
+    assert any("This run has no file labels" in c.value for c in at.caption)
 
 
 def test_inspect_says_when_a_run_was_made_on_an_earlier_pool_load(home):
