@@ -1523,6 +1523,12 @@ class Workspace:
                 values = pd.Series(pd.NA, index=out.index, dtype="object")
                 values[hit] = by_id[c].reindex(ids).to_numpy()
                 out[name] = values
+            if "gold" in extra:  # values spelled unlike the classes (0 / 1, matched on Data): the class each means
+                lookup = class_lookup(self.state)
+                gold = out[extra["gold"]]
+                meant = gold.map(lambda v: None if v is None or pd.isna(v) else lookup.get(fold(v)))
+                if (meant.notna() & (meant != gold.astype(str).str.strip())).any():
+                    out[extra["gold"] + "_class"] = meant
         return out
 
     def export_data(self, run_id: str | None = None, fmt: str = "csv") -> bytes:

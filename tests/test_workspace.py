@@ -468,6 +468,19 @@ def test_export_carries_the_pool_files_own_columns_for_pool_rows(home):
     assert frame.loc["pool 5", "file_id"] == "1005" and frame.loc["pool 2", "file_id"] == "1002"
     assert frame.loc["pool 2", "file_when"] == "2026-01-03" and pd.isna(frame.loc["typed by hand", "file_id"])
     assert "file_text" not in frame.columns and frame.loc["pool 2", "file_label"] == "neg"  # the file's label too
+    assert "file_label_class" not in frame.columns  # the values are the class names: nothing to add
+
+
+def test_export_says_which_class_a_matched_label_value_means(home):
+    ws = W.Workspace("fm")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("num.csv", csv_bytes([{"text": f"pool {i}", "label": [0, 1, "?"][i % 3]} for i in range(6)]))
+    ws.set_pool("num.csv", ["text"], label_column="label")
+    ws.set_label_aliases({"0": "neg", "1": "pos"})
+    fake_run(ws, "r1", n=6)
+    frame = ws.export_frame("r1").set_index("text")
+    assert frame["file_label"].tolist() == ["0", "1", "?", "0", "1", "?"]
+    assert frame["file_label_class"].fillna("-").tolist() == ["neg", "pos", "-", "neg", "pos", "-"]  # '?': no class
 
 
 def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypatch):
