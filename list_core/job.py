@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -205,5 +206,8 @@ def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None 
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             cwd=str(Path(__file__).resolve().parent.parent), env=env, start_new_session=True)
     log.close()
+    # Reap the child when it ends, so a long-lived UI process does not collect finished workers as zombies. This
+    # thread only waits; the training runs in the child (which outlives this process if the UI restarts).
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
     run.write_status(state="queued", pid=proc.pid, queued_at=now())
     return proc.pid

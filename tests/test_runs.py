@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -207,3 +208,24 @@ def test_stop_request_and_missing_status(tmp_path):
     assert not run.stop_requested()
     run.request_stop()
     assert run.stop_requested()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads process states from /proc (Linux)")
+def test_a_zombie_child_is_not_alive():
+    """A finished child not yet reaped still answers kill(pid, 0): pid_alive must read its state instead."""
+    import time
+    from pathlib import Path
+
+    from list_core.runs import pid_alive
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{proc.pid}/stat")
+    for _ in range(300):  # until it has exited (a zombie: nobody waited for it yet)
+        if stat.read_text().split(")")[-1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    try:
+        assert not pid_alive(proc.pid)
+    finally:
+        proc.wait()
+    assert not pid_alive(proc.pid)
