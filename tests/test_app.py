@@ -532,18 +532,18 @@ def test_data_page_offers_each_file_its_own_text_column(home):
 
 def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
     ws = W.Workspace("sg")
-    for name in ("a.csv", "b.csv"):
-        ws.save_upload(name, pd.DataFrame({"text": ["x y", "z w"], "label": ["neg", "pos"]}).to_csv(index=False).encode())
+    for name, col in (("a.csv", "label"), ("b.csv", "tag")):
+        ws.save_upload(name, pd.DataFrame({"text": ["x y", "z w"], col: ["neg", "pos"]}).to_csv(index=False).encode())
     at = app("sg", "app_pages/data.py")
     at.selectbox(key="data_file").set_value("a.csv").run()
-    at.selectbox(key="gold_col").set_value("label").run()
+    assert at.selectbox(key="gold_col").value == "label"  # guessed by its name
     assert not at.button(key="import_labeled").disabled
     at.selectbox(key="data_file").set_value("b.csv").run()
     # The reset is written to session state (so the browser shows it too), and picking the column again takes.
     assert at.session_state["gold_col"] == "(none)" and at.button(key="import_labeled").disabled
-    at.selectbox(key="gold_col").set_value("label").run()
+    at.selectbox(key="gold_col").set_value("tag").run()
     assert not at.button(key="import_labeled").disabled
-    at.multiselect(key="text_cols").set_value(["text", "label"]).run()  # the label column became a text column
+    at.multiselect(key="text_cols").set_value(["text", "tag"]).run()  # the label column became a text column
     assert at.selectbox(key="gold_col").value == "(none)"
 
 

