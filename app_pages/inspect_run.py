@@ -63,7 +63,9 @@ st.dataframe(styled, hide_index=True, width="stretch", height=320,
                             "pseudo_label": st.column_config.TextColumn("pseudo-label", width="small"),
                             "confidence": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
-                            "reweighted_steps": st.column_config.NumberColumn("steps", width="small"),
+                            "reweighted_steps": st.column_config.NumberColumn(
+                                "steps", width="small", help="Re-weighted student steps that used this pseudo-label; "
+                                "its weight comes from them (none: seen only in the warm-up)"),
                             "gold": st.column_config.TextColumn("file's label", width="small"),
                             "your_label": st.column_config.TextColumn("your label", width="small")})
 st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
@@ -102,7 +104,9 @@ sample = sample.assign(snippet=sample["text"].str.slice(0, 120),
 fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label_is" if audit else "pseudo_label",
                  symbol="pseudo_label",
                  color_discrete_map={"right": "#2e7d32", "wrong": "#c62828", "unknown": "#9e9e9e"},
-                 hover_data={"snippet": True, "id": True}, title="Confidence vs learned weight"
+                 hover_data={"snippet": True, "id": True},
+                 labels={"pseudo_label_is": "pseudo-label is", "pseudo_label": "pseudo-label"},
+                 title="Confidence vs learned weight"
                  + (" (5,000-point sample)" if len(cur) > 5000 else ""))
 fig.update_layout(height=380, margin=dict(t=40, b=10))
 st.plotly_chart(fig, width="stretch", key="insp_scatter")

@@ -1676,6 +1676,24 @@ def accuracy_range(accuracy: float, n: int, z: float = 1.96) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def metric_curve(metrics: Sequence[Mapping[str, Any]], n_eval: int):
+    """Accuracy and macro-F1 per iteration in long form for a chart, with the accuracy's 95 % range on the
+    `n_eval` rows it was measured on as error-bar lengths (plus / minus); blank where not measured."""
+    import pandas as pd
+
+    rows = []
+    for m in metrics:
+        for key, name in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
+            value = m.get(key)
+            if value is None or not math.isfinite(float(value)):
+                continue
+            lo, hi = accuracy_range(float(value), n_eval) if key == "accuracy" and n_eval else (None, None)
+            rows.append({"iteration": int(m["iteration"]), "measure": name, "value": float(value),
+                         "plus": None if hi is None else hi - float(value),
+                         "minus": None if lo is None else float(value) - lo})
+    return pd.DataFrame(rows, columns=["iteration", "measure", "value", "plus", "minus"])
+
+
 def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, eval_set: bool = False,
                      advice: bool = True) -> tuple[str, str] | None:
     """('warning' | 'info', sentence) telling a non-expert whether the run's accuracy can be trusted: its 95 % range

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 import zipfile
 
@@ -739,6 +740,17 @@ def test_label_values_matched_to_classes_serve_every_file_label(home):
     assert "10 rows held out" in ws.hold_out_eval(10)
     ws.set_label_aliases({"0": None, "1": ""})
     assert ws.label_aliases == {} and ws.unmatched_label_values()
+
+def test_metric_curve_gives_the_accuracy_its_95_percent_range():
+    curve = W.metric_curve([{"iteration": 0, "accuracy": 0.8, "macro_f1": 0.75},
+                            {"iteration": 1, "accuracy": 0.9, "macro_f1": float("nan")}], n_eval=100)
+    assert curve[["iteration", "measure"]].values.tolist() == [[0, "accuracy"], [0, "macro-F1"], [1, "accuracy"]]
+    lo, hi = W.accuracy_range(0.8, 100)
+    first = curve.iloc[0]
+    assert math.isclose(first["plus"], hi - 0.8) and math.isclose(first["minus"], 0.8 - lo)
+    assert pd.isna(curve.iloc[1]["plus"])  # macro-F1 gets no range
+    assert W.metric_curve([{"iteration": 0, "accuracy": 0.8}], n_eval=0)["plus"].isna().all()  # rows unknown
+
 
 def test_label_column_guess_by_conventional_name():
     assert W.guess_label_column(["text", "Label", "source"], ["text"]) == "Label"
