@@ -29,7 +29,7 @@ wr = f3.slider("Weight range", 0.0, max(wmax, 1e-6), (0.0, max(wmax, 1e-6)), key
 conf = f4.slider("Confidence below", 0.0, 1.0, 1.0, 0.05, key="insp_conf")
 g1, g2, g3, g4 = st.columns([3, 1, 1, 1])
 search = g1.text_input("Search text", key="insp_search")
-zero = g2.checkbox("Zero weight only", key="insp_zero", help="Examples the meta re-weighting rejected.")
+zero = g2.checkbox("Rejected only", key="insp_zero", help="Weight 0: the examples the meta re-weighting rejected.")
 sort = g3.selectbox("Sort by", ["confidence", "weight", "id"], key="insp_sort")
 asc = g4.checkbox("Ascending", True, key="insp_asc")
 audit = pseudo_label_audit(frame[frame["iteration"] == it])

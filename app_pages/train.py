@@ -142,7 +142,7 @@ def show_run():
         zero = metrics[-1].get("zero_weight_share") if metrics else None
         if isinstance(zero, (int, float)) and zero == zero:  # the first bar mixes weight 0 with small weights
             st.caption(f"{zero:.0%} of the re-weighted pseudo-labels got weight 0 (rejected); see them on Inspect "
-                       "with 'Zero weight only'.")
+                       "with 'Rejected only'.")
     with st.expander("Log", expanded=st_ in ("running", "failed")):
         st.code("\n".join(run.log_tail(12)) or "(empty)", language=None, wrap_lines=True)
 
