@@ -63,7 +63,7 @@ with errors():
         if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
             st.session_state.pop("upload_notes", None)  # the pool's own summary says what was read now
             report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
-            st.success(report.summary())
+            st.success(f"Loaded as the unlabeled pool: {w.state['pool']['rows']:,} rows kept.")  # details below
         if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
                      help="Needs the label column; labels must match your classes."):
             report = w.set_eval(src, gold)
@@ -120,7 +120,13 @@ if w.state.get("pool"):
         st.warning(gold_warning)
     match_label_values()  # right under the warning it answers
     pool_rows = w.pool()
-    st.dataframe(pool_rows.head(50), hide_index=True, height=240)
+    # Shown under the user's names: the file's label column and its other columns, not the stored 'gold' / 'file:x'.
+    shown = {"gold": f"{p.get('label_column')} (label)"}
+    for c in pool_rows.columns:
+        if str(c).startswith(W.FILE_COLUMN):
+            name = str(c)[len(W.FILE_COLUMN):]
+            shown[c] = f"{name} (file)" if name in pool_rows.columns else name  # the file's own 'id', say
+    st.dataframe(pool_rows.head(50).rename(columns=shown), hide_index=True, height=240)
     if ("gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) >= 2
             and not (gold_warning or "").startswith("none of")):  # nothing to hold out before values are matched
         h1, h2 = st.columns([1, 3])
