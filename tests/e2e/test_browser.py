@@ -175,7 +175,7 @@ def test_full_flow_in_browser(server, page, on_failure):
     fill(page, "Model", server["model"])
     click(page, "Start training")
     assert "run=" in page.url
-    page.get_by_text("Accuracy / macro-F1 per iteration").first.wait_for(timeout=240_000)
+    page.get_by_text("Accuracy and macro-F1 per iteration").first.wait_for(timeout=240_000)
     page.get_by_text("done", exact=True).first.wait_for(timeout=240_000)
     settle(page, 2500)
     # How far to trust the curve: the accuracy's 95% range on the few held-out labels that measured it.
