@@ -65,7 +65,8 @@ with errors():
             report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
             st.success(f"Loaded as the unlabeled pool: {w.state['pool']['rows']:,} rows kept.")  # details below
         if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
-                     help="Needs the label column; labels must match your classes."):
+                     help="Needs the label column. Rows whose label is a class measure accuracy; values "
+                          "spelled otherwise (0 / 1) can be matched to the classes below."):
             report = w.set_eval(src, gold)
             if report.unknown_label or report.warnings:  # blank labels, labels that are no class
                 st.warning(report.summary())
@@ -74,6 +75,7 @@ with errors():
         if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)"):
             result = w.import_labeled(src, gold, text_cols or None)
             (st.success if result["added"] else st.warning)(result["message"])
+
 
 def match_label_values() -> None:
     """Label values of the pool's label column / the eval set that are not classes, each with a class picker."""
