@@ -118,8 +118,8 @@ if w.state.get("pool"):
     for warning in r.get("warnings", []):
         st.warning(warning)
     gold_warning = w.gold_warning()  # reads the pool file: once
-    if gold_warning:
-        st.warning(gold_warning)
+    if gold_warning:  # the same words as on Label and Train; here the place to act is just below
+        st.warning(gold_warning.replace("on the Data page", "below"))
     match_label_values()  # right under the warning it answers
     pool_rows = w.pool()
     # Shown under the user's names: the file's label column and its other columns, not the stored 'gold' / 'file:x'.

@@ -65,7 +65,7 @@ st.dataframe(styled, hide_index=True, width="stretch", height=320,
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "reweighted_steps": st.column_config.NumberColumn(
                                 "steps", width="small", help="Re-weighted student steps that used this pseudo-label; "
-                                "its weight comes from them (none: seen only in the warm-up)"),
+                                "its weight comes from them (0: seen only in the warm-up, no weight)"),
                             "gold": st.column_config.TextColumn("file's label", width="small"),
                             "your_label": st.column_config.TextColumn("your label", width="small")})
 st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "

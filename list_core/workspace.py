@@ -1583,7 +1583,8 @@ class Workspace:
                  "- Label words: " + ", ".join(f"{k} -> `{v}`" for k, v in (cfg.get("verbalizer") or {}).items()),
                  f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
                  f"- Data: {(spec.get('counts') or {}).get('labeled')} labeled, "
-                 f"{(spec.get('counts') or {}).get('unlabeled')} unlabeled examples",
+                 f"{(spec.get('counts') or {}).get('unlabeled')} unlabeled examples (up to "
+                 f"{cfg.get('unlabeled_per_iteration')} of them pseudo-labeled per iteration)",
                  f"- Evaluation: {last.get('eval_source', 'n/a')}",
                  f"- Final accuracy: {_fmt(last.get('accuracy'))}, macro-F1: {_fmt(last.get('macro_f1'))} "
                  f"(iteration {last.get('iteration', 'n/a')})",
@@ -2046,8 +2047,8 @@ def audit_text(audit: Mapping[str, Any]) -> str:
             f"{audit['accuracy']:.1%} right. " + "; ".join(parts) + ".")
     (n_kept, kept), (n_rejected, rejected) = audit["kept"], audit["rejected"]
     if n_kept and n_rejected:
-        text += (" Rejection fell on wrong pseudo-labels more often than on kept ones." if rejected < kept else
-                 " Rejection did not fall on wrong pseudo-labels more often than on kept ones.")
+        text += (f" The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than the "
+                 f"kept ones ({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
     if audit["weighted"] is not None and n_kept:
         text += (f" Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
                  f"{kept:.1%} counted equally: the larger weights "

@@ -535,12 +535,12 @@ def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     assert audit["weighted"] == 1.0 and audit["unweighted"] == 5 / 8
     text = W.audit_text(audit)
     assert "62.5% right" in text and "rejected (weight 0): 0% right (3)" in text and "favour the right ones." in text
-    assert "Rejection fell on wrong pseudo-labels more often" in text
+    assert "The rejected pseudo-labels were wrong more often than the kept ones (100% against 0% wrong)." in text
     # The walkthrough's case: rejection right, larger weights on wrong ones; each effect gets its own sentence.
     mixed = {"n": 1000, "accuracy": 0.897, "kept": (331, 0.95), "rejected": (149, 0.83), "warmup_only": (520, 0.88),
              "weighted": 0.902, "unweighted": 0.91}
     text = W.audit_text(mixed)
-    assert "Rejection fell on wrong pseudo-labels more often than on kept ones." in text
+    assert "The rejected pseudo-labels were wrong more often than the kept ones (17% against 5% wrong)." in text
     assert "Among the kept, counting each by its weight gives 90.2% right against 95.0% counted equally: the " \
            "larger weights did not go to right ones." in text
     assert text.endswith("90.2% right by weight against 91.0% counted equally: the weights do not favour the right "
