@@ -53,6 +53,9 @@ LABEL_ORDERS = ("shuffled", "uncertain")
 """One-by-one labeling: a fixed shuffle of the pool, or the newest run's least confident pseudo-labels first."""
 
 
+HELD_OUT = " (held out)"
+"""Suffix of the evaluation set's file name when `hold_out_eval` made it from the pool."""
+
 FILE_COLUMN = "file:"
 """Prefix of the pool file's own columns kept in the pool (not text, not the label): exported as `file_<name>`."""
 
@@ -592,15 +595,13 @@ class Workspace:
         self.path.mkdir(parents=True, exist_ok=True)
         held = self._held_out_texts(frame, cols)
         if held.any():  # the held-out evaluation set stays: its texts stay out of the new load too
-            frame[held].to_parquet(self.held_out_path.with_suffix(".tmp"), index=False)
-            os.replace(self.held_out_path.with_suffix(".tmp"), self.held_out_path)
+            _write_parquet(self.held_out_path, frame[held])
             report.warnings.append(f"{int(held.sum()):,} rows are held out as the evaluation set and stay out of "
                                    "the pool")
             frame = frame[~held].reset_index(drop=True)
         else:
             self.held_out_path.unlink(missing_ok=True)
-        frame.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
-        os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
+        _write_parquet(self.pool_path, frame)
         with self._mutate() as s:
             s["pool"] = {"file": name, "report": report.to_dict(), "summary": report.summary(), "rows": len(frame),
                          "label_column": label_column, "version": secrets.token_hex(4)}
@@ -614,7 +615,7 @@ class Workspace:
         import pandas as pd
 
         ev = (self.state.get("eval") or {}).get("file", "")
-        if not (str(ev).endswith(" (held out)") and self.eval_path.exists() and len(frame)):
+        if not (str(ev).endswith(HELD_OUT) and self.eval_path.exists() and len(frame)):
             return pd.Series(False, index=frame.index)
         held = pd.read_parquet(self.eval_path)
         if not set(cols) <= set(held.columns):
@@ -673,7 +674,7 @@ class Workspace:
         unknown = values[~values.map(fold).isin(known)]
         if not len(unknown):
             return None
-        shown = ", ".join(repr(v) for v in sorted(unknown.unique())[:5]) + (", ..." if unknown.nunique() > 5 else "")
+        shown = _some_values(unknown)
         if len(unknown) == len(values):
             return (f"none of the values in the label column {column!r} ({shown}) is one of your classes "
                     f"({', '.join(self.classes)}), so pseudo-label accuracy cannot be measured: match the values to "
@@ -704,7 +705,7 @@ class Workspace:
         summary = report.summary()
         if to_class:
             other = frame["label"][~frame["label"].isin(self.classes)].astype(str)
-            shown = ", ".join(repr(v) for v in sorted(other.unique())[:5]) + (", ..." if other.nunique() > 5 else "")
+            shown = _some_values(other)
             if len(other) and len(other) == len(frame):
                 report.warnings.append(
                     f"none of the labels in {label_column!r} ({shown}) is one of the classes "
@@ -718,8 +719,7 @@ class Workspace:
             report.warnings.append(f"the {back:,} rows held out of the pool for the previous evaluation set went "
                                    "back to the pool")
         self.path.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(self.eval_path.with_suffix(".tmp"), index=False)
-        os.replace(self.eval_path.with_suffix(".tmp"), self.eval_path)
+        _write_parquet(self.eval_path, frame)
         with self._mutate() as s:
             s["eval"] = {"file": name, "summary": summary, "rows": len(frame)}
         return report
@@ -767,14 +767,13 @@ class Workspace:
         # The stash first: a crash after it leaves rows in both places at worst (returning drops duplicate ids),
         # never rows in neither.
         for target, table in ((self.held_out_path, held), (self.eval_path, frame), (self.pool_path, rest)):
-            table.to_parquet(target.with_suffix(".tmp"), index=False)
-            os.replace(target.with_suffix(".tmp"), target)
+            _write_parquet(target, table)
         pool_file = (self.state.get("pool") or {}).get("file")
         counts = ", ".join(f"{k} {v}" for k, v in frame["label"].value_counts().sort_index().items())
         summary = (f"{len(frame)} rows held out of the pool ({pool_file}), stratified by its label column ({counts}); "
                    f"they left the pool, which keeps {len(rest):,} rows")
         with self._mutate() as s:
-            s["eval"] = {"file": f"{pool_file} (held out)", "summary": summary, "rows": len(frame)}
+            s["eval"] = {"file": f"{pool_file}{HELD_OUT}", "summary": summary, "rows": len(frame)}
             s["pool"]["rows"] = len(rest)
         return summary
 
@@ -798,8 +797,7 @@ class Workspace:
         if len(held) and "id" in pool.columns and set(held.columns) <= set(pool.columns):
             merged = (pd.concat([pool, held[pool.columns]], ignore_index=True)
                       .drop_duplicates("id").sort_values("id", kind="stable").reset_index(drop=True))
-            merged.to_parquet(self.pool_path.with_suffix(".tmp"), index=False)
-            os.replace(self.pool_path.with_suffix(".tmp"), self.pool_path)
+            _write_parquet(self.pool_path, merged)
             back = len(merged) - len(pool)
             with self._mutate() as s:
                 if s.get("pool"):
@@ -1658,6 +1656,21 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
 def _pool_ids_by_text(pool, cols: Sequence[str]) -> dict[tuple[str, ...], int]:
     """Text key -> the pool's row id (the loader dedupes texts, so each key names one row)."""
     return {_text_key(r, cols): int(r["id"]) for r in pool[["id", *cols]].to_dict("records")}
+
+
+def _write_parquet(target: Path, frame) -> None:
+    """Write a table atomically (`runs.atomic_path`: a temporary file renamed over the target): a crash leaves the
+    old file or the new one, never half of one."""
+    from .runs import atomic_path
+
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def _some_values(values) -> str:
+    """Up to five distinct values of a Series, sorted and quoted, for a message: "'0', '1', ..."."""
+    distinct = sorted(values.unique())
+    return ", ".join(repr(v) for v in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
 
 
 def _text_key(row: Mapping[str, Any], columns: Iterable[str]) -> tuple[str, ...]:
