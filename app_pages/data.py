@@ -45,8 +45,10 @@ with errors():
             # file's choice while the script sees the default (a label column shown but not chosen).
             st.session_state["_columns_of"] = src
             st.session_state["text_cols"] = [c for c in w.text_columns if c in cols] or guess_text_columns(head)
-            st.session_state["gold_col"] = ((pool.get("label_column") or "(none)") if pool.get("file") == src else
-                                            guess_label_column(cols, st.session_state["text_cols"]) or "(none)")
+            guessed = None if pool.get("file") == src else guess_label_column(cols, st.session_state["text_cols"])
+            st.session_state["_gold_guessed"] = guessed
+            st.session_state["gold_col"] = (pool.get("label_column") or "(none)") if pool.get("file") == src else (
+                guessed or "(none)")
         text_cols = st.multiselect("Text column(s)", cols, key="text_cols",
                                    help="One column for most tasks, two for pair tasks (e.g. NLI).")
         numeric = sorted(set(text_cols) & set(numeric_columns(head)), key=text_cols.index)
@@ -58,6 +60,8 @@ with errors():
             st.session_state["gold_col"] = "(none)"
         gold = st.selectbox("Label column in this file (optional, only to measure pseudo-label accuracy)",
                             gold_choices, key="gold_col")
+        if gold != "(none)" and gold == st.session_state.get("_gold_guessed"):
+            st.caption(f"'{gold}' was chosen by its name: check it holds labels, or pick (none).")
         st.dataframe(head, hide_index=True, height=220)
         c1, c2, c3 = st.columns(3)
         if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):

@@ -60,14 +60,14 @@ styled = shown.style.map(lambda v: "background-color: #ffd6d1" if v == 0 else ""
 st.dataframe(styled, hide_index=True, width="stretch", height=320,
              column_config={"id": st.column_config.NumberColumn(width="small"),
                             "text": st.column_config.TextColumn(width="large"),
-                            "pseudo_label": st.column_config.TextColumn("pseudo-label", width="small"),
+                            "pseudo_label": st.column_config.TextColumn("pseudo-label", width=100),
                             "confidence": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "reweighted_steps": st.column_config.NumberColumn(
                                 "steps", width="small", help="Re-weighted student steps that used this pseudo-label; "
                                 "its weight comes from them (0: seen only in the warm-up, no weight)"),
-                            "gold": st.column_config.TextColumn("file's label", width="small"),
-                            "your_label": st.column_config.TextColumn("your label", width="small")})
+                            "gold": st.column_config.TextColumn("file's label", width=100),
+                            "your_label": st.column_config.TextColumn("your label", width=100)})
 st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
            "example was only seen during warm-up. 'your label' shows the label you gave a row (accepted, corrected "
            "or labeled one by one); it goes into the next run's labeled set.")

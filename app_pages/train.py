@@ -105,11 +105,12 @@ def show_run():
         left, right = st.columns(2)
         if len(curve):
             # Titles as markdown, not in the figure: Plotly's toolbar covers a figure title in a half-width column.
+            # A 36 px top margin keeps the toolbar (shown on hover) above the legend, not over its first entries.
             left.markdown("**Accuracy and macro-F1 per iteration** (bars: accuracy's 95% range on the evaluation "
                           "rows)")
             fig = px.line(curve, x="iteration", y="value", color="measure", markers=True, error_y="plus",
                           error_y_minus="minus", line_dash="measure")
-            fig.update_layout(height=300, yaxis_range=[0, 1.05], margin=dict(t=10, b=10), xaxis_dtick=1,
+            fig.update_layout(height=300, yaxis_range=[0, 1.05], margin=dict(t=36, b=10), xaxis_dtick=1,
                               xaxis_range=[-0.3, float(m["iteration"].max()) + 0.3], yaxis_title=None,
                               legend_title_text=None)
             left.plotly_chart(fig, width="stretch", key="acc_chart")
@@ -119,7 +120,7 @@ def show_run():
             if bal:
                 right.markdown("**Pseudo-label class balance**")
                 fig = px.bar(pd.DataFrame(bal), x="iteration", y="share", color="class")
-                fig.update_layout(height=300, margin=dict(t=10, b=10), xaxis_dtick=1)
+                fig.update_layout(height=300, margin=dict(t=36, b=10), xaxis_dtick=1)
                 right.plotly_chart(fig, width="stretch", key="bal_chart")
         readout = w.accuracy_readout(rid)
         if readout and readout[0] == "warning":  # the curve's 95% range on its few rows includes guessing

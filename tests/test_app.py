@@ -536,13 +536,15 @@ def test_data_page_switching_files_resets_the_label_column_through_session_state
         ws.save_upload(name, pd.DataFrame({"text": ["x y", "z w"], col: ["neg", "pos"]}).to_csv(index=False).encode())
     at = app("sg", "app_pages/data.py")
     at.selectbox(key="data_file").set_value("a.csv").run()
-    assert at.selectbox(key="gold_col").value == "label"  # guessed by its name
+    assert at.selectbox(key="gold_col").value == "label"  # guessed by its name, and the page says so
+    assert any("'label' was chosen by its name" in c.value for c in at.caption)
     assert not at.button(key="import_labeled").disabled
     at.selectbox(key="data_file").set_value("b.csv").run()
     # The reset is written to session state (so the browser shows it too), and picking the column again takes.
     assert at.session_state["gold_col"] == "(none)" and at.button(key="import_labeled").disabled
     at.selectbox(key="gold_col").set_value("tag").run()
     assert not at.button(key="import_labeled").disabled
+    assert not any("was chosen by its name" in c.value for c in at.caption)  # the user's own pick: no hint
     at.multiselect(key="text_cols").set_value(["text", "tag"]).run()  # the label column became a text column
     assert at.selectbox(key="gold_col").value == "(none)"
 
