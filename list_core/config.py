@@ -64,6 +64,10 @@ class ListConfig:
                                 "alone give 30 steps to 8 labels but 120 to 32); 0 = no floor. The cap wins.")
     labeled_batch_size: int = _f(4, "Batch size on labeled data.")
     labeled_lr: float = _f(5e-6, "Learning rate on labeled data (teacher and student fine-tuning).")
+    contrastive_weight: float = _f(0.0, "Share lambda of a supervised contrastive term in labeled tuning: loss = (1 - "
+                                   "lambda) cross-entropy + lambda SCL over the pooled encoder states of each batch "
+                                   "(Gunel et al. 2021, arXiv 2011.01403, lambda 0.9); 0 = cross-entropy only (paper).")
+    contrastive_temperature: float = _f(0.3, "Temperature of that contrastive term (Gunel et al.: 0.3).")
     teachers: int = _f(1, "First teachers trained from different seeds (adapter init and data order); their mean "
                        "probabilities pseudo-label the pool, and the one that agrees most with that mean on the "
                        "pool is kept as the teacher. 1 = the paper's single teacher.")
@@ -117,11 +121,11 @@ class ListConfig:
         for name in non_negative:
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("labeled_lr", "student_lr", "temperature"):
+        for name in ("labeled_lr", "student_lr", "temperature", "contrastive_temperature"):
             value = float(getattr(self, name))
             if not (value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{name} must be a positive number, got {getattr(self, name)!r}")
-        for name in ("warmup_fraction", "holdout_fraction"):
+        for name in ("warmup_fraction", "holdout_fraction", "contrastive_weight"):
             value = float(getattr(self, name))
             if not 0.0 <= value < 1.0 + (name == "warmup_fraction"):
                 raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")

@@ -700,13 +700,6 @@ def load_examples(
             raise DataError(f"{name}: label column '{label_column}' is blank in every row; pick the column that holds the labels.")
         keep &= ~unknown
 
-    truncated_mask = np.zeros(len(df), dtype=bool)
-    for col in text_columns:
-        too_long = np.array(texts[col].str.len() > MAX_TEXT_CHARS, dtype=bool)
-        if too_long.any():
-            texts.loc[too_long, col] = texts.loc[too_long, col].str.slice(0, MAX_TEXT_CHARS)
-            truncated_mask |= too_long
-
     if dedupe:
         # Only rows still in play can be duplicates of each other.
         dup = np.zeros(len(df), dtype=bool)
@@ -722,6 +715,15 @@ def load_examples(
                     f"{conflicts} duplicated text{'s' if conflicts != 1 else ''} had different labels; the first label was kept"
                 )
         keep &= ~dup
+
+    # After the duplicate check, which compares whole texts: two long texts that differ only past the limit are
+    # two rows, not a duplicate.
+    truncated_mask = np.zeros(len(df), dtype=bool)
+    for col in text_columns:
+        too_long = np.array(texts[col].str.len() > MAX_TEXT_CHARS, dtype=bool)
+        if too_long.any():
+            texts.loc[too_long, col] = texts.loc[too_long, col].str.slice(0, MAX_TEXT_CHARS)
+            truncated_mask |= too_long
 
     report.rows_kept = int(keep.sum())
     report.truncated = int((truncated_mask & keep).sum())

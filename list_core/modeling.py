@@ -431,6 +431,14 @@ class ListModel(nn.Module):
             return self(*args)
         return torch.func.functional_call(self, params, args, strict=False)
 
+    def logits_and_states(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class logits and the encoder state the head read (for a contrastive term on the same forward pass)."""
+        batch = batch.to(self.device_)
+        with self.autocast():
+            h = self.head_input(batch.input_ids, batch.attention_mask, batch.mask_positions)
+            logits = self.head(h)
+        return logits.float(), h.float()
+
     def mask_features(self, batch: Batch) -> torch.Tensor:
         """Head features at the mask (after the transform), for prototype initialisation of the class rows."""
         batch = batch.to(self.device_)

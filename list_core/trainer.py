@@ -63,6 +63,22 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], n_class
             "macro_f1": float(np.mean(f1s)) if len(y_true) else float("nan")}
 
 
+def supervised_contrastive_loss(states: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SCL of Gunel et al. 2021 (after Khosla et al. 2020): for each anchor, the mean negative log-probability of
+    its same-class batch mates among all other batch members, by cosine similarity / temperature. Anchors without a
+    same-class mate are skipped; a batch with none gives 0."""
+    z = F.normalize(states, dim=-1)
+    sim = z @ z.t() / temperature
+    self_mask = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    log_prob = sim.masked_fill(self_mask, float("-inf")).log_softmax(dim=1).masked_fill(self_mask, 0.0)
+    positive = (labels[:, None] == labels[None, :]) & ~self_mask
+    count = positive.sum(1)
+    anchors = count > 0
+    if not anchors.any():
+        return states.sum() * 0.0
+    return -((log_prob * positive).sum(1)[anchors] / count[anchors]).mean()
+
+
 class PlainEncoder:
     """Classic fine-tuning's input: the text fields as a (pair of) sequence(s), no template, no mask."""
 
@@ -199,7 +215,8 @@ class ListTrainer:
 
     def train_labeled(self, data: Prepared, epochs: int, max_steps: int, lr: float, stage: str, seed: int,
                       min_steps: int = 0) -> float:
-        """Cross-entropy prompt tuning on labeled examples; returns the mean loss of the last epoch."""
+        """Cross-entropy prompt tuning on labeled examples (plus the contrastive term when `contrastive_weight` > 0);
+        returns the mean loss of the last epoch."""
         cfg, model = self.config, self.model_
         per_epoch = math.ceil(len(data) / cfg.labeled_batch_size)
         total = epochs * per_epoch
@@ -218,8 +235,15 @@ class ListTrainer:
         while step < total:
             for chunk in batches(rng.permutation(len(data)).tolist(), cfg.labeled_batch_size):
                 self.check_stop()
-                logits = model.logits(self._collate([data.encoded[i] for i in chunk]))
-                loss = F.cross_entropy(logits, labels[chunk].to(logits.device))
+                batch, y = self._collate([data.encoded[i] for i in chunk]), labels[chunk]
+                if cfg.contrastive_weight > 0:
+                    logits, states = model.logits_and_states(batch)
+                    y = y.to(logits.device)
+                    loss = ((1 - cfg.contrastive_weight) * F.cross_entropy(logits, y) + cfg.contrastive_weight
+                            * supervised_contrastive_loss(states, y, cfg.contrastive_temperature))
+                else:
+                    logits = model.logits(batch)
+                    loss = F.cross_entropy(logits, y.to(logits.device))
                 self._step(loss, opt, sched)
                 recent = (recent + [loss.item()])[-per_epoch:]
                 step += 1

@@ -380,6 +380,14 @@ def test_truncation(tmp_path):
     assert "truncated" in rep.summary()
 
 
+def test_long_texts_that_differ_past_the_limit_are_not_duplicates(tmp_path):
+    long = "word " * (MAX_TEXT_CHARS // 4)
+    p = write(tmp_path, "t.csv", f"text,label\n{long},a\n{long}x,b\n{long},a\n")
+    ds, rep = load_examples(p, label_column="label")
+    assert ds["label"] == ["a", "b"]  # the exact repeat is the one duplicate; the second text is its own row
+    assert (rep.duplicates, rep.truncated, rep.warnings) == (1, 2, [])
+
+
 def test_dataset_to_frame(tmp_path):
     p = write(tmp_path, "f.csv", "text,label\na,1\nb,0\n")
     ds, _ = load_examples(p, label_column="label")

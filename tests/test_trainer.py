@@ -272,3 +272,46 @@ def test_teacher_min_steps_is_validated_and_in_the_quick_preset_only():
         tiny_config(teacher_min_steps=-1)
     assert ListConfig.from_preset("quick").teacher_min_steps == 120
     assert ListConfig.from_preset("paper").teacher_min_steps == 0  # the authors' schedule is left as published
+
+
+def test_supervised_contrastive_loss_matches_its_definition():
+    from list_core.trainer import supervised_contrastive_loss
+
+    z = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [-1.0, 0.0]])
+    y = torch.tensor([0, 0, 1, 2])  # anchors 0 and 1 have a same-class mate; 2 and 3 have none and are skipped
+    t = 0.5
+    sim = (torch.nn.functional.normalize(z, dim=-1) @ torch.nn.functional.normalize(z, dim=-1).t()) / t
+    expected = []
+    for a, p in ((0, 1), (1, 0)):
+        others = [j for j in range(4) if j != a]
+        expected.append(-(sim[a, p] - torch.logsumexp(sim[a, others], 0)))
+    torch.testing.assert_close(supervised_contrastive_loss(z, y, t), torch.stack(expected).mean())
+    # Tight classes cost less than the same points with the labels crossed; no positive pair at all costs 0.
+    tight = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    assert (supervised_contrastive_loss(tight, torch.tensor([0, 0, 1, 1]), t)
+            < supervised_contrastive_loss(tight, torch.tensor([0, 1, 0, 1]), t))
+    lone = torch.randn(3, 2, requires_grad=True)
+    loss = supervised_contrastive_loss(lone, torch.tensor([0, 1, 2]), t)
+    loss.backward()
+    assert loss.item() == 0.0 and lone.grad is not None
+
+
+def test_contrastive_weight_changes_the_teacher_and_zero_leaves_it_alone():
+    plain, _ = fit(iterations=0)
+    zero, _ = fit(iterations=0, contrastive_weight=0.0, contrastive_temperature=0.1)  # temperature unused at 0
+    mixed, _ = fit(iterations=0, contrastive_weight=0.9)
+    for k, v in plain.model_.trainable_state().items():
+        assert torch.equal(v, zero.model_.trainable_state()[k]), k
+    assert any(not torch.equal(v, mixed.model_.trainable_state()[k]) for k, v in plain.model_.trainable_state().items())
+    again, _ = fit(iterations=0, contrastive_weight=0.9)  # and it is as deterministic as the rest
+    for k, v in mixed.model_.trainable_state().items():
+        assert torch.equal(v, again.model_.trainable_state()[k]), k
+
+
+@pytest.mark.parametrize("bad", [dict(contrastive_weight=1.0), dict(contrastive_weight=-0.1),
+                                 dict(contrastive_temperature=0.0)])
+def test_contrastive_settings_are_validated(bad):
+    from list_core.config import ConfigError
+
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        tiny_config(**bad)
