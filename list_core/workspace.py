@@ -57,6 +57,8 @@ HELD_OUT = " (held out)"
 """Suffix of the evaluation set's file name when `hold_out_eval` made it from the pool."""
 
 FILE_COLUMN = "file:"
+RESERVED_COLUMNS = ("id", "label", "gold", "uid", "source", "pool_id")
+"""Names the workspace gives its own columns (row ids, labels, file labels, example records): not text columns."""
 """Prefix of the pool file's own columns kept in the pool (not text, not the label): exported as `file_<name>`."""
 
 
@@ -432,9 +434,15 @@ class Workspace:
                     ex["label"] = renamed[ex["label"]]
             s["label_aliases"] = {v: renamed.get(c, c) for v, c in (s.get("label_aliases") or {}).items()}
             before = {n: o for o, n in renamed.items()}
+            # The words of classes taken out are kept aside, like their examples: a class that comes back (a typo
+            # in the list, an edit saved half-way) gets its word back instead of an empty one.
+            retired = {**(s.get("retired_label_words") or {}),
+                       **{c: w for c, w in old_words.items() if w and c not in clean and c not in renamed}}
             s["classes"] = clean
-            s["label_words"] = {c: str((words or {}).get(c, old_words.get(c, old_words.get(before.get(c), ""))))
+            s["label_words"] = {c: str((words or {}).get(c, old_words.get(c, old_words.get(before.get(c),
+                                                                                       retired.get(c, "")))))
                                 .strip() for c in clean}
+            s["retired_label_words"] = {c: w for c, w in retired.items() if c not in clean}
         return renamed
 
     @property
@@ -576,11 +584,22 @@ class Workspace:
         return load_examples(self.upload_path(name), text_columns=list(text_columns) if text_columns else None,
                              label_column=label_column, labels=labels, name=Path(name.replace("sample:", "")).name)
 
+    @staticmethod
+    def _check_text_columns(cols: Sequence[str]) -> None:
+        """A text column may not carry a name the workspace uses for its own columns: it would be overwritten."""
+        clash = [c for c in cols if str(c).strip().lower() in RESERVED_COLUMNS]
+        if clash:
+            raise WorkspaceError(
+                f"the text column {clash[0]!r} has a name LiST Studio uses for its own columns "
+                f"({', '.join(RESERVED_COLUMNS)}): choose the column that holds the texts, or rename this column in "
+                "the file (e.g. to 'text') and upload it again")
+
     def set_pool(self, name: str, text_columns: Sequence[str] | None = None, label_column: str | None = None):
         """Use a file as the unlabeled pool; returns its LoadReport. A label column, if given, is kept as
         'gold' (never shown to the model; useful to check pseudo-label accuracy)."""
         from .data import read_table
 
+        self._check_text_columns(text_columns or [])
         ds, report = self.load_file(name, text_columns, None)
         frame = ds.to_pandas()
         cols = [c for c in frame.columns if c not in ("id",)]
@@ -811,6 +830,7 @@ class Workspace:
                        ) -> dict[str, Any]:
         """Add the rows of a labeled file to the labeled set (new classes are added). A row whose text is already
         a labeled example is skipped, so importing a file twice adds nothing. Returns the counts and a message."""
+        self._check_text_columns(text_columns or self.text_columns)
         ds, report = self.load_file(name, text_columns or self.text_columns, label_column)
         rows = ds.to_list()
         cols = [c for c in ds.column_names if c not in ("id", "label")]
@@ -1290,7 +1310,14 @@ class Workspace:
         pool = self.pool()
         taken = {ex.get("pool_id") for ex in self.state["labeled"] if ex.get("pool_id") is not None}
         if len(pool):
-            pool = pool[~pool["id"].isin(taken)]
+            # Labeled rows are not pseudo-labeled: those picked from the pool, and pasted or imported texts that
+            # are also pool rows (so the run's recorded count of unlabeled examples is what it trains on).
+            cols = [c for c in fmap.values() if c in pool.columns]
+            texts = self._labeled_texts(cols)
+            keep = ~pool["id"].isin(taken).to_numpy()
+            if cols and texts:
+                keep &= [_text_key(r, cols) not in texts for r in pool[cols].to_dict("records")]
+            pool = pool[keep]
         unlabeled = []
         if len(pool):
             ids = pool["id"].astype(int).tolist()
@@ -1467,7 +1494,7 @@ class Workspace:
                 "pseudo_label_accuracy": finite(last.get("pseudo_label_accuracy")),
                 "zero_weight_share": finite(last.get("zero_weight_share")),
                 "labeled": (spec.get("counts") or {}).get("labeled"),
-                "unlabeled": (spec.get("counts") or {}).get("unlabeled"),
+                "unlabeled": _unlabeled_count(spec, status),
                 "created_at": spec.get("created_at"), "error": status.get("error")}
 
     def runs(self) -> list[dict[str, Any]]:
@@ -1581,7 +1608,7 @@ class Workspace:
                  "- Label words: " + ", ".join(f"{k} -> `{v}`" for k, v in (cfg.get("verbalizer") or {}).items()),
                  f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
                  f"- Data: {(spec.get('counts') or {}).get('labeled')} labeled, "
-                 f"{(spec.get('counts') or {}).get('unlabeled')} unlabeled examples (up to "
+                 f"{_unlabeled_count(spec, run.status())} unlabeled examples (up to "
                  f"{cfg.get('unlabeled_per_iteration')} of them pseudo-labeled per iteration)",
                  f"- Evaluation: {last.get('eval_source', 'n/a')}",
                  f"- Final accuracy: {_fmt(last.get('accuracy'))}, macro-F1: {_fmt(last.get('macro_f1'))} "
@@ -1671,6 +1698,12 @@ def _some_values(values) -> str:
     """Up to five distinct values of a Series, sorted and quoted, for a message: "'0', '1', ..."."""
     distinct = sorted(values.unique())
     return ", ".join(repr(v) for v in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
+
+
+def _unlabeled_count(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Any:
+    """Unlabeled examples a run trained on: the trainer's own count once it started (it also leaves out texts that
+    are labeled), else the count the run was created with."""
+    return (status.get("info") or {}).get("n_unlabeled", (spec.get("counts") or {}).get("unlabeled"))
 
 
 def _text_key(row: Mapping[str, Any], columns: Iterable[str]) -> tuple[str, ...]:

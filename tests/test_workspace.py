@@ -1061,3 +1061,43 @@ def test_least_confident_first_labeling_follows_the_newest_run_on_this_pool(home
     assert ws.uncertainty_ranking() is None
     with pytest.raises(W.WorkspaceError):
         ws.set_label_order("by magic")
+
+
+def test_a_text_column_with_a_reserved_name_is_refused_not_a_crash(home):
+    ws = W.Workspace("idcol")
+    ws.save_upload("numbers.csv", b"id,score\n1,0.5\n2,0.7\n3,0.9\n")
+    with pytest.raises(W.WorkspaceError, match="'id' has a name LiST Studio uses"):
+        ws.set_pool("numbers.csv", ["id"])
+    assert not ws.pool_path.exists() and not (ws.state.get("pool") or {})
+    ws.save_upload("lab.csv", b"label,tag\nsome text,a\nother text,b\n")
+    with pytest.raises(W.WorkspaceError, match="'label' has a name"):
+        ws.import_labeled("lab.csv", "tag", ["label"])
+    assert ws.state["labeled"] == []
+
+
+def test_a_class_taken_out_and_put_back_gets_its_label_word_back(home):
+    ws = W.Workspace("words")
+    ws.set_classes(["pos", "neg"], {"pos": "great", "neg": "terrible"})
+    ws.set_classes(["pos"])  # a half-finished edit saved
+    assert ws.label_words == {"pos": "great"}
+    ws.set_classes(["pos", "neg"])
+    assert ws.label_words == {"pos": "great", "neg": "terrible"}
+    ws.set_classes(["pos", "neg", "meh"], {"pos": "good", "neg": "terrible", "meh": ""})  # given words still win
+    assert W.Workspace("words").label_words == {"pos": "good", "neg": "terrible", "meh": ""}
+
+
+def test_pool_rows_whose_text_is_labeled_are_not_counted_as_unlabeled(home):
+    ws = ready_workspace("cnt", n=0)
+    pool = ws.pool()
+    first, second = pool.iloc[0], pool.iloc[1]
+    ws.add_example(str(first["text"]), "pos")  # typed or pasted: not linked to the pool row
+    ws.add_example(str(second["text"]) + "  ", "neg")  # the same text up to surrounding spaces
+    rows = ws._run_rows()
+    assert len(rows.unlabeled) == len(pool) - 2
+    assert not {first["text"], second["text"]} & {r["text"] for r in rows.unlabeled}
+    # The Runs table and the model card give the count the trainer used once it recorded one.
+    run = fake_run(ws, "r1")
+    assert ws.run_summary("r1")["unlabeled"] == 10
+    run.write_status(info={"n_unlabeled": 7})
+    assert ws.run_summary("r1")["unlabeled"] == 7
+    assert ", 7 unlabeled examples" in ws.model_card("r1")
