@@ -50,6 +50,15 @@ def ensure_workspace() -> str:
     return name
 
 
+def grid(n: int, per_row: int) -> list:
+    """n equal cells in rows of at most `per_row` columns: 15 classes side by side leave each about 40 px."""
+    per_row = max(1, min(n, per_row))
+    cells: list = []
+    for start in range(0, n, per_row):
+        cells += st.columns(per_row)[: min(per_row, n - start)]
+    return cells
+
+
 def ws() -> W.Workspace:
     """The session's workspace; an unreadable one is reported and the page stops (no traceback)."""
     try:

@@ -101,10 +101,14 @@ sample = cur.sample(min(len(cur), 5000), random_state=0) if len(cur) > 5000 else
 sample = sample.assign(snippet=sample["text"].str.slice(0, 120),
                        pseudo_label_is=sample["right"].map({True: "right", False: "wrong"}).fillna("unknown"))
 # Coloured by right / wrong when the pool file has labels: do the rejected (weight 0) points sit with the wrong ones?
+# A marker shape per class only while shapes stay apart (and the legend short): 15 classes x right / wrong would be
+# 30 legend entries over a handful of shapes. Past 10 classes the colours come from a 24-colour palette.
+n_classes = sample["pseudo_label"].nunique()
 fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label_is" if audit else "pseudo_label",
-                 symbol="pseudo_label",
+                 symbol="pseudo_label" if n_classes <= 4 else None,
                  color_discrete_map={"right": "#2e7d32", "wrong": "#c62828", "unknown": "#9e9e9e"},
-                 hover_data={"snippet": True, "id": True},
+                 color_discrete_sequence=px.colors.qualitative.Dark24 if n_classes > 10 else None,
+                 hover_data={"snippet": True, "id": True, "pseudo_label": True},
                  labels={"pseudo_label_is": "pseudo-label is", "pseudo_label": "pseudo-label"},
                  title="Confidence vs learned weight"
                  + (" (5,000-point sample)" if len(cur) > 5000 else ""))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages._ui import USER_ERRORS, errors, flash, show_flash, ws
+from app_pages._ui import USER_ERRORS, errors, flash, grid, show_flash, ws
 
 st.title("Label")
 w = ws()
@@ -21,7 +21,7 @@ if len(w.classes) < 2:
     st.stop()
 
 counts = w.class_counts()
-cols = st.columns(len(w.classes) + 1)
+cols = grid(len(w.classes) + 1, 8)
 for col, c in zip(cols, w.classes):
     col.metric(c, counts.get(c, 0))
 cols[-1].metric("total", sum(counts.values()))
@@ -59,7 +59,7 @@ with one:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")
         st.markdown("\n\n".join(f"> {ex[c]}" for c in w.text_columns))
-        buttons = st.columns(len(w.classes) + 2)
+        buttons = grid(len(w.classes) + 2, 6 if len(w.classes) > 6 else 8)  # names stay readable at 15 classes
         for i, c in enumerate(w.classes):
             if buttons[i].button(c, key=f"lab_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None):
                 with errors():

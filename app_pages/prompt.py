@@ -4,7 +4,7 @@ import streamlit as st
 
 from list_core.prompts import SUGGESTED_TEMPLATES, PromptError, Template
 from list_core.workspace import match_suggested_words, preview_prompts, zero_shot_check
-from app_pages._ui import errors, flash, show_flash, ws
+from app_pages._ui import errors, flash, grid, show_flash, ws
 
 st.title("Prompt")
 w = ws()
@@ -56,7 +56,7 @@ template = st.text_input("Template", key="template_text", on_change=keep_templat
 if w.template_draft is not None and template == w.template_draft:
     st.caption(f"Unsaved draft: training uses the last working template, `{w.template}`, until this one is fixed.")
 words = {}
-cols = st.columns(max(1, len(w.classes)))
+cols = grid(len(w.classes), 4)
 for col, c in zip(cols, w.classes):
     words[c] = col.text_input(f"Label word for '{c}'", key=f"word_{c}", on_change=keep_word, args=(c,),
                               placeholder="one word, e.g. great")

@@ -119,8 +119,10 @@ def show_run():
                    for k, v in (r.get("pseudo_label_distribution") or {}).items()]
             if bal:
                 right.markdown("**Pseudo-label class balance**")
-                fig = px.bar(pd.DataFrame(bal), x="iteration", y="share", color="class")
-                fig.update_layout(height=300, margin=dict(t=36, b=10), xaxis_dtick=1)
+                n_classes = len({b["class"] for b in bal})  # past 10 the default palette repeats its colours
+                fig = px.bar(pd.DataFrame(bal), x="iteration", y="share", color="class",
+                             color_discrete_sequence=px.colors.qualitative.Dark24 if n_classes > 10 else None)
+                fig.update_layout(height=max(300, 20 * n_classes + 60), margin=dict(t=36, b=10), xaxis_dtick=1)
                 right.plotly_chart(fig, width="stretch", key="bal_chart")
         readout = w.accuracy_readout(rid)
         if readout and readout[0] == "warning":  # the curve's 95% range on its few rows includes guessing

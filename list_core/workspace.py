@@ -835,6 +835,7 @@ class Workspace:
         rows = ds.to_list()
         cols = [c for c in ds.column_names if c not in ("id", "label")]
         added = duplicates = 0
+        new_classes: list[str] = []
         with self._mutate() as s:
             # 'Pos' / 'pos ' in the file join the class 'pos' (set_classes refuses classes that differ only so).
             folded = class_lookup(s)
@@ -850,6 +851,7 @@ class Workspace:
                 if label not in s["classes"]:
                     s["classes"].append(label)
                     s["label_words"].setdefault(label, "")
+                    new_classes.append(label)
         # With no list of allowed labels, the loader's 'unknown label' rows are exactly those with a blank label.
         skipped = [f"{n:,} {what}" for n, what in ((report.empty, "with empty text"),
                                                    (report.unknown_label, "without a label"),
@@ -858,7 +860,11 @@ class Workspace:
                                                    (report.bad_rows, "malformed")) if n]
         message = (f"{added:,} labeled example{'' if added == 1 else 's'} added from {report.rows_read:,} row"
                    f"{'' if report.rows_read == 1 else 's'}" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
-        return {"added": added, "duplicates": duplicates, "message": message}
+        if new_classes:  # the file's labels that were no class became classes: say so, they need label words
+            message += (f". New class{'es' if len(new_classes) > 1 else ''} from the file: "
+                        f"{', '.join(repr(c) for c in new_classes)} (give each a label word on the Prompt page, or rename "
+                        "or remove it on the Label page)")
+        return {"added": added, "duplicates": duplicates, "new_classes": new_classes, "message": message}
 
     # --- labeled examples ---
     @staticmethod
@@ -1022,9 +1028,13 @@ class Workspace:
         if len(self.classes) < 2:
             out.append("define at least two classes")
         counts = self.class_counts()
-        for c, n in counts.items():
-            if c in self.classes and n < MIN_PER_CLASS:
-                out.append(f"class {c!r} has {n} labeled example(s); label at least {MIN_PER_CLASS} per class")
+        short = {c: n for c, n in counts.items() if c in self.classes and n < MIN_PER_CLASS}
+        if len(short) == 1:
+            (c, n), = short.items()
+            out.append(f"class {c!r} has {n} labeled example(s); label at least {MIN_PER_CLASS} per class")
+        elif short:  # one line for all, not one box per class (15 boxes push the page a screen down)
+            out.append(f"{len(short)} classes have fewer than {MIN_PER_CLASS} labeled examples; label at least "
+                       f"{MIN_PER_CLASS} per class: " + ", ".join(f"{c!r} has {n}" for c, n in short.items()))
         gone = {c: n for c, n in counts.items() if c not in self.classes}
         if gone:
             out.append(f"{sum(gone.values())} labeled example(s) belong to class(es) no longer listed "
@@ -2070,12 +2080,28 @@ def pseudo_label_audit(frame) -> dict[str, Any] | None:
         n = int(mask.sum())
         return n, (float(right[mask].mean()) if n else None)
 
+    def weighting_noise(mask) -> float:
+        """95 % half-width of (weighted - plain) rightness if the weights had nothing to do with rightness: the
+        difference is sum_i (w_i / W - 1 / n) x_i, of variance p (1 - p) sum_i (w_i / W - 1 / n)^2."""
+        w, n = weight[mask], int(mask.sum())
+        if n == 0 or w.sum() <= 0:
+            return 0.0
+        p = float(right[mask].mean())
+        return 1.96 * math.sqrt(p * (1 - p) * float(((w / w.sum() - 1 / n) ** 2).sum()))
+
     scored = ~np.isnan(weight)
     total = float(weight[scored].sum())
-    return {"n": len(f), "accuracy": float(right.mean()), "kept": part(scored & (weight > 0)),
-            "rejected": part(scored & (weight == 0)), "warmup_only": part(~scored),
+    kept, rejected = part(scored & (weight > 0)), part(scored & (weight == 0))
+    pooled = (kept[0] * (kept[1] or 0) + rejected[0] * (rejected[1] or 0)) / max(1, kept[0] + rejected[0])
+    return {"n": len(f), "accuracy": float(right.mean()), "kept": kept, "rejected": rejected,
+            "warmup_only": part(~scored),
             "weighted": float((weight[scored] * right[scored]).sum() / total) if total > 0 else None,
-            "unweighted": part(scored)[1]}
+            "unweighted": part(scored)[1],
+            # What chance alone gives on these counts (95 %): a smaller gap is not read as an effect.
+            "rejection_noise": (1.96 * math.sqrt(pooled * (1 - pooled) * (1 / kept[0] + 1 / rejected[0]))
+                                if kept[0] and rejected[0] else 0.0),
+            "kept_weighting_noise": weighting_noise(scored & (weight > 0)),
+            "weighting_noise": weighting_noise(scored)}
 
 
 def audit_text(audit: Mapping[str, Any]) -> str:
@@ -2093,17 +2119,28 @@ def audit_text(audit: Mapping[str, Any]) -> str:
             f"{audit['accuracy']:.1%} right. " + "; ".join(parts) + ".")
     (n_kept, kept), (n_rejected, rejected) = audit["kept"], audit["rejected"]
     if n_kept and n_rejected:
-        text += (f" The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than the "
-                 f"kept ones ({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
+        if abs(kept - rejected) <= audit.get("rejection_noise", 0.0):
+            text += (f" The rejected and the kept pseudo-labels were wrong about as often ({1 - rejected:.0%} "
+                     f"against {1 - kept:.0%}; a gap this small is within chance on these counts).")
+        else:
+            text += (f" The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than "
+                     f"the kept ones ({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
     if audit["weighted"] is not None and n_kept:
         text += (f" Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
-                 f"{kept:.1%} counted equally: the larger weights "
-                 + ("went to right ones." if audit["weighted"] > kept else "did not go to right ones."))
+                 f"{kept:.1%} counted equally: ")
+        if abs(audit["weighted"] - kept) <= audit.get("kept_weighting_noise", 0.0):
+            text += "too close to tell whether the larger weights went to right ones."
+        else:
+            text += "the larger weights " + ("went to right ones." if audit["weighted"] > kept
+                                            else "did not go to right ones.")
     if audit["weighted"] is not None and audit["unweighted"] is not None:
-        better = audit["weighted"] > audit["unweighted"]
+        gap = audit["weighted"] - audit["unweighted"]
         text += (f" Overall, the re-weighted pseudo-labels are {audit['weighted']:.1%} right by weight against "
-                 f"{audit['unweighted']:.1%} counted equally: the weights "
-                 + ("favour the right ones." if better else "do not favour the right ones here."))
+                 f"{audit['unweighted']:.1%} counted equally: the weights ")
+        if abs(gap) <= audit.get("weighting_noise", 0.0):
+            text += "neither clearly favour nor disfavour the right ones (the gap is within chance on these counts)."
+        else:
+            text += "favour the right ones." if gap > 0 else "do not favour the right ones here."
     return text
 
 

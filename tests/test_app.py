@@ -605,3 +605,23 @@ def test_label_page_least_confident_first(home):
     at = app("lc", "app_pages/label.py")
     assert any("Ordered by run 29990101-000000-aaaa's confidence" in c.value for c in at.caption)
     assert any("Pool example #0 " in c.value for c in at.caption)  # the least confident pseudo-label first
+
+
+def test_fifteen_classes_get_rows_of_buttons_and_word_inputs_and_one_label_warning(home):
+    ws = prepared("many", n=0)
+    classes = [f"genre{i}" for i in range(15)]
+    ws.set_classes(classes)
+    at = app("many", "app_pages/label.py")
+    no_errors(at)
+    assert [b.label for b in at.button if b.key.startswith("lab_") and b.key[4:] in classes] == classes
+    assert at.button(key="lab_skip") and at.button(key="lab_undo")
+    # Rows of at most 6 buttons (8 metrics), not 17 (16) side by side: no column narrower than an eighth.
+    assert at.columns and min(c.weight for c in at.columns) >= 1 / 8 - 1e-9
+    assert sum("fewer than 8 labeled examples" in w.value for w in at.warning) == 1
+    at.button(key="lab_genre12").click().run()  # a class past the ninth (no key shortcut) labels too
+    no_errors(at)
+    assert W.Workspace("many").class_counts()["genre12"] == 1
+    at = app("many", "app_pages/prompt.py")
+    no_errors(at)
+    assert [t.key for t in at.text_input if t.key.startswith("word_")] == [f"word_{c}" for c in classes]
+    assert min(c.weight for c in at.columns) >= 1 / 4 - 1e-9  # four label words a row
