@@ -50,6 +50,15 @@ def ensure_workspace() -> str:
     return name
 
 
+def not_there_yet(run, what: str, when: str) -> str:
+    """Why a run has no `what` yet: it may still come (an active run), or only if the run is resumed."""
+    state = run.status().get("state")
+    if state in ("cancelled", "failed", "interrupted"):
+        return (f"This run was {state} before it had {what}. Resume it on the Train page (Runs lists every run), "
+                "or pick another run above.")
+    return f"This run has no {what} yet: {when}."
+
+
 def grid(n: int, per_row: int) -> list:
     """n equal cells in rows of at most `per_row` columns: 15 classes side by side leave each about 40 px."""
     per_row = max(1, min(n, per_row))

@@ -118,7 +118,8 @@ if w.state.get("pool"):
     m[1].metric("Empty", r["empty"])
     m[2].metric("Duplicates", r["duplicates"])
     m[3].metric("Malformed", r["bad_rows"])
-    st.caption(p["summary"])
+    moved = r["rows_kept"] - int(p.get("rows", r["rows_kept"]))  # the rows held out as the evaluation set
+    st.caption(p["summary"] + (f"; {moved:,} of them are held out as the evaluation set" if moved > 0 else ""))
     for warning in r.get("warnings", []):
         st.warning(warning)
     gold_warning = w.gold_warning()  # reads the pool file: once

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from list_core.workspace import table_bytes
-from app_pages._ui import classifier, current_run, errors, ws
+from app_pages._ui import classifier, current_run, errors, not_there_yet, ws
 
 st.title("Export")
 w = ws()
@@ -23,7 +23,7 @@ if rid is None:
     st.stop()
 run = w.run(rid)
 if not run.model_path.exists():
-    st.info("This run has no trained model yet.")
+    st.info(not_there_yet(run, "a trained model", "it is saved when the run finishes"))
     st.stop()
 st.subheader("Model")
 with errors():

@@ -4,7 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from list_core.workspace import audit_text, filter_pseudo, page_of, pseudo_label_audit, with_gold
-from app_pages._ui import USER_ERRORS, current_run, flash, pseudo_labels, show_flash, ws
+from app_pages._ui import USER_ERRORS, current_run, flash, not_there_yet, pseudo_labels, show_flash, ws
 
 st.title("Inspect")
 w = ws()
@@ -13,7 +13,7 @@ if rid is None:
     st.stop()
 frame = pseudo_labels(w.run(rid))
 if not len(frame):
-    st.info("This run has no pseudo-labels yet: they appear after the first self-training iteration.")
+    st.info(not_there_yet(w.run(rid), "pseudo-labels", "they appear after the first self-training iteration"))
     st.stop()
 if not w.run_on_current_pool(rid):
     st.caption("This run was made on an earlier load of the pool: its ids are that load's row numbers. Accept and "

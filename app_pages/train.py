@@ -41,8 +41,13 @@ if preset == "custom":
                 custom[knob] = col.number_input(knob, value=int(value), step=1, key=f"k_{knob}", help=help_.get(knob))
 
 active = w.active_run()
+prompt_problems = w.prompt_problems(model or "default")
+# What Start would refuse, said by the warnings below: Start waits for them instead of repeating one as an error.
+counts = w.class_counts()
+blocked = len(w.classes) < 2 or bool(prompt_problems) or any(counts.get(c, 0) == 0 for c in w.classes)
 b1, b2, _ = st.columns([1, 1, 4])
-if b1.button("Start training", type="primary", disabled=active is not None, key="start"):
+if b1.button("Start training", type="primary", disabled=active is not None or blocked, key="start",
+             help="Fix what the warnings below name first." if blocked else None):
     with errors(), st.spinner("Checking the prompt and starting the worker..."):
         rid = w.start_run(preset, model, device, int(seed), custom)
         st.query_params["run"] = rid
@@ -51,7 +56,7 @@ if b1.button("Start training", type="primary", disabled=active is not None, key=
 draft = ([f"The Prompt page holds a template draft that does not work yet; a run started now uses the last "
           f"working template: `{w.template}`"] if w.template_draft else [])
 gold_warning = w.gold_warning()  # reads the pool file: once
-for warning in w.label_warnings() + w.prompt_problems(model or "default") + [gold_warning or ""] + draft:
+for warning in w.label_warnings() + prompt_problems + [gold_warning or ""] + draft:
     if warning:
         st.warning(warning)
 if not w.state.get("eval") and (w.state.get("pool") or {}).get("label_column") and not gold_warning:
@@ -63,6 +68,9 @@ ids = w.run_ids()
 rid = st.query_params.get("run") if st.query_params.get("run") in ids else (ids[0] if ids else None)
 if rid is None:
     st.stop()
+if st.query_params.get("run") != rid:  # e.g. the address named a run deleted since: it now names the one shown
+    st.query_params["run"] = rid
+    st.session_state["run_id"] = rid
 run = w.run(rid)
 state = run.status().get("state")
 st.subheader(f"Run {rid}")

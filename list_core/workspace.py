@@ -861,9 +861,9 @@ class Workspace:
         message = (f"{added:,} labeled example{'' if added == 1 else 's'} added from {report.rows_read:,} row"
                    f"{'' if report.rows_read == 1 else 's'}" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
         if new_classes:  # the file's labels that were no class became classes: say so, they need label words
-            message += (f". New class{'es' if len(new_classes) > 1 else ''} from the file: "
-                        f"{', '.join(repr(c) for c in new_classes)} (give each a label word on the Prompt page, or rename "
-                        "or remove it on the Label page)")
+            many = len(new_classes) > 1
+            message += (f". New class{'es' if many else ''} from the file: {', '.join(map(repr, new_classes))}; give "
+                        f"{'each' if many else 'it'} a label word on the Prompt page")
         return {"added": added, "duplicates": duplicates, "new_classes": new_classes, "message": message}
 
     # --- labeled examples ---
@@ -1553,9 +1553,16 @@ class Workspace:
                                             "pool_id": last["id"].to_numpy()}))
         frames = [f for f in frames if len(f)]
         out = pd.concat(frames, ignore_index=True) if frames else human
+        pool = self.pool()
+        unlinked = (out["pool_id"].isna() & out["source"].astype(str).str.startswith("human:")).to_numpy()
+        if len(pool) and unlinked.any() and set(cols) <= set(pool.columns):
+            # Typed, pasted or imported texts that are also pool rows get that row's id (and so its file columns).
+            by_text = _pool_ids_by_text(pool, cols)
+            out["pool_id"] = out["pool_id"].astype("object")
+            out.loc[unlinked, "pool_id"] = [by_text.get(_text_key(r, cols))
+                                            for r in out.loc[unlinked, cols].to_dict("records")]
         for col in ("pool_id", "iteration"):  # whole numbers with blanks, not 50.0
             out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
-        pool = self.pool()
         # The pool file's own columns (its ids, ..., and its label column), so rows join back to the user's data.
         extra = {c: "file_" + c[len(FILE_COLUMN):] for c in pool.columns if str(c).startswith(FILE_COLUMN)}
         gold_column = (self.state.get("pool") or {}).get("label_column")

@@ -188,8 +188,11 @@ def test_train_page_refuses_bad_model_and_shows_runs(home):
     prepared("tr")
     at = app("tr", "app_pages/train.py")
     at.text_input(key="model").set_value("/etc").run()
-    at.button(key="start").click().run()
-    assert any("not under an allowed model root" in e.value for e in at.error)
+    # Start waits while a warning names what it would refuse (not an error after the click that repeats it).
+    assert at.button(key="start").disabled
+    assert any("not under an allowed model root" in w.value for w in at.warning)
+    at.text_input(key="model").set_value("default").run()
+    assert not at.button(key="start").disabled
     run = fake_done_run(W.Workspace("tr"), "r1")
     at = app("tr", "app_pages/train.py", run="r1")
     no_errors(at)
@@ -250,11 +253,13 @@ def test_data_page_holds_out_labeled_pool_rows_as_the_evaluation_set(home):
     assert any("Evaluation set: 40 rows held out" in i.value for i in at.info)
     assert not any(b.key == "hold_out" for b in at.button)  # one evaluation set at a time
     assert not any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)
-    assert any(m.value == "60" for m in at.metric)  # the pool's rows now
+    assert any(m.value == "60" for m in at.metric)  # the pool's rows now, and the load's summary says why
+    assert any("100 kept" in c.value and "40 of them are held out as the evaluation set" in c.value for c in at.caption)
     at.button(key="clear_eval").click().run()  # "Put the held-out rows back in the pool"
     no_errors(at)
     assert any("40 rows went back to the pool" in m.value for m in at.success)
     assert any(m.value == "100" for m in at.metric) and not at.info
+    assert not any("held out as the evaluation set" in c.value for c in at.caption)
     assert any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)  # pointed to it
 
 
@@ -625,3 +630,44 @@ def test_fifteen_classes_get_rows_of_buttons_and_word_inputs_and_one_label_warni
     no_errors(at)
     assert [t.key for t in at.text_input if t.key.startswith("word_")] == [f"word_{c}" for c in classes]
     assert min(c.weight for c in at.columns) >= 1 / 4 - 1e-9  # four label words a row
+
+
+def test_train_start_waits_for_classes_words_and_examples_and_says_each_once(home):
+    W.Workspace("blk").set_classes([])
+    at = app("blk", "app_pages/train.py")
+    assert at.button(key="start").disabled and not at.error
+    assert [w.value for w in at.warning].count("define at least two classes") == 1
+    ws = W.Workspace("blk")
+    ws.set_classes(["a", "b"])
+    at = app("blk", "app_pages/train.py")
+    assert at.button(key="start").disabled
+    assert any("have no label word yet" in w.value for w in at.warning)
+    ws.set_classes(["a", "b"], {"a": "good", "b": "bad"})
+    ws.add_example("fine text", "a")  # 'b' has none: a run would be refused
+    at = app("blk", "app_pages/train.py")
+    assert at.button(key="start").disabled and any("'b' has 0" in w.value for w in at.warning)
+    ws.add_example("poor text", "b")
+    assert not app("blk", "app_pages/train.py").button(key="start").disabled  # few labels warn, they do not block
+
+
+@pytest.mark.parametrize("state, expected", [("cancelled", "This run was cancelled before it had"),
+                                             ("running", "yet:")])
+def test_inspect_and_export_say_whether_a_runs_results_can_still_come(home, state, expected):
+    from list_core.config import ListConfig
+    from list_core.job import create_run
+
+    ws = prepared("cx")
+    cfg = ListConfig.from_preset("quick", template=ws.template, verbalizer=ws.label_words)
+    create_run(ws.runs_dir / "r0", cfg, toy_rows(2), [{"id": 0, "text": "pool 0"}]).write_status(state=state)
+    for page, what in (("app_pages/inspect_run.py", "pseudo-labels"), ("app_pages/export.py", "a trained model")):
+        at = app("cx", page, run="r0")
+        no_errors(at)
+        assert any(expected in i.value and what in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_train_page_points_the_address_at_the_run_it_shows(home):
+    ws = prepared("gone")
+    fake_done_run(ws, "r1")
+    at = app("gone", "app_pages/train.py", run="deleted-since")
+    no_errors(at)
+    assert at.query_params["run"] == "r1" and at.session_state["run_id"] == "r1"

@@ -484,7 +484,8 @@ def test_service_import_says_which_rows_it_skipped(home):
     ws.save_upload("lab.csv", b"text,label\ngreat movie,pos\nawful,neg\nno label here,\n,pos\nawful,neg\n")
     result = ws.import_labeled("lab.csv", "label")
     assert result["added"] == 2 and result["message"] == (
-        "2 labeled examples added from 5 rows; skipped: 1 with empty text, 1 without a label, 1 repeated in the file")
+        "2 labeled examples added from 5 rows; skipped: 1 with empty text, 1 without a label, 1 repeated in the file. "
+        "New classes from the file: 'pos', 'neg'; give each a label word on the Prompt page")
 
 
 def test_service_label_word_and_offline_model_refused_before_a_run(home, saved_model_dir, monkeypatch):

@@ -467,8 +467,11 @@ def test_export_carries_the_pool_files_own_columns_for_pool_rows(home):
     ws.set_pool("mine.csv", ["text"], label_column="label")
     ws.label_pool_example(5, "pos")  # 'pool 5'
     ws.add_example("typed by hand", "neg")
+    ws.add_example("pool 3", "pos")  # typed (or pasted) text that is also a pool row: linked to it in the export
     fake_run(ws, "r1", n=5)  # pseudo-labels for 'pool 0' .. 'pool 4', ids 0..4
     frame = ws.export_frame("r1").set_index("text")
+    assert frame.loc["pool 3", "source"] == "human:manual" and frame.loc["pool 3", "pool_id"] == 3
+    assert frame.loc["pool 3", "file_id"] == "1003" and frame.index.is_unique  # its pseudo-label row is left out
     assert frame.loc["pool 5", "file_id"] == "1005" and frame.loc["pool 2", "file_id"] == "1002"
     assert frame.loc["pool 2", "file_when"] == "2026-01-03" and pd.isna(frame.loc["typed by hand", "file_id"])
     assert "file_text" not in frame.columns and frame.loc["pool 2", "file_label"] == "neg"  # the file's label too
