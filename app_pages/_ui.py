@@ -85,6 +85,8 @@ def current_run(workspace: W.Workspace, label: str = "Run", key: str = "run_sele
         return None
     wanted = st.query_params.get("run")
     index = ids.index(wanted) if wanted in ids else 0
+    if wanted and wanted not in ids:
+        st.caption(f"Run {wanted} is not in this workspace (deleted?); showing the newest run.")
     rid = st.selectbox(label, ids, index=index, key=key,
                        format_func=lambda r: f"{r} ({workspace.run(r).status().get('state')})")
     if st.query_params.get("run") != rid:

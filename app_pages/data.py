@@ -58,8 +58,10 @@ with errors():
         gold_choices = ["(none)"] + [c for c in cols if c not in text_cols]
         if st.session_state.get("gold_col") not in gold_choices:  # e.g. it became a text column
             st.session_state["gold_col"] = "(none)"
-        gold = st.selectbox("Label column in this file (optional, only to measure pseudo-label accuracy)",
-                            gold_choices, key="gold_col")
+        gold = st.selectbox("Label column in this file (optional)", gold_choices, key="gold_col",
+                            help="Needed to use the file as the evaluation set or to import it as labeled examples; "
+                                 "for the pool, it measures how many pseudo-labels are right (the model never sees "
+                                 "it).")
         if gold != "(none)" and gold == st.session_state.get("_gold_guessed"):
             st.caption(f"'{gold}' was chosen by its name: check it holds labels, or pick (none).")
         st.dataframe(head, hide_index=True, height=220)
@@ -76,7 +78,8 @@ with errors():
                 st.warning(report.summary())
             else:
                 st.success(report.summary())
-        if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)"):
+        if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)",
+                     help="Needs the label column: each row becomes a labeled example of its label's class."):
             result = w.import_labeled(src, gold, text_cols or None)
             (st.success if result["added"] else st.warning)(result["message"])
 
@@ -128,7 +131,8 @@ if w.state.get("pool"):
     match_label_values()  # right under the warning it answers
     pool_rows = w.pool()
     # Shown under the user's names: the file's label column and its other columns, not the stored 'gold' / 'file:x'.
-    shown = {"gold": f"{p.get('label_column')} (label)"}
+    label_col = str(p.get("label_column"))
+    shown = {"gold": label_col if label_col.lower() == "label" else f"{label_col} (label)"}
     for c in pool_rows.columns:
         if str(c).startswith(W.FILE_COLUMN):
             name = str(c)[len(W.FILE_COLUMN):]

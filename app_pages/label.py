@@ -59,7 +59,8 @@ with one:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")
         st.markdown("\n\n".join(f"> {ex[c]}" for c in w.text_columns))
-        buttons = grid(len(w.classes) + 2, 6 if len(w.classes) > 6 else 8)  # names stay readable at 15 classes
+        many = len(w.classes) > 6  # rows of 6 keep names readable at 15 classes; Skip / Undo then get a row
+        buttons = grid(len(w.classes), 6) + st.columns(4)[:2] if many else st.columns(len(w.classes) + 2)
         for i, c in enumerate(w.classes):
             if buttons[i].button(c, key=f"lab_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None):
                 with errors():

@@ -69,6 +69,8 @@ rid = st.query_params.get("run") if st.query_params.get("run") in ids else (ids[
 if rid is None:
     st.stop()
 if st.query_params.get("run") != rid:  # e.g. the address named a run deleted since: it now names the one shown
+    if st.query_params.get("run"):
+        st.caption(f"Run {st.query_params.get('run')} is not in this workspace (deleted?); showing the newest run.")
     st.query_params["run"] = rid
     st.session_state["run_id"] = rid
 run = w.run(rid)

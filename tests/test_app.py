@@ -671,3 +671,6 @@ def test_train_page_points_the_address_at_the_run_it_shows(home):
     at = app("gone", "app_pages/train.py", run="deleted-since")
     no_errors(at)
     assert at.query_params["run"] == "r1" and at.session_state["run_id"] == "r1"
+    assert any("Run deleted-since is not in this workspace" in c.value for c in at.caption)
+    at = app("gone", "app_pages/inspect_run.py", run="deleted-since")  # the run picker of Inspect / Export says so too
+    assert any("Run deleted-since is not in this workspace" in c.value for c in at.caption)
