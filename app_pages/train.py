@@ -132,7 +132,7 @@ def show_run():
                 n_classes = len({b["class"] for b in bal})  # past 10 the default palette repeats its colours
                 fig = px.bar(pd.DataFrame(bal), x="iteration", y="share", color="class",
                              color_discrete_sequence=px.colors.qualitative.Dark24 if n_classes > 10 else None)
-                fig.update_layout(height=max(300, 20 * n_classes + 60), margin=dict(t=36, b=10), xaxis_dtick=1)
+                fig.update_layout(height=max(300, 24 * n_classes + 60), margin=dict(t=36, b=10), xaxis_dtick=1)
                 right.plotly_chart(fig, width="stretch", key="bal_chart")
         readout = w.accuracy_readout(rid)
         if readout and readout[0] == "warning":  # the curve's 95% range on its few rows includes guessing
