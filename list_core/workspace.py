@@ -57,9 +57,10 @@ HELD_OUT = " (held out)"
 """Suffix of the evaluation set's file name when `hold_out_eval` made it from the pool."""
 
 FILE_COLUMN = "file:"
+"""Prefix of the pool file's own columns kept in the pool (not text, not the label): exported as `file_<name>`."""
+
 RESERVED_COLUMNS = ("id", "label", "gold", "uid", "source", "pool_id")
 """Names the workspace gives its own columns (row ids, labels, file labels, example records): not text columns."""
-"""Prefix of the pool file's own columns kept in the pool (not text, not the label): exported as `file_<name>`."""
 
 
 class WorkspaceError(ValueError):
