@@ -41,10 +41,11 @@ if preset == "custom":
                 custom[knob] = col.number_input(knob, value=int(value), step=1, key=f"k_{knob}", help=help_.get(knob))
 
 active = w.active_run()
-prompt_problems = w.prompt_problems(model or "default")
-# What Start would refuse, said by the warnings below: Start waits for them instead of repeating one as an error.
+# What Start would refuse for sure, said by the warnings below: Start waits instead of repeating one as an error.
+# Only the cheap checks: the prompt's (a tokenizer load) come after the button, so it is drawn at once on a rerun.
 counts = w.class_counts()
-blocked = len(w.classes) < 2 or bool(prompt_problems) or any(counts.get(c, 0) == 0 for c in w.classes)
+blocked = (len(w.classes) < 2 or any(not w.label_words.get(c) for c in w.classes)
+           or any(counts.get(c, 0) == 0 for c in w.classes))
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Start training", type="primary", disabled=active is not None or blocked, key="start",
              help="Fix what the warnings below name first." if blocked else None):
@@ -56,7 +57,7 @@ if b1.button("Start training", type="primary", disabled=active is not None or bl
 draft = ([f"The Prompt page holds a template draft that does not work yet; a run started now uses the last "
           f"working template: `{w.template}`"] if w.template_draft else [])
 gold_warning = w.gold_warning()  # reads the pool file: once
-for warning in w.label_warnings() + prompt_problems + [gold_warning or ""] + draft:
+for warning in w.label_warnings() + w.prompt_problems(model or "default") + [gold_warning or ""] + draft:
     if warning:
         st.warning(warning)
 if not w.state.get("eval") and (w.state.get("pool") or {}).get("label_column") and not gold_warning:
