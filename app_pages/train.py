@@ -43,9 +43,7 @@ if preset == "custom":
 active = w.active_run()
 # What Start would refuse for sure, said by the warnings below: Start waits instead of repeating one as an error.
 # Only the cheap checks: the prompt's (a tokenizer load) come after the button, so it is drawn at once on a rerun.
-counts = w.class_counts()
-blocked = (len(w.classes) < 2 or any(not w.label_words.get(c) for c in w.classes)
-           or any(counts.get(c, 0) == 0 for c in w.classes))
+blocked = w.start_blocked()
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Start training", type="primary", disabled=active is not None or blocked, key="start",
              help="Fix what the warnings below name first." if blocked else None):

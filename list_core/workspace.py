@@ -641,7 +641,7 @@ class Workspace:
         if not set(cols) <= set(held.columns):
             return pd.Series(False, index=frame.index)
         keys = {_text_key(r, cols) for r in held[cols].to_dict("records")}
-        return pd.Series([_text_key(r, cols) in keys for r in frame[cols].to_dict("records")], index=frame.index)
+        return pd.Series(_has_text(frame, cols, keys), index=frame.index)
 
     @staticmethod
     def _repoint_pool_ids(s: dict[str, Any], old_pool, old_cols: list[str], pool, cols: list[str]) -> None:
@@ -762,12 +762,12 @@ class Workspace:
         rows of the first. Returns a summary."""
         import pandas as pd
 
-        if "gold" in self.pool().columns and len(self.classes) >= 2:
-            self._return_held_out()
         pool = self.pool()
         if "gold" not in pool.columns or len(self.classes) < 2:
             raise WorkspaceError("choose the pool file's label column on the Data page and define the classes on "
                                  "the Label page first")
+        if self._return_held_out():  # the rows of an earlier hold-out are back: sample from the whole pool
+            pool = self.pool()
         folded = class_lookup(self.state)
         labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
         free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
@@ -1017,6 +1017,20 @@ class Workspace:
             deleted = len(old) - (len(new_list) - added)
             s["labeled"] = new_list
         return {"added": added, "changed": changed, "deleted": deleted}
+
+    def classes_without_words(self) -> list[str]:
+        """Classes with no label word yet: `build_config` refuses to start, `prompt_problems` says so."""
+        return [c for c, w in self.label_words.items() if not w]
+
+    def classes_without_examples(self) -> list[str]:
+        """Classes with no labeled example: `start_run` refuses to start."""
+        counts = self.class_counts()
+        return [c for c in self.classes if counts.get(c, 0) == 0]
+
+    def start_blocked(self) -> bool:
+        """Whether `start_run` would refuse for a reason known without loading a tokenizer (too few classes, a class
+        without a label word or without examples): the Train page disables Start while its warnings say why."""
+        return len(self.classes) < 2 or bool(self.classes_without_words()) or bool(self.classes_without_examples())
 
     def class_counts(self) -> dict[str, int]:
         counts = {c: 0 for c in self.classes}
@@ -1292,7 +1306,7 @@ class Workspace:
         from .prompts import Template
 
         words = self.label_words
-        missing = [c for c, w in words.items() if not w]
+        missing = self.classes_without_words()
         if len(self.classes) < 2:
             raise WorkspaceError("define at least two classes on the Label page before training")
         if missing:
@@ -1327,7 +1341,7 @@ class Workspace:
             texts = self._labeled_texts(cols)
             keep = ~pool["id"].isin(taken).to_numpy()
             if cols and texts:
-                keep &= [_text_key(r, cols) not in texts for r in pool[cols].to_dict("records")]
+                keep &= ~_has_text(pool, cols, texts)
             pool = pool[keep]
         unlabeled = []
         if len(pool):
@@ -1402,7 +1416,7 @@ class Workspace:
             out.append(str(exc))
         if len(self.classes) < 2:
             return out
-        missing = [c for c in self.classes if not self.label_words.get(c)]
+        missing = self.classes_without_words()
         if missing:
             return out + [f"class(es) {', '.join(missing)} have no label word yet"]
         try:
@@ -1420,8 +1434,7 @@ class Workspace:
         Refused (WorkspaceError) when LIST_STUDIO_MAX_RUNS runs are already active anywhere on this machine.
         """
         config = self.build_config(preset, model, device, seed, custom)
-        counts = self.class_counts()
-        empty = [c for c in self.classes if counts.get(c, 0) == 0]
+        empty = self.classes_without_examples()
         if empty:
             raise WorkspaceError(f"class(es) {', '.join(empty)} have no labeled example; label at least one each "
                                  f"(better {MIN_PER_CLASS})")
@@ -1722,6 +1735,13 @@ def _unlabeled_count(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Any:
     """Unlabeled examples a run trained on: the trainer's own count once it started (it also leaves out texts that
     are labeled), else the count the run was created with."""
     return (status.get("info") or {}).get("n_unlabeled", (spec.get("counts") or {}).get("unlabeled"))
+
+
+def _has_text(frame, cols: Sequence[str], keys: set[tuple[str, ...]]):
+    """Per row of `frame`, whether its text (`_text_key` over `cols`) is one of `keys` (a boolean array)."""
+    import numpy as np
+
+    return np.array([_text_key(r, cols) in keys for r in frame[cols].to_dict("records")], dtype=bool)
 
 
 def _text_key(row: Mapping[str, Any], columns: Iterable[str]) -> tuple[str, ...]:
