@@ -60,7 +60,7 @@ def run(data: str, seed: int, test_size: int, dev_size: int, threads: int) -> li
     idx = np.asarray(sample.ids)
     accs = [tr.evaluate(dv, m)[0]["accuracy"] for m in members]
     chosen = extra["chosen_teacher"]
-    ens_q, single_q = tr._pseudo_cache[1], tr._member_probs(sample, [members[0]])
+    ens_q, single_q = tr._pseudo_cache[1][0], tr._member_probs(sample, [members[0]])
     base = dict(data=stem, seed=seed, n_dev=len(dv), teacher_accs=accs, ens=extra["ensemble_accuracy"],
                 chosen=chosen, pl_single=float((single_q.argmax(-1).numpy() == truth[idx]).mean()),
                 pl_ens=float((ens_q.argmax(-1).numpy() == truth[idx]).mean()), t_teachers=round(time.time() - t))

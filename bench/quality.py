@@ -255,7 +255,7 @@ def run_list(spec, labeled, unlabeled, evaluation, model_path) -> dict[str, Any]
         pseudo.append(float(np.mean([a == b for a, b in zip(rec["pseudo_label"], truth)])))
     keep = ("iteration", "accuracy", "macro_f1", "train_loss", "pseudo_label_accuracy", "mean_confidence",
             "mean_weight", "zero_weight_share", "teacher_student_agreement", "skipped_all_zero_steps",
-            "pseudo_label_distribution", "seconds")
+            "pseudo_label_distribution", "propagation_changed", "seconds")
     history = [{k: row.get(k) for k in keep if k in row} for row in clf.history_]
     counts = clf.model_.parameter_counts()
     return {"pred": [str(p) for p in pred], "fit_seconds": fit_s, "predict_seconds": predict_s,
@@ -275,7 +275,8 @@ def engine_fingerprint() -> dict[str, str]:
 
     h = hashlib.sha256()
     for name in sorted((ROOT / "list_core").glob("*.py")):
-        if name.stem not in ("classifier", "config", "data", "modeling", "prompts", "reweight", "trainer"):
+        if name.stem not in ("classifier", "config", "data", "modeling", "prompts", "propagation", "reweight",
+                             "trainer"):
             continue
         h.update(name.name.encode() + b"\0" + name.read_bytes())
     try:

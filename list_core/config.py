@@ -22,6 +22,7 @@ HEAD_INITS = ("auto", "pretrained", "identity")
 ROW_INITS = ("auto", "label_words", "prototypes")
 STUDENT_INITS = ("fresh", "teacher")
 META_SETS = ("labeled", "holdout")
+PROPAGATION_PRIORS = ("teacher", "uniform")
 
 
 class ConfigError(ValueError):
@@ -85,6 +86,12 @@ class ListConfig:
     meta_batch_size: int = _f(16, "Labeled examples per meta re-weighting step.")
     meta_set: str = _f("labeled", "Labeled data for the meta loss: 'labeled' (the training set, as the reference) "
                        "or 'holdout' (a held-out part of it).")
+    propagation: float = _f(0.0, "Label spreading of the pseudo-labels (our addition, not the paper's): alpha of "
+                            "Zhou et al. 2004 over a k-nearest-neighbour graph of the teacher's states of the labeled "
+                            "examples and the pool sample; 0 = off (the teacher's own probabilities).")
+    propagation_k: int = _f(10, "Neighbours per text in that graph.")
+    propagation_prior: str = _f("teacher", "What pool texts start from in label spreading: 'teacher' (its "
+                                "probabilities) or 'uniform' (only the labeled examples carry labels).")
     hard_labels: bool = _f(False, "Use one-hot pseudo-labels instead of the teacher's soft distribution (ablation).")
     temperature: float = _f(1.0, "Teacher softmax temperature; < 1 sharpens the pseudo-labels.")
     student_init: str = _f("fresh", "'fresh' adapters and head for each student (paper) or 'teacher' (start from it).")
@@ -106,12 +113,13 @@ class ListConfig:
         for name, allowed in (("tuning", TUNING_MODES), ("head_init", HEAD_INITS), ("row_init", ROW_INITS),
                               ("student_init", STUDENT_INITS), ("meta_set", META_SETS),
                               ("reweight_method", ("auto", "probe", "jvp")), ("pooling", ("auto", "mask", "mean")),
+                              ("propagation_prior", PROPAGATION_PRIORS),
                               ("device", ("auto", "cpu", "cuda"))):
             value = getattr(self, name)
             if value not in allowed and not (name == "device" and str(value).startswith("cuda:")):
                 raise ConfigError(f"{name} = {value!r} is not allowed; choose one of {', '.join(allowed)}")
         positive = ("max_length", "labeled_batch_size", "unlabeled_batch_size", "meta_batch_size", "eval_batch_size",
-                    "lora_r", "teachers")
+                    "lora_r", "teachers", "propagation_k")
         for name in positive:
             if int(getattr(self, name)) <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
@@ -125,7 +133,7 @@ class ListConfig:
             value = float(getattr(self, name))
             if not (value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{name} must be a positive number, got {getattr(self, name)!r}")
-        for name in ("warmup_fraction", "holdout_fraction", "contrastive_weight"):
+        for name in ("warmup_fraction", "holdout_fraction", "contrastive_weight", "propagation"):
             value = float(getattr(self, name))
             if not 0.0 <= value < 1.0 + (name == "warmup_fraction"):
                 raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")

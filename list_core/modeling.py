@@ -407,11 +407,14 @@ class ListModel(nn.Module):
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mask_positions: torch.Tensor
-                ) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mask_positions: torch.Tensor,
+                with_states: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Class logits; with `with_states`, also the encoder state the head read (for a contrastive term or
+        label propagation, from the same forward pass)."""
         with self.autocast():
-            logits = self.head(self.head_input(input_ids, attention_mask, mask_positions))
-        return logits.float()
+            h = self.head_input(input_ids, attention_mask, mask_positions)
+            logits = self.head(h)
+        return (logits.float(), h.float()) if with_states else logits.float()
 
     def head_input(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mask_positions: torch.Tensor
                    ) -> torch.Tensor:
@@ -423,21 +426,15 @@ class ListModel(nn.Module):
             return (h * m).sum(1) / m.sum(1).clamp(min=1)
         return h[torch.arange(h.shape[0], device=h.device), mask_positions]
 
-    def logits(self, batch: Batch, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Class logits, with the module's own trainable parameters or with `params` (teacher, virtual step)."""
+    def logits(self, batch: Batch, params: dict[str, torch.Tensor] | None = None, with_states: bool = False
+               ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Class logits, with the module's own trainable parameters or with `params` (teacher, virtual step);
+        with `with_states`, (logits, the states the head read)."""
         batch = batch.to(self.device_)
-        args = (batch.input_ids, batch.attention_mask, batch.mask_positions)
+        args = (batch.input_ids, batch.attention_mask, batch.mask_positions, with_states)
         if params is None:
             return self(*args)
         return torch.func.functional_call(self, params, args, strict=False)
-
-    def logits_and_states(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class logits and the encoder state the head read (for a contrastive term on the same forward pass)."""
-        batch = batch.to(self.device_)
-        with self.autocast():
-            h = self.head_input(batch.input_ids, batch.attention_mask, batch.mask_positions)
-            logits = self.head(h)
-        return logits.float(), h.float()
 
     def mask_features(self, batch: Batch) -> torch.Tensor:
         """Head features at the mask (after the transform), for prototype initialisation of the class rows."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 MASK = "mask"
 MODIFIERS = ("lower_first", "strip_punct")
@@ -237,7 +237,8 @@ class Verbalizer:
             ids = tokenizer(" " + word, add_special_tokens=False)["input_ids"]
             unk = getattr(tokenizer, "unk_token_id", None)
             if len(ids) != 1 or ids[0] == unk:
-                hint = suggest_single_token_words(word, tokenizer, embeddings)
+                taken = {x for lab, w in zip(self.labels, self.words) if lab != label for x in (lab, w)}
+                hint = suggest_single_token_words(word, tokenizer, embeddings, exclude=taken)
                 problem = "is not in the vocabulary" if ids == [unk] else f"splits into {len(ids)} tokens " \
                     f"{tokenizer.convert_ids_to_tokens(ids)}"
                 raise PromptError(f"label word {word!r} (label {label!r}) {problem}; use a single-token word"
@@ -274,13 +275,17 @@ class Verbalizer:
 
 COMMON_LABEL_WORDS = ("great good bad terrible yes no maybe positive negative true false spam ham fine poor "
                       "awful excellent right wrong happy sad angry neutral sports business world science politics "
-                      "news music art health money love hate funny boring useful useless agree disagree").split()
+                      "news music art health money love hate funny boring useful useless agree disagree junk").split()
 
 
-def suggest_single_token_words(word: str, tokenizer: Any, embeddings: Any | None, n: int = 5) -> list[str]:
-    """Single-token words near `word`: by cosine similarity of input embeddings when given, else common ones."""
+def suggest_single_token_words(word: str, tokenizer: Any, embeddings: Any | None, n: int = 5,
+                               exclude: Iterable[str] = ()) -> list[str]:
+    """Single-token words near `word`: by cosine similarity of input embeddings when given, else common ones.
+    Words in `exclude` (the other classes' names and words: 'ham' is close to 'spam' but means its opposite) and
+    the word itself are never suggested."""
+    skip = {w.strip().lower() for w in exclude} | {word.strip().lower()}
     candidates = []
-    for w in COMMON_LABEL_WORDS:
+    for w in (w for w in COMMON_LABEL_WORDS if w not in skip):
         ids = tokenizer(" " + w, add_special_tokens=False)["input_ids"]
         if len(ids) == 1 and ids[0] != getattr(tokenizer, "unk_token_id", None):
             candidates.append((w, ids[0]))

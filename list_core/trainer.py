@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from .config import ConfigError, ListConfig
 from .modeling import Batch, ListModel, batches, collate, load_backbone, resolve_device
 from .prompts import Encoded, PromptEncoder, Template, Verbalizer
+from .propagation import spread_labels
 from .reweight import kl_per_example, l2rw_weights, meta_gradient, normalise
 from .runs import Cancelled
 
@@ -120,7 +121,8 @@ class ListTrainer:
         self.backbone = backbone
         self.model_: ListModel | None = None
         self.history_: list[dict[str, Any]] = []
-        self._pseudo_cache: dict[int, torch.Tensor] = {}  # iteration -> pseudo-label probabilities computed early
+        # iteration -> (pseudo-label probabilities, the kept teacher's states or None), computed early
+        self._pseudo_cache: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     # --- events -------------------------------------------------------------------------------------------------
     def emit(self, type_: str, **payload: Any) -> None:
@@ -178,19 +180,29 @@ class ListTrainer:
 
     @torch.inference_mode()
     def predict_logits(self, data: Prepared | list[Encoded], params: dict[str, torch.Tensor] | None = None,
-                       stage: str | None = None) -> torch.Tensor:
-        """Logits for all examples; sorted by length so padding is minimal, returned in the input order."""
+                       stage: str | None = None, with_states: bool = False
+                       ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits for all examples (with `with_states`, also the states the head read); sorted by length so padding
+        is minimal, returned in the input order."""
         model = self.model_
         encoded = data.encoded if isinstance(data, Prepared) else data
         model.eval()
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
         out = torch.empty((len(encoded), len(self.verbalizer_)), dtype=torch.float32)
+        states: torch.Tensor | None = None
         size = self.config.eval_batch_size
         for n, chunk in enumerate(batches(order, size)):
             self.check_stop()
-            out[chunk] = model.logits(self._collate([encoded[i] for i in chunk]), params).cpu()
+            logits, h = model.logits(self._collate([encoded[i] for i in chunk]), params, with_states=True)
+            out[chunk] = logits.cpu()
+            if with_states:
+                if states is None:
+                    states = torch.empty((len(encoded), h.shape[-1]), dtype=torch.float32)
+                states[chunk] = h.cpu()
             if stage:
                 self.emit("progress", stage=stage, step=min((n + 1) * size, len(encoded)), total=len(encoded))
+        if with_states:
+            return out, states if states is not None else torch.empty((0, 0))
         return out
 
     def evaluate(self, data: Prepared | None, params: dict[str, torch.Tensor] | None = None
@@ -235,15 +247,12 @@ class ListTrainer:
         while step < total:
             for chunk in batches(rng.permutation(len(data)).tolist(), cfg.labeled_batch_size):
                 self.check_stop()
-                batch, y = self._collate([data.encoded[i] for i in chunk]), labels[chunk]
+                logits, states = model.logits(self._collate([data.encoded[i] for i in chunk]), with_states=True)
+                y = labels[chunk].to(logits.device)
+                loss = F.cross_entropy(logits, y)
                 if cfg.contrastive_weight > 0:
-                    logits, states = model.logits_and_states(batch)
-                    y = y.to(logits.device)
-                    loss = ((1 - cfg.contrastive_weight) * F.cross_entropy(logits, y) + cfg.contrastive_weight
+                    loss = ((1 - cfg.contrastive_weight) * loss + cfg.contrastive_weight
                             * supervised_contrastive_loss(states, y, cfg.contrastive_temperature))
-                else:
-                    logits = model.logits(batch)
-                    loss = F.cross_entropy(logits, y.to(logits.device))
                 self._step(loss, opt, sched)
                 recent = (recent + [loss.item()])[-per_epoch:]
                 step += 1
@@ -418,7 +427,7 @@ class ListTrainer:
             model.load_trainable(state)
             members = _unpack_members(state) if done == 0 else []
             if len(members) > 1:
-                self._pseudo_cache[1] = self._member_probs(self._pool_sample(pool, 1), members)
+                self._pseudo_cache[1] = (self._member_probs(self._pool_sample(pool, 1), members), None)
             start = done + 1
             _, prev_pred = self.evaluate(evaluation)
             self.emit("log", message=f"resumed after iteration {done}")
@@ -430,9 +439,14 @@ class ListTrainer:
             t = time.time()
             sample = self._pool_sample(pool, it)
             self.emit("stage", stage="pseudo-label", iteration=it)
-            probs = self._pseudo_cache.pop(it, None)
+            probs, states = self._pseudo_cache.pop(it, (None, None))
             if probs is None:
-                probs = self._member_probs(sample, [model.snapshot()], stage="pseudo-label")
+                probs, states = self._teacher_probs(sample, model.snapshot(), "pseudo-label", cfg.propagation > 0)
+            extra_pseudo: dict[str, Any] = {}
+            if cfg.propagation > 0:
+                teacher_pseudo = probs.argmax(-1)
+                probs = self.propagate(sample, probs, states, train)
+                extra_pseudo["propagation_changed"] = float((probs.argmax(-1) != teacher_pseudo).float().mean())
             q = F.one_hot(probs.argmax(-1), probs.shape[-1]).float() if cfg.hard_labels else probs
             if cfg.student_init == "fresh":
                 model.reset_trainable()
@@ -454,7 +468,7 @@ class ListTrainer:
                        "confidence": conf.astype(float), "weight": weights.astype(float),
                        "reweighted_steps": seen.astype(int), "iteration": it}
             known = np.asarray(sample.labels) >= 0
-            extra = {"train_loss": ft_loss, **step_stats, **self._pseudo_stats(pseudo, conf, weights)}
+            extra = {"train_loss": ft_loss, **step_stats, **self._pseudo_stats(pseudo, conf, weights), **extra_pseudo}
             if known.any():
                 extra["pseudo_label_accuracy"] = float((pseudo[known] == np.asarray(sample.labels)[known]).mean())
             self.emit("examples", iteration=it, records=records)
@@ -468,12 +482,27 @@ class ListTrainer:
         n = min(self.config.unlabeled_per_iteration, len(pool))
         return pool.subset(np.sort(rng.choice(len(pool), size=n, replace=False)).tolist())
 
-    def _member_probs(self, data: Prepared, states: Sequence[dict[str, torch.Tensor]], stage: str | None = None
-                      ) -> torch.Tensor:
-        """Mean of softmax(logits / T) over the given teacher states (one state: that teacher's pseudo-labels)."""
-        t = self.config.temperature
-        return torch.stack([F.softmax(self.predict_logits(data, st, stage=stage) / t, dim=-1) for st in states]
-                           ).mean(0)
+    def _member_probs(self, data: Prepared, members: Sequence[dict[str, torch.Tensor]]) -> torch.Tensor:
+        """Mean of softmax(logits / T) over the given teachers' trainable states (the seed ensemble)."""
+        return torch.stack([self._teacher_probs(data, st)[0] for st in members]).mean(0)
+
+    def _teacher_probs(self, data: Prepared, state: dict[str, torch.Tensor], stage: str | None = None,
+                       with_states: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One teacher's softmax(logits / T), and the states its head read when asked (for `propagate`)."""
+        out = self.predict_logits(data, state, stage=stage, with_states=with_states)
+        logits, states = out if with_states else (out, None)
+        return F.softmax(logits / self.config.temperature, dim=-1), states
+
+    def propagate(self, sample: Prepared, probs: torch.Tensor, states: torch.Tensor | None, labeled: Prepared
+                  ) -> torch.Tensor:
+        """The pseudo-labels after label spreading over the teacher's states (`list_core.propagation`); the
+        labeled examples are the ones the teacher trained on, never the evaluation rows."""
+        cfg = self.config
+        if states is None:  # a resumed run: the kept teacher is the model's current state
+            _, states = self.predict_logits(sample, with_states=True)
+        _, labeled_states = self.predict_logits(labeled, with_states=True)
+        return spread_labels(states, probs, labeled_states, torch.tensor(labeled.labels), k=cfg.propagation_k,
+                             alpha=cfg.propagation, prior=cfg.propagation_prior)
 
     def train_teachers(self, train: Prepared, pool: Prepared, evaluation: Prepared | None
                        ) -> tuple[float, dict[str, Any], list[dict[str, torch.Tensor]]]:
@@ -501,12 +530,12 @@ class ListTrainer:
         chosen = 0
         if len(pool):
             sample = self._pool_sample(pool, 1)
-            per_member = [self._member_probs(sample, [st], stage="pseudo-label") for st in members]
-            mean = torch.stack(per_member).mean(0)
-            agreement = [float((p.argmax(-1) == mean.argmax(-1)).float().mean()) for p in per_member]
+            passes = [self._teacher_probs(sample, st, "pseudo-label", cfg.propagation > 0) for st in members]
+            mean = torch.stack([p for p, _ in passes]).mean(0)
+            agreement = [float((p.argmax(-1) == mean.argmax(-1)).float().mean()) for p, _ in passes]
             chosen = int(np.argmax(agreement))
             if cfg.iterations > 0:
-                self._pseudo_cache[1] = mean
+                self._pseudo_cache[1] = (mean, passes[chosen][1])
             extra["teacher_agreement"] = agreement
         if evaluation is not None and len(evaluation):
             ens = self._member_probs(evaluation, members).argmax(-1).numpy()

@@ -131,15 +131,17 @@ def test_cancel_in_stage_then_resume_matches_uninterrupted(tmp_path, reference, 
     assert_same_as(reference, run)
 
 
-def test_resume_after_the_teachers_of_an_ensemble_matches_uninterrupted(tmp_path):
+@pytest.mark.parametrize("extra", [{}, {"propagation": 0.9, "propagation_k": 3}])
+def test_resume_after_the_teachers_of_an_ensemble_matches_uninterrupted(tmp_path, extra):
     """With several first teachers, iteration 0's checkpoint carries every member, so a run resumed before the
-    first pseudo-labels are used draws the same ensemble labels; the exported model holds the kept teacher only."""
-    reference = new_run(tmp_path / "ref", teachers=2)
+    first pseudo-labels are used draws the same ensemble labels; the exported model holds the kept teacher only.
+    With label spreading, the resumed run recomputes the kept teacher's states that the first run had cached."""
+    reference = new_run(tmp_path / "ref", teachers=2, **extra)
     execute_run(reference.path, backbone=make_backbone())
     checkpoint = ListModel.read_trainable(reference.iteration_path(0))
     assert any(k.startswith("ensemble.1.") for k in checkpoint)
     assert not any(k.startswith("ensemble.") for k in ListModel.read_trainable(reference.model_path))
-    run = new_run(tmp_path / "run", teachers=2)
+    run = new_run(tmp_path / "run", teachers=2, **extra)
     stop = StopIn(run, "warmup", 1)
     execute_run(run.path, callbacks=[stop], backbone=make_backbone())
     assert stop.fired and run.status()["state"] == "cancelled"

@@ -245,3 +245,21 @@ def test_parse_bad_specs(spec, needle):
     with pytest.raises(PromptError) as info:
         Verbalizer.parse(spec)
     assert needle in str(info.value)
+
+
+def test_suggestions_never_offer_another_class_its_word_or_name():
+    """'spam' splits into tokens and its nearest common word is 'ham', the other class: never suggest that."""
+    import torch
+
+    emb = torch.zeros(len(TOK.get_vocab()), 4)
+    for word, vec in (("bad", [1, 0, 0, 0]), ("good", [0.9, 0.1, 0, 0]), ("great", [0.5, 0.5, 0, 0])):
+        emb[ids_of(word)[0]] = torch.tensor(vec)
+    emb[TOK.convert_tokens_to_ids("##s")] = torch.tensor([1.0, 0, 0, 0])
+    with pytest.raises(PromptError) as info:
+        Verbalizer({"bad": "terrible", "pos": "greats"}, TOK, emb)  # 'bad' is the other class's name
+    suggestions = str(info.value).split("e.g. ")[1].split(", ")
+    assert "bad" not in suggestions and suggestions[0] == "good"
+    with pytest.raises(PromptError) as info:
+        Verbalizer({"neg": "bad", "pos": "greats"}, TOK, emb)  # ... and 'bad' is its word
+    suggestions = str(info.value).split("e.g. ")[1].split(", ")
+    assert "bad" not in suggestions and suggestions[0] == "good"
