@@ -68,6 +68,16 @@ def grid(n: int, per_row: int) -> list:
     return cells
 
 
+def class_colors(n_classes: int) -> list[str] | None:
+    """Colours for per-class charts: plotly's default 10 up to 10 classes, then Dark24 without its second
+    magenta-pink (#FC0080 next to #FB00D1 could not be told apart in a 15-class legend)."""
+    import plotly.express as px
+
+    if n_classes <= 10:
+        return None
+    return [c for c in px.colors.qualitative.Dark24 if c.upper() != "#FC0080"]
+
+
 def ws() -> W.Workspace:
     """The session's workspace; an unreadable one is reported and the page stops (no traceback)."""
     try:

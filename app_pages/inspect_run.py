@@ -4,7 +4,8 @@ import plotly.express as px
 import streamlit as st
 
 from list_core.workspace import audit_text, filter_pseudo, page_of, pseudo_label_audit, with_gold
-from app_pages._ui import USER_ERRORS, current_run, flash, not_there_yet, pseudo_labels, show_flash, ws
+from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, pseudo_labels, show_flash,
+                           ws)
 
 st.title("Inspect")
 w = ws()
@@ -107,7 +108,7 @@ n_classes = sample["pseudo_label"].nunique()
 fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label_is" if audit else "pseudo_label",
                  symbol="pseudo_label" if n_classes <= 4 else None,
                  color_discrete_map={"right": "#2e7d32", "wrong": "#c62828", "unknown": "#9e9e9e"},
-                 color_discrete_sequence=px.colors.qualitative.Dark24 if n_classes > 10 else None,
+                 color_discrete_sequence=class_colors(n_classes),
                  hover_data={"snippet": True, "id": True, "pseudo_label": True},
                  labels={"pseudo_label_is": "pseudo-label is", "pseudo_label": "pseudo-label"},
                  title="Confidence vs learned weight"

@@ -16,11 +16,14 @@ table = pd.DataFrame(runs)
 table["created_at"] = pd.to_datetime(table["created_at"], errors="coerce", utc=True)
 table["error"] = table["error"].fillna("")
 span_help = "The 95% range of the accuracy: where it may really lie, given how few rows measured it"
-st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval_rows", "macro_f1",
-                    "pseudo_label_accuracy", "zero_weight_share", "iteration", "seed", "reweight", "duration_s",
-                    "preset", "model", "labeled", "unlabeled", "created_at", "error"]], hide_index=True,
+# What a run trained on (labeled / unlabeled) sits next to its accuracy, so a narrow window still shows both;
+# the run id stays pinned while the rest scrolls.
+st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval_rows", "macro_f1", "labeled",
+                    "unlabeled", "pseudo_label_accuracy", "zero_weight_share", "iteration", "seed", "reweight",
+                    "duration_s", "preset", "model", "created_at", "error"]], hide_index=True,
              width="stretch",
-             column_config={"pseudo_label_accuracy": st.column_config.NumberColumn(
+             column_config={"run": st.column_config.TextColumn(pinned=True),
+                            "pseudo_label_accuracy": st.column_config.NumberColumn(
                                 "pseudo-labels right", format="%.3f",
                                 help="Share of the last pseudo-labels that match the pool file's own label column "
                                      "(chosen on the Data page); blank without one"),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from list_core import workspace as W
 from list_core.config import ListConfig, PRESETS
-from app_pages._ui import errors, ws
+from app_pages._ui import class_colors, errors, ws
 
 st.title("Train")
 w = ws()
@@ -130,7 +130,7 @@ def show_run():
                 right.markdown("**Pseudo-label class balance**")
                 n_classes = len({b["class"] for b in bal})  # past 10 the default palette repeats its colours
                 fig = px.bar(pd.DataFrame(bal), x="iteration", y="share", color="class",
-                             color_discrete_sequence=px.colors.qualitative.Dark24 if n_classes > 10 else None)
+                             color_discrete_sequence=class_colors(n_classes))
                 fig.update_layout(height=max(300, 24 * n_classes + 60), margin=dict(t=36, b=10), xaxis_dtick=1)
                 right.plotly_chart(fig, width="stretch", key="bal_chart")
         readout = w.accuracy_readout(rid)

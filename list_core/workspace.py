@@ -708,7 +708,7 @@ class Workspace:
 
         if not self.pool_path.exists():
             return pd.DataFrame(columns=["id", *self.text_columns])
-        return pd.read_parquet(self.pool_path)
+        return _read_parquet_cached(self.pool_path)
 
     def set_eval(self, name: str, label_column: str = "label"):
         """Use a labeled file as the evaluation set. Every labeled row is kept as written, and runs measure on the
@@ -1721,8 +1721,30 @@ def _write_parquet(target: Path, frame) -> None:
     old file or the new one, never half of one."""
     from .runs import atomic_path
 
+    _PARQUET_CACHE.pop(str(target), None)  # another write within the clock's granularity could look unchanged
     with atomic_path(target) as tmp:
         frame.to_parquet(tmp, index=False)
+    _PARQUET_CACHE.pop(str(target), None)
+
+
+_PARQUET_CACHE: dict[str, tuple[tuple[int, int, int], Any]] = {}
+
+
+def _read_parquet_cached(path: Path):
+    """A copy of a parquet table, read from disk only when the file changed: one page rerun asks for the pool
+    several times (counts, overlap, label check). Writes are atomic renames, so (inode, mtime, size) names one
+    version; the caller gets its own copy and may modify it."""
+    import pandas as pd
+
+    st = path.stat()
+    version = (st.st_ino, st.st_mtime_ns, st.st_size)
+    hit = _PARQUET_CACHE.get(str(path))
+    if hit is None or hit[0] != version:
+        if len(_PARQUET_CACHE) >= 8:
+            _PARQUET_CACHE.clear()
+        hit = (version, pd.read_parquet(path))
+        _PARQUET_CACHE[str(path)] = hit
+    return hit[1].copy()
 
 
 def _some_values(values) -> str:

@@ -672,3 +672,12 @@ def test_train_page_points_the_address_at_the_run_it_shows(home):
     assert any("Run deleted-since is not in this workspace" in c.value for c in at.caption)
     at = app("gone", "app_pages/inspect_run.py", run="deleted-since")  # the run picker of Inspect / Export says so too
     assert any("Run deleted-since is not in this workspace" in c.value for c in at.caption)
+
+
+def test_class_colours_are_plotly_defaults_up_to_ten_then_distinct_without_the_twin_pink():
+    from app_pages._ui import class_colors
+
+    assert class_colors(10) is None
+    colours = class_colors(15)
+    assert len(colours) >= 15 and len(set(colours[:15])) == 15
+    assert "#FC0080" not in [c.upper() for c in colours] and "#FB00D1" in [c.upper() for c in colours]

@@ -1132,3 +1132,22 @@ def test_import_says_which_classes_it_added(home):
     ws.save_upload("more.csv", csv_bytes([{"text": "four", "label": "A"}]))  # 'A' joins 'a': nothing new
     result = ws.import_labeled("more.csv", "label")
     assert result["new_classes"] == [] and "New class" not in result["message"]
+
+
+def test_the_pool_is_read_once_per_version_and_each_caller_gets_its_own_copy(home, monkeypatch):
+    import pandas as pd
+
+    ws = W.Workspace("poolcache")
+    ws.save_upload("a.csv", b"text\nalpha\nbeta\n")
+    ws.set_pool("a.csv", ["text"])
+    reads = []
+    original = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: reads.append(a) or original(*a, **k))
+    first = ws.pool()
+    first.loc[0, "text"] = "changed by a caller"
+    assert ws.pool()["text"].tolist() == ["alpha", "beta"]  # the change did not leak into the cache
+    assert len(reads) == 1
+    # A new version of the same size, written right away, is never mistaken for the cached one.
+    ws.save_upload("b.csv", b"text\ngamma\ndelta\n")
+    ws.set_pool("b.csv", ["text"])
+    assert ws.pool()["text"].tolist() == ["gamma", "delta"]
