@@ -36,11 +36,14 @@ pool = w.state.get("pool") or {}
 if st.session_state.get("data_file") not in choices:  # the pool in use; otherwise nothing is chosen for the user
     st.session_state["data_file"] = pool.get("file") if pool.get("file") in choices else None
 src = st.selectbox("File to use", choices, key="data_file", placeholder="Choose an upload or a bundled sample",
-                   format_func=lambda c: f"bundled sample: {c[7:]}" if c.startswith("sample:") else c)
+                   format_func=W.display_file)
 with errors():
     if src is not None:
         cols, head, rep = w.columns_of(src)
-        if st.session_state.get("_columns_of") != src:  # another file: its own default columns, not the last one's
+        # Another file, or back from another page (Streamlit drops the widgets' values when a page is left, and
+        # empty widgets would make "Use as unlabeled pool" reload the pool without its label column): the file's own
+        # columns, the pool's when it is the pool's file.
+        if st.session_state.get("_columns_of") != src or not {"text_cols", "gold_col"} <= set(st.session_state):
             # Set through session state, not by dropping the keys: a dropped key leaves the browser showing the old
             # file's choice while the script sees the default (a label column shown but not chosen).
             st.session_state["_columns_of"] = src
@@ -148,6 +151,9 @@ if w.state.get("pool"):
             with errors():
                 w.hold_out_eval(int(n_hold))  # its summary shows below as the evaluation set's
                 st.rerun()
+    elif "gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) < 2:
+        st.caption("Once the classes are named on the Label page, some of these labeled rows can be held out here as "
+                   "the evaluation set.")
 else:
     match_label_values()  # an evaluation set without a pool
 if w.state.get("eval"):

@@ -54,13 +54,16 @@ pages = max(1, -(-len(view) // size))
 page_no = st.number_input(f"Page (of {pages}; {len(view):,} rows)", 1, pages, 1, key="insp_page")
 page, _ = page_of(view, page_no, size)
 mine = w.run_human_labels(rid)  # by this run's row ids, also for a run on an earlier load of the pool
-shown = page[["id", "text", "pseudo_label", "confidence", "weight", "reweighted_steps"]
-             + (["gold"] if gold else [])].assign(your_label=[mine.get(int(i), "") for i in page["id"]])
+# The labels to compare sit side by side, and the text is narrow enough (hover shows it whole) that every column
+# fits the page's 840 px at a 1300 px window: auditing should not need sideways scrolling.
+shown = page[["id", "text", "pseudo_label"] + (["gold"] if gold else [])].assign(
+    your_label=[mine.get(int(i), "") for i in page["id"]])
+shown = shown.join(page[["confidence", "weight", "reweighted_steps"]])
 # Only the weight cell is marked: when many rows are rejected, coloured whole rows hide everything else.
 styled = shown.style.map(lambda v: "background-color: #ffd6d1" if v == 0 else "", subset=["weight"])
 st.dataframe(styled, hide_index=True, width="stretch", height=320,
              column_config={"id": st.column_config.NumberColumn(width="small"),
-                            "text": st.column_config.TextColumn(width="large"),
+                            "text": st.column_config.TextColumn(width=240),
                             "pseudo_label": st.column_config.TextColumn("pseudo-label", width=100),
                             "confidence": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),

@@ -790,7 +790,7 @@ class Workspace:
             _write_parquet(target, table)
         pool_file = (self.state.get("pool") or {}).get("file")
         counts = ", ".join(f"{k} {v}" for k, v in frame["label"].value_counts().sort_index().items())
-        summary = (f"{len(frame)} rows held out of the pool ({pool_file}), stratified by its label column ({counts}); "
+        summary = (f"{len(frame)} rows held out of the pool ({display_file(pool_file or '')}), stratified by its label column ({counts}); "
                    f"they left the pool, which keeps {len(rest):,} rows")
         with self._mutate() as s:
             s["eval"] = {"file": f"{pool_file}{HELD_OUT}", "summary": summary, "rows": len(frame)}
@@ -1725,6 +1725,11 @@ def _write_parquet(target: Path, frame) -> None:
     with atomic_path(target) as tmp:
         frame.to_parquet(tmp, index=False)
     _PARQUET_CACHE.pop(str(target), None)
+
+
+def display_file(name: str) -> str:
+    """A file as the user knows it: bundled samples are stored as 'sample:NAME' (not a file of the workspace)."""
+    return f"bundled sample {name[7:]}" if name.startswith("sample:") else name
 
 
 _PARQUET_CACHE: dict[str, tuple[tuple[int, int, int], Any]] = {}

@@ -681,3 +681,20 @@ def test_class_colours_are_plotly_defaults_up_to_ten_then_distinct_without_the_t
     colours = class_colors(15)
     assert len(colours) >= 15 and len(set(colours[:15])) == 15
     assert "#FC0080" not in [c.upper() for c in colours] and "#FB00D1" in [c.upper() for c in colours]
+
+
+def test_data_page_shows_the_pools_columns_again_after_another_page(home):
+    """Streamlit drops a page's widget values when the user goes to another page; back on Data, the text and label
+    columns must again be the pool's, or 'Use as unlabeled pool' would reload it without its label column."""
+    ws = prepared("back")
+    ws.set_pool("pool.csv", ["text"], "label")
+    at = app("back", "app_pages/data.py")
+    assert at.multiselect(key="text_cols").value == ["text"] and at.selectbox(key="gold_col").value == "label"
+    at.switch_page("app_pages/label.py")
+    at.run()
+    at.switch_page("app_pages/data.py")
+    at.run()
+    no_errors(at)
+    assert at.multiselect(key="text_cols").value == ["text"] and at.selectbox(key="gold_col").value == "label"
+    at.button(key="use_pool").click().run()
+    assert W.Workspace("back").state["pool"]["label_column"] == "label"
