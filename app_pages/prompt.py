@@ -87,6 +87,8 @@ if saved:
         saved_note.warning("Saved, but training will not start until the warnings below are fixed.")
     else:
         saved_note.success("Saved; training can use this prompt.")
+for problem in problems:  # next to the fields and the button they are about, not under the preview
+    st.warning(problem)
 
 max_len = st.slider("Token budget (max_length)", 16, 256, 64, 16, key="prompt_maxlen",
                     help="The quick preset uses 64; text is truncated, never the template or the mask.")
@@ -102,7 +104,7 @@ else:
         fmap = {f: (f if f in w.text_columns else c) for f, c in zip(parsed.fields, w.text_columns)}
         shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
         previews, warnings = preview_prompts(template, shown, words, model, max_len)
-        for warning in dict.fromkeys(warnings + problems):
+        for warning in dict.fromkeys(w_ for w_ in warnings if w_ not in problems):
             st.warning(warning)
         for p in previews:
             st.code(p["rendered"], language=None, wrap_lines=True)
