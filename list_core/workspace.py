@@ -790,8 +790,8 @@ class Workspace:
             _write_parquet(target, table)
         pool_file = (self.state.get("pool") or {}).get("file")
         counts = ", ".join(f"{k} {v}" for k, v in frame["label"].value_counts().sort_index().items())
-        summary = (f"{len(frame)} rows held out of the pool ({display_file(pool_file or '')}), stratified by its label column ({counts}); "
-                   f"they left the pool, which keeps {len(rest):,} rows")
+        summary = (f"{len(frame)} rows held out of the pool ({display_file(pool_file or '')}), stratified by its "
+                   f"label column ({counts}); they left the pool, which keeps {len(rest):,} rows")
         with self._mutate() as s:
             s["eval"] = {"file": f"{pool_file}{HELD_OUT}", "summary": summary, "rows": len(frame)}
             s["pool"]["rows"] = len(rest)
