@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality import TASKS, dev_study_loop, dev_study_parser, make_split, run_embed_logreg  # noqa: E402
+from quality import TASKS, dev_study_main, make_split, run_embed_logreg  # noqa: E402
 
 
 def _rows(frame) -> list[dict]:
@@ -89,11 +89,7 @@ def run(data: str, seed: int, test_size: int, dev_size: int, threads: int) -> di
 
 
 def main(argv=None) -> int:
-    ap = dev_study_parser(__doc__, "dev_head_init.jsonl")
-    args = ap.parse_args(argv)
-    # brown's fixed test rows are 300, as in the README's test grid
-    return dev_study_loop(args, lambda data, seed: run(data, seed, 300 if "brown" in Path(data).stem
-                                                       else args.test_size, args.dev_size, args.threads))
+    return dev_study_main(__doc__, "dev_head_init.jsonl", run, argv)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,14 @@ def dev_study_loop(args, run) -> int:
     return 0
 
 
+def dev_study_main(doc: str | None, out_name: str, run, argv=None) -> int:
+    """Parse a dev study's arguments and run `run(data, seed, test_size, dev_size, threads)` over every data set
+    and seed; brown's fixed test rows are 300, as in the README's test grid (its pool is small)."""
+    args = dev_study_parser(doc, out_name).parse_args(argv)
+    return dev_study_loop(args, lambda data, seed: run(data, seed, 300 if "brown" in Path(data).stem
+                                                       else args.test_size, args.dev_size, args.threads))
+
+
 def make_split(spec: dict[str, Any]):
     """(labeled, unlabeled, evaluation) frames for one run; evaluation = fixed test rows or a seeded dev set."""
     import numpy as np
