@@ -2160,28 +2160,29 @@ def pseudo_label_audit(frame) -> dict[str, Any] | None:
 
 
 def audit_text(audit: Mapping[str, Any]) -> str:
-    """`pseudo_label_audit` in words, for the Inspect page. The weights act twice, and the two can disagree (a
-    walkthrough read 'kept 95 % right, rejected 83 %' and then 'the weights do not favour the right ones' as a
-    contradiction): weight 0 rejects, and among the kept a larger weight counts more. Each gets its own sentence
-    before the overall verdict."""
+    """`pseudo_label_audit` in words (markdown), for the Inspect page: the share right as a bold headline, then one
+    bullet per finding, since a single paragraph was hard to read for a non-expert. The weights act twice, and the
+    two can disagree (a walkthrough read 'kept 95 % right, rejected 83 %' and then 'the weights do not favour the
+    right ones' as a contradiction): weight 0 rejects, and among the kept a larger weight counts more. Each gets its
+    own bullet before the overall verdict."""
     def share(part: tuple[int, float | None], what: str) -> str:
         return f"{what}: {part[1]:.0%} right ({part[0]:,})" if part[0] else ""
 
     parts = [p for p in (share(audit["kept"], "Kept by the re-weighting (weight > 0)"),
                          share(audit["rejected"], "rejected (weight 0)"),
                          share(audit["warmup_only"], "seen only in the warm-up (no weight)")) if p]
-    text = (f"Against the pool file's own labels ({audit['n']:,} pseudo-labels with a known label): "
-            f"{audit['accuracy']:.1%} right. " + "; ".join(parts) + ".")
+    text = (f"**Pseudo-labels {audit['accuracy']:.1%} right**, checked against the pool file's own labels "
+            f"({audit['n']:,} with a known label).\n\n- " + "; ".join(parts) + ".")
     (n_kept, kept), (n_rejected, rejected) = audit["kept"], audit["rejected"]
     if n_kept and n_rejected:
         if abs(kept - rejected) <= audit.get("rejection_noise", 0.0):
-            text += (f" The rejected and the kept pseudo-labels were wrong about as often ({1 - rejected:.0%} "
+            text += (f"\n- The rejected and the kept pseudo-labels were wrong about as often ({1 - rejected:.0%} "
                      f"against {1 - kept:.0%}; a gap this small is within chance on these counts).")
         else:
-            text += (f" The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than "
+            text += (f"\n- The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than "
                      f"the kept ones ({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
     if audit["weighted"] is not None and n_kept:
-        text += (f" Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
+        text += (f"\n- Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
                  f"{kept:.1%} counted equally: ")
         if abs(audit["weighted"] - kept) <= audit.get("kept_weighting_noise", 0.0):
             text += "too close to tell whether the larger weights went to right ones."
@@ -2190,7 +2191,7 @@ def audit_text(audit: Mapping[str, Any]) -> str:
                                             else "did not go to right ones.")
     if audit["weighted"] is not None and audit["unweighted"] is not None:
         gap = audit["weighted"] - audit["unweighted"]
-        text += (f" Overall, the re-weighted pseudo-labels are {audit['weighted']:.1%} right by weight against "
+        text += (f"\n- Overall, the re-weighted pseudo-labels are {audit['weighted']:.1%} right by weight against "
                  f"{audit['unweighted']:.1%} counted equally: the weights ")
         if abs(gap) <= audit.get("weighting_noise", 0.0):
             text += "neither clearly favour nor disfavour the right ones (the gap is within chance on these counts)."

@@ -546,6 +546,10 @@ def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     mixed = {"n": 1000, "accuracy": 0.897, "kept": (331, 0.95), "rejected": (149, 0.83), "warmup_only": (520, 0.88),
              "weighted": 0.902, "unweighted": 0.91}
     text = W.audit_text(mixed)
+    # A bold headline, then one bullet per finding: the single paragraph was hard to read for a non-expert.
+    assert text.startswith("**Pseudo-labels 89.7% right**, checked against the pool file's own labels (1,000 with")
+    assert [line[:12] for line in text.split("\n")[2:]] == ["- Kept by th", "- The reject", "- Among the ",
+                                                           "- Overall, t"]
     assert "The rejected pseudo-labels were wrong more often than the kept ones (17% against 5% wrong)." in text
     assert "Among the kept, counting each by its weight gives 90.2% right against 95.0% counted equally: the " \
            "larger weights did not go to right ones." in text
