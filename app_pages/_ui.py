@@ -50,6 +50,11 @@ def ensure_workspace() -> str:
     return name
 
 
+def say_unknown_run(wanted: str) -> None:
+    """The address names a run this workspace does not have (deleted, or another workspace's): say what is shown."""
+    st.caption(f"Run {wanted} is not in this workspace (deleted?); showing the newest run.")
+
+
 def not_there_yet(run, what: str, when: str) -> str:
     """Why a run has no `what` yet: it may still come (an active run), or only if the run is resumed."""
     state = run.status().get("state")
@@ -96,7 +101,7 @@ def current_run(workspace: W.Workspace, label: str = "Run", key: str = "run_sele
     wanted = st.query_params.get("run")
     index = ids.index(wanted) if wanted in ids else 0
     if wanted and wanted not in ids:
-        st.caption(f"Run {wanted} is not in this workspace (deleted?); showing the newest run.")
+        say_unknown_run(wanted)
     rid = st.selectbox(label, ids, index=index, key=key,
                        format_func=lambda r: f"{r} ({workspace.run(r).status().get('state')})")
     if st.query_params.get("run") != rid:

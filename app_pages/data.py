@@ -141,8 +141,11 @@ if w.state.get("pool"):
             name = str(c)[len(W.FILE_COLUMN):]
             shown[c] = f"{name} (file)" if name in pool_rows.columns else name  # the file's own 'id', say
     st.dataframe(pool_rows.head(50).rename(columns=shown), hide_index=True, height=240)
-    if ("gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) >= 2
-            and not (gold_warning or "").startswith("none of")):  # nothing to hold out before values are matched
+    can_hold_out = "gold" in pool_rows.columns and not w.state.get("eval")
+    if can_hold_out and len(w.classes) < 2:
+        st.caption("Once the classes are named on the Label page, some of these labeled rows can be held out here as "
+                   "the evaluation set.")
+    elif can_hold_out and not (gold_warning or "").startswith("none of"):  # nothing to hold out before matching
         h1, h2 = st.columns([1, 3])
         n_hold = h1.number_input("Rows", 20, 5000, 300, 20, key="hold_n", label_visibility="collapsed")
         if h2.button(f"Hold out {n_hold} labeled pool rows as the evaluation set", key="hold_out",
@@ -151,9 +154,6 @@ if w.state.get("pool"):
             with errors():
                 w.hold_out_eval(int(n_hold))  # its summary shows below as the evaluation set's
                 st.rerun()
-    elif "gold" in pool_rows.columns and not w.state.get("eval") and len(w.classes) < 2:
-        st.caption("Once the classes are named on the Label page, some of these labeled rows can be held out here as "
-                   "the evaluation set.")
 else:
     match_label_values()  # an evaluation set without a pool
 if w.state.get("eval"):

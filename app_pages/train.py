@@ -8,7 +8,7 @@ import streamlit as st
 
 from list_core import workspace as W
 from list_core.config import ListConfig, PRESETS
-from app_pages._ui import class_colors, errors, ws
+from app_pages._ui import class_colors, errors, say_unknown_run, ws
 
 st.title("Train")
 w = ws()
@@ -69,7 +69,7 @@ if rid is None:
     st.stop()
 if st.query_params.get("run") != rid:  # e.g. the address named a run deleted since: it now names the one shown
     if st.query_params.get("run"):
-        st.caption(f"Run {st.query_params.get('run')} is not in this workspace (deleted?); showing the newest run.")
+        say_unknown_run(st.query_params.get("run"))
     st.query_params["run"] = rid
     st.session_state["run_id"] = rid
 run = w.run(rid)

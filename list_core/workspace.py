@@ -1721,10 +1721,9 @@ def _write_parquet(target: Path, frame) -> None:
     old file or the new one, never half of one."""
     from .runs import atomic_path
 
-    _PARQUET_CACHE.pop(str(target), None)  # another write within the clock's granularity could look unchanged
     with atomic_path(target) as tmp:
         frame.to_parquet(tmp, index=False)
-    _PARQUET_CACHE.pop(str(target), None)
+    _PARQUET_CACHE.pop(str(target), None)  # another write within the clock's granularity could look unchanged
 
 
 def display_file(name: str) -> str:
