@@ -70,3 +70,27 @@ def test_dev_study_settings_are_checked_and_kept_apart_on_resume():
     plain = {"data": "x/uci.csv", "k": 16, "seed": 0, "method": "list", "split": "dev", "test_size": 500}
     assert quality.run_key(plain) != quality.run_key({**plain, "settings": {"temperature": 0.5}})
     assert quality.run_key(plain) == quality.run_key({**plain, "settings": {}})  # runs from before --set existed
+
+
+def test_mlm_warmup_trains_only_the_head_and_saves_a_body_the_engine_reads_as_having_one(saved_model_dir, tmp_path):
+    """The dev study's warm-up (bench/dev_mlm_warmup.py) may move the MLM head's transform and vocabulary bias only:
+    the encoder and the word embeddings (the vocabulary rows) stay as loaded, and the saved checkpoint is loaded by
+    the engine as a body with a trained MLM head, so the paper's reading (mask position, label words) applies."""
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    from list_core.modeling import load_backbone
+
+    import dev_mlm_warmup as warmup
+    texts = ["great movie and good food", "terrible film , really bad service", "love the plot and the acting",
+             "the battery broke , awful phone", "this is not fun", "very good , excellent service"] * 4
+    stats = warmup.warm_head(str(saved_model_dir), texts, tmp_path / "warm", seed=0, epochs=2, batch_size=8)
+    assert stats["mlm_states"] > 0 and stats["mlm_steps"] > 0
+    before = AutoModelForMaskedLM.from_pretrained(str(saved_model_dir)).state_dict()
+    model, _, head_pretrained = load_backbone(str(tmp_path / "warm"))
+    after = model.state_dict()
+    assert head_pretrained
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert "cls.predictions.transform.dense.weight" in changed
+    assert all(k.startswith("cls.predictions.") for k in changed), sorted(changed)
+    assert torch.equal(model.get_output_embeddings().weight, model.get_input_embeddings().weight)
