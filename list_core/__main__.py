@@ -22,14 +22,16 @@ def _parse_value(text: str) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m list_core", description="LiST few-shot text classification")
-    verbs = parser.add_subparsers(dest="verb", required=True)
+    # The worker verb (the app's training process) stays out of the listing: argparse prints '==SUPPRESS==' for a
+    # sub-parser whose help is SUPPRESS, so it gets no help and the metavar names the public verbs.
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="{train,predict,split}")
 
     t = verbs.add_parser("train", help="train a classifier and write a run directory")
-    t.add_argument("--labeled", required=True, help="labeled file (csv, tsv, jsonl, json, parquet)")
+    t.add_argument("--labeled", help="labeled file (csv, tsv, jsonl, json, parquet); required unless --resume")
     t.add_argument("--unlabeled", help="unlabeled file (csv, tsv, jsonl, json, parquet, txt)")
     t.add_argument("--eval", help="optional labeled evaluation file")
-    t.add_argument("--template", required=True, help="prompt, e.g. '{text} It was {mask}.'")
-    t.add_argument("--verbalizer", required=True, help="label=word pairs, e.g. 'neg=terrible,pos=great'")
+    t.add_argument("--template", help="prompt, e.g. '{text} It was {mask}.'; required unless --resume")
+    t.add_argument("--verbalizer", help="label=word pairs, e.g. 'neg=terrible,pos=great'; required unless --resume")
     t.add_argument("--text-column", action="append", dest="text_columns",
                    help="text column (repeat for pairs); default: the template's placeholders")
     t.add_argument("--label-column", default="label")
@@ -39,9 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="any other config field, e.g. --set reweight=false --set student_steps=200")
+                   help="any config field, e.g. --set reweight=false --set student_steps=200 (see "
+                        "list_core/config.py)")
     t.add_argument("--out", required=True, help="run directory to create")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last iteration")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last iteration, with "
+                   "the config and data it was started with")
     t.add_argument("--quiet", action="store_true")
 
     p = verbs.add_parser("predict", help="label a file with a trained run")
@@ -59,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--test-size", type=float, default=0.5)
     s.add_argument("--out", required=True, help="directory for labeled.csv, unlabeled.csv, test.csv")
 
-    w = verbs.add_parser("worker", help=argparse.SUPPRESS)
+    w = verbs.add_parser("worker")
     w.add_argument("--run", required=True)
     w.add_argument("--resume", action="store_true")
     return parser
@@ -81,22 +85,92 @@ def _rows(ds, rename: dict) -> list[dict]:
     return [{rename.get(k, k): v for k, v in row.items()} for row in ds.to_list()]
 
 
+def _typed(name: str, text: str, kind: str) -> Any:
+    """A `--set` value as its config field's type (annotations are strings here: `from __future__ import
+    annotations` in config.py); text fields keep the text as written."""
+    from .config import ConfigError
+
+    if kind == "str":
+        return text
+    value = _parse_value(text.strip())
+    expected = {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(kind)
+    ok = {"bool": lambda v: isinstance(v, bool),
+          "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}.get(kind)
+    if ok is not None and not ok(value):
+        raise ConfigError(f"--set {name}={text}: {name} takes {expected}")
+    return value
+
+
+# Config fields that `train` also takes as flags of their own; `--set` may give them too, but not both ways.
+FLAG_FIELDS = ("template", "verbalizer", "model", "iterations", "device", "seed")
+
+
+def config_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields given by `--set FIELD=VALUE` and by their own flags, checked: unknown fields, a pair without
+    '=', and a field given both ways with different values are errors that say what to write instead."""
+    import difflib
+    from dataclasses import fields
+
+    from .config import ConfigError, ListConfig
+    from .prompts import Verbalizer
+
+    kinds = {f.name: f.type for f in fields(ListConfig) if f.name != "preset"}
+    known = list(kinds)
+    values: dict[str, Any] = {}
+    for item in args.set:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise ConfigError(f"--set expects FIELD=VALUE, e.g. --set reweight=false; got {item!r}")
+        if name == "preset":
+            raise ConfigError("the preset has its own flag: --preset quick or --preset paper")
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=3)
+            raise ConfigError(f"--set {name}: no such config field" + (f"; did you mean {', '.join(near)}?" if near
+                              else "; the fields are listed with their help in list_core/config.py"))
+        values[name] = _typed(name, text, kinds[name])
+    if isinstance(values.get("verbalizer"), str):
+        values["verbalizer"] = Verbalizer.parse(values["verbalizer"])
+    for name in FLAG_FIELDS:
+        flag = getattr(args, name)
+        if flag is None:
+            continue
+        flag = Verbalizer.parse(flag) if name == "verbalizer" else flag
+        if name in values and values[name] != flag:
+            raise ConfigError(f"{name} is given twice, as --{name} {getattr(args, name)!r} and as --set "
+                              f"{name}=...; give it once")
+        values[name] = flag
+    missing = [f"--{name}" for name in ("template", "verbalizer") if values.get(name) is None]
+    if missing:
+        raise ConfigError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required to start a run "
+                          "(or continue one with --out RUN_DIR --resume)")
+    return values
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import ListConfig
+    from .config import ConfigError, ListConfig
     from .data import load_examples
     from .job import create_run, execute_run
-    from .prompts import Template, Verbalizer
+    from .prompts import Template
     from .runs import RunDir
 
     if args.resume:
+        given = [f"--{n.replace('_', '-')}" for n in ("labeled", "unlabeled", "eval", "template", "verbalizer",
+                                                      "model", "iterations", "device", "seed", "text_columns")
+                 if getattr(args, n)] + (["--set"] if args.set else [])
+        if given and not args.quiet:
+            print(f"note: {', '.join(given)} ignored: a resumed run keeps the config and data it was started with",
+                  file=sys.stderr)
         run = RunDir(args.out)
         execute_run(run.path, resume=True, callbacks=[] if args.quiet else [ProgressBar()])
-        return _report(run)
-    mapping = Verbalizer.parse(args.verbalizer)
-    template = Template(args.template)
-    overrides = {k: _parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
-    config = ListConfig.from_preset(args.preset, template=args.template, verbalizer=mapping, model=args.model,
-                                    iterations=args.iterations, device=args.device, seed=args.seed, **overrides)
+        return _report(run, quiet=args.quiet)
+    if not args.labeled:
+        raise ConfigError("--labeled is required to start a run (or continue one with --out RUN_DIR --resume)")
+    settings = config_settings(args)
+    mapping = settings["verbalizer"]
+    template = Template(settings["template"])
+    config = ListConfig.from_preset(args.preset, **settings)
     check_prompt(config)
     columns, rename = _column_map(template.fields, args.text_columns)
     labels = list(mapping)

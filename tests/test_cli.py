@@ -169,3 +169,65 @@ def test_split_makes_k_per_class(tmp_path):
     assert "label" not in unlabeled.columns
     assert len(labeled) + len(unlabeled) + len(test) == 60
     assert not set(labeled["text"]) & set(test["text"])
+
+
+def test_resume_needs_only_the_run_directory(tmp_path, files, saved_model_dir, capsys):
+    """The README's `train --out RUN_DIR --resume`: no data, template or label words (the run has its own), and
+    flags given anyway are named as ignored instead of changing the run."""
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0
+    config = json.loads(RunDir(out).config_path.read_text())["config"]
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--seed", "7"]) == 0
+    err = capsys.readouterr().err
+    assert "--seed ignored" in err and "Traceback" not in err
+    assert RunDir(out).status()["state"] == "done"
+    assert json.loads(RunDir(out).config_path.read_text())["config"] == config
+
+
+def test_a_new_run_still_needs_its_data_and_prompt(tmp_path, capsys):
+    code = main(["train", "--out", str(tmp_path / "run"), "--template", TEMPLATE])
+    assert code == 2
+    assert_one_line_error(capsys, code, "--labeled is required", "--resume")
+    code = main(["train", "--labeled", "x.csv", "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert_one_line_error(capsys, code, "--template and --verbalizer are required")
+
+
+def test_set_takes_the_fields_that_have_their_own_flags(tmp_path, files, saved_model_dir):
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    args = train_args(saved_model_dir, labeled, unlabeled, out)
+    args = args[:args.index("--seed")] + ["--set", "seed=3", "--set", "iterations=0"] + args[args.index("--seed") + 2:]
+    args.remove("--iterations")
+    args.remove("1")
+    assert main(args) == 0
+    config = json.loads(RunDir(out).config_path.read_text())["config"]
+    assert config["seed"] == 3 and config["iterations"] == 0 and config["student_steps"] == 4
+
+
+@pytest.mark.parametrize("setting, needle", [
+    ("foo=1", "no such config field"),
+    ("studnet_steps=3", "did you mean student_steps"),
+    ("reweight", "FIELD=VALUE"),
+    ("student_steps=abc", "student_steps takes a whole number"),
+    ("reweight=yes", "reweight takes true or false"),
+    ("labeled_lr=fast", "labeled_lr takes a number"),
+    ("preset=paper", "--preset"),
+    ("seed=5", "seed is given twice"),  # train_args also passes --seed 0
+])
+def test_a_bad_set_is_a_one_line_usage_error(tmp_path, files, saved_model_dir, capsys, setting, needle):
+    labeled, unlabeled = files
+    code = main(train_args(saved_model_dir, labeled, unlabeled, tmp_path / "run", extra=["--set", setting]))
+    assert code == 2
+    assert_one_line_error(capsys, code, needle)
+    assert not (tmp_path / "run").exists()
+
+
+def test_help_lists_only_the_public_verbs(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "SUPPRESS" not in out and "worker" not in out and "{train,predict,split}" in out
