@@ -76,7 +76,7 @@ with errors():
         if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
                      help="Needs the label column. Rows whose label is a class measure accuracy; values "
                           "spelled otherwise (0 / 1) can be matched to the classes below."):
-            report = w.set_eval(src, gold)
+            report = w.set_eval(src, gold, text_cols or None)
             if report.unknown_label or report.warnings:  # blank labels, labels that are no class
                 st.warning(report.summary())
             else:

@@ -613,6 +613,7 @@ class Workspace:
                 frame[FILE_COLUMN + str(c)] = raw[c].to_numpy()[at]
         old_pool = self.pool()  # read before it is replaced: its row ids are re-pointed below
         self.path.mkdir(parents=True, exist_ok=True)
+        self._eval_follows_columns(list(self.state["text_columns"] or ["text"]), cols)
         held = self._held_out_texts(frame, cols)
         if held.any():  # the held-out evaluation set stays: its texts stay out of the new load too
             _write_parquet(self.held_out_path, frame[held])
@@ -629,6 +630,17 @@ class Workspace:
             self._follow_columns(s, old_cols, cols)
             self._repoint_pool_ids(s, old_pool, old_cols, frame, cols)
         return report
+
+    def _eval_follows_columns(self, old_cols: list[str], cols: list[str]) -> None:
+        """New text columns of the pool: the evaluation set's text columns are renamed by position, as the template
+        and the labeled examples are (`_follow_columns`); otherwise runs would read it as rows without text."""
+        import pandas as pd
+
+        if not self.eval_path.exists() or old_cols == cols or len(old_cols) != len(cols):
+            return
+        ev = pd.read_parquet(self.eval_path)
+        if set(old_cols) <= set(ev.columns) and not set(cols) & set(ev.columns):
+            _write_parquet(self.eval_path, ev.rename(columns=dict(zip(old_cols, cols))))
 
     def _held_out_texts(self, frame, cols: list[str]):
         """Rows of a new pool load whose text is in the current held-out evaluation set (a boolean Series)."""
@@ -710,14 +722,16 @@ class Workspace:
             return pd.DataFrame(columns=["id", *self.text_columns])
         return _read_parquet_cached(self.pool_path)
 
-    def set_eval(self, name: str, label_column: str = "label"):
+    def set_eval(self, name: str, label_column: str = "label", text_columns: Sequence[str] | None = None):
         """Use a labeled file as the evaluation set. Every labeled row is kept as written, and runs measure on the
         rows whose label is a class ('Spam', ' SPAM' are 'spam'; '1' once matched to 'positive'): a value matched to
         a class later counts without loading the file again. The returned report warns about rows that count for
         nothing now; the saved summary leaves that out (`eval_label_counts` says it as matches change)."""
-        ds, report = self.load_file(name, self.text_columns, label_column, None)
+        self._check_text_columns(text_columns or [])
+        ds, report = self.load_file(name, text_columns or self.text_columns, label_column, None)
+        to_ws = self._onto_text_columns(name, [c for c in ds.column_names if c not in ("id", "label")])
         back = self._return_held_out()  # the held-out evaluation set it replaces gives its rows back to the pool
-        frame = ds.to_pandas()
+        frame = ds.to_pandas().rename(columns=to_ws)
         to_class = class_lookup(self.state)
         frame["label"] = [to_class.get(fold(v), v) for v in frame["label"]]
         if to_class:  # the loader warns that such labels stay apart; here they were just joined to the classes
@@ -827,14 +841,27 @@ class Workspace:
         self.held_out_path.unlink(missing_ok=True)
         return back
 
+    def _onto_text_columns(self, name: str, file_cols: list[str]) -> dict[str, str]:
+        """File text column -> the workspace's text column, by position: examples and evaluation rows are stored
+        under the names the template and the pool use ('sentence' in a file becomes 'text'), never the file's own
+        (they would be examples without text)."""
+        ws_cols = self.text_columns
+        if len(file_cols) != len(ws_cols):
+            raise WorkspaceError(
+                f"the workspace's examples have {len(ws_cols)} text column(s) ({', '.join(ws_cols)}) but "
+                f"{len(file_cols)} of {name!r} were chosen ({', '.join(file_cols)}): choose {len(ws_cols)} under "
+                "'Text column(s)', in the same order")
+        return dict(zip(file_cols, ws_cols))
+
     def import_labeled(self, name: str, label_column: str, text_columns: Sequence[str] | None = None
                        ) -> dict[str, Any]:
         """Add the rows of a labeled file to the labeled set (new classes are added). A row whose text is already
         a labeled example is skipped, so importing a file twice adds nothing. Returns the counts and a message."""
         self._check_text_columns(text_columns or self.text_columns)
         ds, report = self.load_file(name, text_columns or self.text_columns, label_column)
-        rows = ds.to_list()
-        cols = [c for c in ds.column_names if c not in ("id", "label")]
+        to_ws = self._onto_text_columns(name, [c for c in ds.column_names if c not in ("id", "label")])
+        rows = [{**{to_ws[c]: v for c, v in r.items() if c in to_ws}, "label": r["label"]} for r in ds.to_list()]
+        cols = list(to_ws.values())
         added = duplicates = 0
         new_classes: list[str] = []
         with self._mutate() as s:
@@ -1368,6 +1395,12 @@ class Workspace:
 
         ev = pd.read_parquet(self.eval_path)
         cols = list(fmap.values())
+        missing = [c for c in cols if c not in ev.columns]
+        if missing:
+            raise WorkspaceError(
+                f"the evaluation set has no column {', '.join(map(repr, missing))} (the data's text column"
+                f"{'s are' if len(cols) > 1 else ' is'} {', '.join(cols)}): load the evaluation file again on the "
+                "Data page with 'Use as evaluation set', or remove it")
         trained = self._labeled_texts(cols)
         to_class = class_lookup(self.state)  # an eval set read before the classes (or matches) were set may differ
         rows, left_out = [], 0
@@ -1385,10 +1418,9 @@ class Workspace:
         if not (self.eval_path.exists() and self.state.get("eval")) or not self.state["labeled"]:
             return 0
         try:
-            fmap = self.field_map()
-        except WorkspaceError:
+            return self._eval_rows(self.field_map())[1]
+        except WorkspaceError:  # the Train page names the problem before Start
             return 0
-        return self._eval_rows(fmap)[1]
 
     def check_prompt(self, model: str = DEFAULT_MODEL) -> None:
         """Template and label words against the model's tokenizer (raises PromptError / ModelLoadError)."""

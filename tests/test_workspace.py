@@ -1155,3 +1155,54 @@ def test_the_pool_is_read_once_per_version_and_each_caller_gets_its_own_copy(hom
     ws.save_upload("b.csv", b"text\ngamma\ndelta\n")
     ws.set_pool("b.csv", ["text"])
     assert ws.pool()["text"].tolist() == ["gamma", "delta"]
+
+
+# --- a file's text column named unlike the workspace's (found by a bug hunt) ------------------------------------
+
+def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherwise(home):
+    """The pool reads 'text', the labeled file 'sentence': examples are stored under 'text' (runs, the Label table
+    and the export read that), not under the file's name, where they were examples without text."""
+    ws = ready_workspace(n=0)
+    ws.save_upload("lab.csv", csv_bytes([{"sentence": "i loved it", "label": "pos"},
+                                         {"sentence": "awful", "label": "neg"}]))
+    assert ws.import_labeled("lab.csv", "label", ["sentence"])["added"] == 2
+    assert [(ex["text"], ex["label"]) for ex in ws.labeled] == [("i loved it", "pos"), ("awful", "neg")]
+    assert all("sentence" not in ex for ex in ws.labeled)
+    assert ws._run_rows().labeled == [{"text": "i loved it", "label": "pos"}, {"text": "awful", "label": "neg"}]
+    assert ws.replace_labeled(ws.labeled_frame()) == {"added": 0, "changed": 0, "deleted": 0}
+    assert ws.import_labeled("lab.csv", "label", ["sentence"])["duplicates"] == 2  # a second import adds nothing
+    ws.save_upload("pair.csv", csv_bytes([{"a": "x", "b": "y", "label": "pos"}]))
+    with pytest.raises(W.WorkspaceError, match="1 text column"):
+        ws.import_labeled("pair.csv", "label", ["a", "b"])
+
+
+def test_eval_file_with_its_own_text_column_name_is_read_under_the_workspaces(home):
+    ws = ready_workspace()
+    ws.save_upload("ev.csv", csv_bytes([{"sentence": f"eval {i}", "label": ["neg", "pos"][i % 2]} for i in range(6)]))
+    ws.set_eval("ev.csv", "label", ["sentence"])
+    assert ws.eval_label_counts() == (6, 6)
+    assert ws._run_rows().eval_rows[0] == {"text": "eval 0", "label": "neg"}
+
+
+def test_the_evaluation_set_follows_a_pool_whose_text_column_is_named_otherwise(home):
+    """A new pool file reading 'review' instead of 'text': the template and the examples follow by position, and so
+    does the evaluation set, which runs would otherwise read as rows without text."""
+    ws = ready_workspace()
+    ws.save_upload("ev.csv", csv_bytes([{"text": f"eval {i}", "label": ["neg", "pos"][i % 2]} for i in range(6)]))
+    ws.set_eval("ev.csv", "label")
+    ws.save_upload("pool2.csv", csv_bytes([{"review": f"other text {i}"} for i in range(10)]))
+    ws.set_pool("pool2.csv", ["review"])
+    assert ws.text_columns == ["review"] and ws.template.startswith("{review}")
+    rows = ws._run_rows()
+    assert rows.eval_rows[:2] == [{"review": "eval 0", "label": "neg"}, {"review": "eval 1", "label": "pos"}]
+    assert all(r.get("review") for r in rows.labeled)
+
+
+def test_an_evaluation_set_without_the_text_columns_is_refused_before_a_run(home):
+    ws = ready_workspace()
+    ws.save_upload("ev.csv", csv_bytes([{"text": f"eval {i}", "label": ["neg", "pos"][i % 2]} for i in range(6)]))
+    ws.set_eval("ev.csv", "label")
+    pd.DataFrame({"id": [0], "other": ["x"], "label": ["neg"]}).to_parquet(ws.eval_path)
+    with pytest.raises(W.WorkspaceError, match="no column 'text'.*Use as evaluation set"):
+        ws._run_rows()
+    assert ws.eval_overlap() == 0  # the Data page still renders
