@@ -14,7 +14,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import streamlit as st  # noqa: E402
 
 from list_core import workspace as W  # noqa: E402
-from app_pages._ui import ensure_workspace  # noqa: E402
+from app_pages._ui import ensure_workspace, open_workspace  # noqa: E402
 
 st.set_page_config(page_title="LiST Studio", page_icon=":label:", layout="wide")
 
@@ -37,19 +37,12 @@ with st.sidebar:
         if c1.button("Open", key="open_ws_btn") and other:
             try:
                 W.Workspace(W.validate_name(other))
-                st.session_state["ws_name"] = other
-                st.session_state.pop("run_id", None)
-                st.query_params.clear()
-                st.query_params["ws"] = other
-                st.rerun()
             except W.WorkspaceError as exc:
                 st.error(str(exc))
+            else:
+                open_workspace(other)
         if c2.button("New", key="new_ws_btn"):
-            st.session_state["ws_name"] = W.new_workspace_name()
-            st.session_state.pop("run_id", None)
-            st.query_params.clear()
-            st.query_params["ws"] = st.session_state["ws_name"]
-            st.rerun()
+            open_workspace(W.new_workspace_name())
 
 pages = [
     st.Page("app_pages/data.py", title="Data", icon=":material/upload_file:", default=True),

@@ -50,6 +50,20 @@ def ensure_workspace() -> str:
     return name
 
 
+def open_workspace(name: str) -> None:
+    """Switch this session to workspace `name`. The pages' widget values (template, label words, class list, file
+    and column choices, ...) were made in the old workspace, and a Save on the new one's page would write them
+    there, so every value goes; the uploader gets a new key, so a file picked for the old one is not offered."""
+    gen = st.session_state.get("uploader_gen", 0) + 1
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state["uploader_gen"] = gen
+    st.session_state["ws_name"] = name
+    st.query_params.clear()
+    st.query_params["ws"] = name
+    st.rerun()
+
+
 def say_unknown_run(wanted: str) -> None:
     """The address names a run this workspace does not have (deleted, or another workspace's): say what is shown."""
     st.caption(f"Run {wanted} is not in this workspace (deleted?); showing the newest run.")

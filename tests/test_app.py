@@ -78,6 +78,36 @@ def test_new_session_gets_random_workspace(home):
     assert bad.query_params["ws"].startswith("ws-") and not bad.exception
 
 
+def test_opening_another_workspace_shows_its_own_prompt_and_classes(home):
+    """Open in the sidebar: the Prompt and Label pages show the opened workspace's values, and their Save buttons
+    write those, not the widget values left from the workspace the session came from (which renamed its classes
+    and overwrote its prompt)."""
+    a = prepared("wsa")
+    a.set_template("{text} It was {mask}.")
+    b = W.Workspace("wsb")
+    b.set_classes(["spam", "ham"], {"spam": "junk", "ham": "fine"})
+    b.set_template("Subject: {text} This is {mask}.")
+    b.add_example("win money now", "spam")
+    at = app("wsa", "app_pages/prompt.py")
+    assert at.text_input(key="template_text").value == "{text} It was {mask}."
+    at.switch_page("app_pages/label.py").run()
+    assert at.text_input(key="classes_text").value == "neg, pos"
+    at.selectbox(key="open_ws").set_value("wsb")
+    at.button(key="open_ws_btn").click().run()
+    no_errors(at)
+    assert at.query_params["ws"] == "wsb"
+    assert at.text_input(key="classes_text").value == "spam, ham"
+    at.button(key="save_classes").click().run()
+    at.switch_page("app_pages/prompt.py").run()
+    assert at.text_input(key="template_text").value == "Subject: {text} This is {mask}."
+    at.button(key="save_prompt").click().run()
+    no_errors(at)
+    b = W.Workspace("wsb")
+    assert b.classes == ["spam", "ham"] and b.label_words == {"spam": "junk", "ham": "fine"}
+    assert b.template == "Subject: {text} This is {mask}." and b.labeled[0]["label"] == "spam"
+    assert W.Workspace("wsa").classes == ["neg", "pos"]
+
+
 def test_data_page_sample_and_upload(home):
     at = app("d1", "app_pages/data.py")
     at.selectbox(key="data_file").set_value("sample:uci_sentiment_sentences.csv").run()
