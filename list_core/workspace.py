@@ -433,7 +433,10 @@ class Workspace:
             for ex in s["labeled"]:
                 if ex["label"] in renamed:
                     ex["label"] = renamed[ex["label"]]
-            s["label_aliases"] = {v: renamed.get(c, c) for v, c in (s.get("label_aliases") or {}).items()}
+            aliases = {v: renamed.get(c, c) for v, c in (s.get("label_aliases") or {}).items()}
+            for o, n in renamed.items():  # files that spell the old name (the pool's labels, the evaluation set)
+                aliases.setdefault(o, n)  # still mean the class
+            s["label_aliases"] = {v: c for v, c in aliases.items() if fold(v) not in {fold(x) for x in clean}}
             before = {n: o for o, n in renamed.items()}
             # The words of classes taken out are kept aside, like their examples: a class that comes back (a typo
             # in the list, an edit saved half-way) gets its word back instead of an empty one.
@@ -702,6 +705,7 @@ class Workspace:
         if "gold" not in pool.columns:
             return None
         values = pool["gold"].dropna().astype(str)
+        values = values[values.str.strip() != ""]  # a blank label is unknown, not a value to match to a class
         known = set(class_lookup(self.state))
         unknown = values[~values.map(fold).isin(known)]
         if not len(unknown):
@@ -1030,8 +1034,12 @@ class Workspace:
                 texts = {c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}
                 if not any(t.strip() for t in texts.values()):
                     continue
-                label = self._check_label("" if _isna(r.get("label")) else r.get("label"), s)
                 uid = r.get("uid")
+                raw = "" if _isna(r.get("label")) else str(r.get("label")).strip()
+                kept = not _isna(uid) and uid in old and old[uid]["label"] == raw
+                # A row keeping the label it has may keep a class taken out of the list (its examples are kept
+                # aside, not trained on): only labels the edit sets must be classes.
+                label = raw if kept else self._check_label(raw, s)
                 if not _isna(uid) and uid in old:
                     ex = dict(old[uid])
                     if any(ex.get(c) != texts[c] for c in cols) or ex["label"] != label:
@@ -1302,8 +1310,14 @@ class Workspace:
                 texts = run_texts.get(pid) or {s["text_columns"][0]: str(rec["text"])}
                 source = "accepted" if label is None or label == rec["pseudo_label"] else "corrected"
                 pid = pid if moved is None else moved.get(pid)
-                same = by_pool.get(pid) if pid is not None else next(
-                    (ex for ex in s["labeled"] if _text_key(ex, texts) == _text_key(texts, texts)), None)
+                # The example of this pool row, else one with the same text (pasted or imported after the run,
+                # with no pool id): relabeled, never a second example of the same text.
+                same = by_pool.get(pid) if pid is not None else None
+                if same is None:
+                    same = next((ex for ex in s["labeled"] if _text_key(ex, texts) == _text_key(texts, texts)), None)
+                    if same is not None and pid is not None and same.get("pool_id") is None:
+                        same["pool_id"] = pid
+                        by_pool[pid] = same
                 if same is not None:
                     same.update(label=lab, source=source)
                 else:

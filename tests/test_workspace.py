@@ -277,6 +277,23 @@ def test_accept_and_correct_pseudo_labels(home):
         ws2.accept_pseudo("r1", [4], label="nope")
 
 
+def test_accepting_a_pseudo_label_relabels_the_same_text_pasted_after_the_run(home):
+    """A pool text pasted as a labeled example after the run (no pool id) and then accepted on Inspect: one example
+    with the accepted label, not two examples of one text with two labels."""
+    ws = W.Workspace("acc")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}"} for i in range(6)]))
+    ws.set_pool("p.csv", ["text"])
+    fake_run(ws, "r0", n=6)
+    ws.paste_lines("neg\tpool 3", None)
+    assert ws.accept_pseudo("r0", [3]) == 1  # row 3's pseudo-label is 'pos'
+    ws = W.Workspace("acc")
+    same = [ex for ex in ws.labeled if ex["text"] == "pool 3"]
+    assert len(same) == 1 and same[0]["label"] == "pos" and same[0]["source"] == "accepted"
+    assert ws.class_counts() == {"neg": 0, "pos": 1}
+    assert ws.export_frame("r0")["text"].tolist().count("pool 3") == 1
+
+
 def test_runs_listing_export_and_delete(home):
     ws = ready_workspace(n=2)
     fake_run(ws, "r1")
@@ -757,11 +774,59 @@ def test_label_values_matched_to_classes_serve_every_file_label(home):
     assert ws.classes == ["negative", "positive"]  # no class '0' or '1' was added
     assert ws.class_counts() == {"positive": 1, "negative": 2}
 
-    ws.set_classes(["neg", "pos"])  # a rename in place: the matches follow their class
-    assert ws.label_aliases == {"0": "neg", "1": "pos"}
+    ws.set_classes(["neg", "pos"])  # a rename in place: the matches follow their class, and the old names match it
+    assert ws.label_aliases == {"0": "neg", "1": "pos", "negative": "neg", "positive": "pos"}
     assert "10 rows held out" in ws.hold_out_eval(10)
     ws.set_label_aliases({"0": None, "1": ""})
-    assert ws.label_aliases == {} and ws.unmatched_label_values()
+    assert ws.label_aliases == {"negative": "neg", "positive": "pos"} and ws.unmatched_label_values()
+    ws.set_classes(["negative", "positive"])  # renamed back: no value spelling a class stays matched to another
+    assert ws.label_aliases == {"neg": "negative", "pos": "positive"}
+
+
+def test_renaming_classes_in_place_keeps_the_evaluation_set_and_the_pools_labels(home):
+    """neg, pos -> negative, positive: the held-out evaluation rows and the pool's label column spell the old
+    names; they still measure accuracy instead of counting for nothing."""
+    ws = W.Workspace("ren")
+    ws.save_upload("pool.csv", csv_bytes([{"text": f"pool text {i}", "label": ["neg", "pos"][i % 2]}
+                                          for i in range(60)]))
+    ws.set_pool("pool.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.hold_out_eval(20)
+    assert ws.set_classes(["negative", "positive"]) == {"neg": "negative", "pos": "positive"}
+    assert ws.eval_label_counts() == (20, 20) and ws.gold_warning() is None
+    for i in range(3):
+        ws.add_example(f"good {i}", "positive")
+        ws.add_example(f"bad {i}", "negative")
+    rows = ws._run_rows()
+    assert len(rows.eval_rows) == 20 and {r["label"] for r in rows.eval_rows} == {"negative", "positive"}
+    assert {r["label"] for r in rows.unlabeled} == {"negative", "positive"}
+
+
+def test_examples_of_a_removed_class_do_not_block_saving_the_label_table(home):
+    ws = W.Workspace("rm")
+    ws.set_classes(["neg", "pos", "meh"], {"neg": "bad", "pos": "good", "meh": "ok"})
+    for text, label in (("fine i guess", "meh"), ("great", "pos"), ("awful", "neg")):
+        ws.add_example(text, label)
+    ws.set_classes(["neg", "pos"])  # 'meh' examples are kept aside, not trained on
+    frame = ws.labeled_frame()
+    frame.loc[frame["text"] == "great", "label"] = "neg"
+    assert ws.replace_labeled(frame) == {"added": 0, "changed": 1, "deleted": 0}
+    assert {ex["text"]: ex["label"] for ex in W.Workspace("rm").labeled} == {
+        "fine i guess": "meh", "great": "neg", "awful": "neg"}
+    frame = ws.labeled_frame()
+    frame.loc[frame["text"] == "awful", "label"] = "meh"  # but an edit may not give a label that is no class
+    with pytest.raises(W.WorkspaceError, match="not one of the classes"):
+        ws.replace_labeled(frame)
+
+
+def test_blank_values_in_the_pools_label_column_are_unknown_not_unmatched(home):
+    ws = W.Workspace("blank")
+    ws.save_upload("pool.csv", csv_bytes([{"text": f"pool text {i}", "label": ["neg", "pos", ""][i % 3]}
+                                          for i in range(30)]))
+    ws.set_pool("pool.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    assert ws.gold_warning() is None and ws.unmatched_label_values() == []
+
 
 def test_metric_curve_gives_the_accuracy_its_95_percent_range():
     curve = W.metric_curve([{"iteration": 0, "accuracy": 0.8, "macro_f1": 0.75},
