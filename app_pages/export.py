@@ -55,7 +55,7 @@ up = st.file_uploader("File to label", type=["csv", "tsv", "jsonl", "json", "par
 if up is not None:
     with errors():
         clf = classifier(str(run.path), run.model_path.stat().st_mtime)
-        data, report = w.predict_upload(clf, up.name, up.getvalue(), w.text_columns if len(w.text_columns) > 1 else None)
+        data, report = w.predict_upload(clf, up.name, up.getvalue(), w.text_columns)
         st.caption(report.summary())
         st.download_button("Download predictions (CSV)", data, file_name=f"predictions_{up.name.rsplit('.', 1)[0]}.csv",
                            mime="text/csv", key="dl_pred")

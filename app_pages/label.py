@@ -62,9 +62,12 @@ with one:
         many = len(w.classes) > 6  # rows of 6 keep names readable at 15 classes; Skip / Undo then get a row
         buttons = grid(len(w.classes), 6) + st.columns(4)[:2] if many else st.columns(len(w.classes) + 2)
         for i, c in enumerate(w.classes):
-            if buttons[i].button(c, key=f"lab_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None):
-                with errors():
+            # 'lab_class_' keeps a class named 'skip' or 'undo' apart from the Skip and Undo buttons' keys.
+            if buttons[i].button(c, key=f"lab_class_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None):
+                try:
                     w.label_pool_example(ex["id"], c)
+                except USER_ERRORS as exc:  # shown after the rerun (st.rerun drops a message shown now)
+                    flash(str(exc), "error")
                 st.rerun()
         if buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0"):
             w.skip_pool_example(ex["id"])

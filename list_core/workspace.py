@@ -607,6 +607,7 @@ class Workspace:
         ds, report = self.load_file(name, text_columns, None)
         frame = ds.to_pandas()
         cols = [c for c in frame.columns if c not in ("id",)]
+        self._check_text_columns(cols)  # also the column(s) the loader chose when none were given
         raw, _ = read_table(self.upload_path(name))
         at = frame["id"].to_numpy()
         if label_column and label_column in raw.columns:
@@ -1127,7 +1128,11 @@ class Workspace:
         sources = (read_json(run.config_path, {}) or {}).get("sources") or {}
         to_column = {f: c for c, f in (sources.get("field_map") or {}).items()}
         fields = [f for f in rows.columns if f not in ("id", "label")]
-        return {int(r["id"]): {to_column.get(f, f): str(r[f]) for f in fields} for r in rows.to_dict("records")}
+        names = [to_column.get(f, f) for f in fields]
+        now = self.text_columns
+        if len(names) == len(now) and not set(names) & set(now):  # made when the text column(s) had other names:
+            names = now  # they follow by position, as the labeled examples did (else blank texts in the export)
+        return {int(r["id"]): {n: str(r[f]) for n, f in zip(names, fields)} for r in rows.to_dict("records")}
 
     def run_on_current_pool(self, run_id: str) -> bool:
         """Whether a run was made on this load of the pool, so its row ids are the pool's ids (a run from before
@@ -1223,7 +1228,10 @@ class Workspace:
         if not len(match):
             raise WorkspaceError(f"pool example {pool_id} not found")
         row = match.iloc[0]
-        texts = self._texts({c: row[c] for c in self.text_columns})
+        try:
+            texts = self._texts({c: row[c] for c in self.text_columns})
+        except WorkspaceError as exc:  # a pair row with one blank text: the loader keeps it, training cannot use it
+            raise WorkspaceError(f"pool example {pool_id} cannot be labeled: {exc}; skip it") from exc
         with self._mutate() as s:
             label = self._check_label(label, s)
             ex = next((e for e in s["labeled"] if e.get("pool_id") == int(pool_id)), None)
@@ -1714,8 +1722,10 @@ class Workspace:
         from .data import load_examples, read_table
 
         fields = classifier.template_.fields
-        cols = list(text_columns) if text_columns else None
         name = safe_filename(filename)
+        out, _ = read_table(io.BytesIO(bytes(data)), name=name)  # the same rows load_examples numbers by 'id'
+        # The workspace's text columns when the file has them all, else the loader's guess (a file of other names).
+        cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, out.columns)) else None
         ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False)
         used = [c for c in ds.column_names if c not in ("id", "label")]
         if len(used) != len(fields):
@@ -1725,7 +1735,6 @@ class Workspace:
         kept = pd.DataFrame(ds.to_list())
         rows = [{f: str(r[c]) for f, c in mapping.items()} for r in kept.to_dict("records")]
         probs = classifier.predict_proba(rows)
-        out, _ = read_table(io.BytesIO(bytes(data)), name=name)  # the same rows load_examples numbered by 'id'
         pred, conf = ("prediction", "confidence") if not {"prediction", "confidence"} & set(out.columns) else \
             ("list_prediction", "list_confidence")
         out[pred], out[conf] = "", float("nan")

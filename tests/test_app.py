@@ -134,12 +134,32 @@ def test_data_page_of_a_new_workspace_chooses_no_file_for_the_user(home):
     assert at.multiselect(key="text_cols").value == ["text"]
 
 
+def test_label_page_takes_classes_named_like_its_buttons_and_says_why_a_row_cannot_be_labeled(home):
+    """A class named 'skip' or 'undo' shares no key with the Skip and Undo buttons (a duplicate-key exception box),
+    and a pair row with one blank text says why it cannot be labeled after the click's rerun (it used to be
+    dropped, so the click seemed to do nothing)."""
+    ws = W.Workspace("lk")
+    ws.set_classes(["keep", "skip", "undo"], {"keep": "yes", "skip": "no", "undo": "maybe"})
+    ws.save_upload("p.csv", pd.DataFrame([{"premise": "a man sleeps", "hypothesis": ""},
+                                          {"premise": "a dog runs", "hypothesis": "an animal moves"}])
+                   .to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    at = app("lk", "app_pages/label.py")
+    at.button(key="lab_class_skip").click().run()
+    assert not at.exception
+    assert any("cannot be labeled" in e.value and "hypothesis" in e.value for e in at.error)
+    at.button(key="lab_skip").click().run()
+    at.button(key="lab_class_skip").click().run()
+    no_errors(at)
+    assert [(ex["premise"], ex["label"]) for ex in W.Workspace("lk").labeled] == [("a dog runs", "skip")]
+
+
 def test_label_page_classes_buttons_table_paste(home):
     prepared("l1", n=0)
     at = app("l1", "app_pages/label.py")
     no_errors(at)
-    at.button(key="lab_pos").click().run()
-    at.button(key="lab_neg").click().run()
+    at.button(key="lab_class_pos").click().run()
+    at.button(key="lab_class_neg").click().run()
     at.button(key="lab_skip").click().run()
     assert W.Workspace("l1").class_counts() == {"neg": 1, "pos": 1}
     at.text_area(key="paste_text").set_value("good one\nnice one").run()
@@ -467,7 +487,7 @@ def test_label_page_paste_errors_keep_the_text_and_undo_works(home):
     assert any(s.value == "1 example added" for s in at.success)
     assert W.Workspace("lp").class_counts() == {"neg": 0, "pos": 1}
     assert at.button(key="lab_undo").disabled
-    at.button(key="lab_neg").click().run()
+    at.button(key="lab_class_neg").click().run()
     assert W.Workspace("lp").class_counts() == {"neg": 1, "pos": 1}
     at.button(key="lab_undo").click().run()
     no_errors(at)
@@ -646,12 +666,12 @@ def test_fifteen_classes_get_rows_of_buttons_and_word_inputs_and_one_label_warni
     ws.set_classes(classes)
     at = app("many", "app_pages/label.py")
     no_errors(at)
-    assert [b.label for b in at.button if b.key.startswith("lab_") and b.key[4:] in classes] == classes
+    assert [b.label for b in at.button if b.key.startswith("lab_class_") and b.key[10:] in classes] == classes
     assert at.button(key="lab_skip") and at.button(key="lab_undo")
     # Rows of at most 6 buttons (8 metrics), not 17 (16) side by side: no column narrower than an eighth.
     assert at.columns and min(c.weight for c in at.columns) >= 1 / 8 - 1e-9
     assert sum("fewer than 8 labeled examples" in w.value for w in at.warning) == 1
-    at.button(key="lab_genre12").click().run()  # a class past the ninth (no key shortcut) labels too
+    at.button(key="lab_class_genre12").click().run()  # a class past the ninth (no key shortcut) labels too
     no_errors(at)
     assert W.Workspace("many").class_counts()["genre12"] == 1
     at = app("many", "app_pages/prompt.py")

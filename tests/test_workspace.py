@@ -668,6 +668,42 @@ def test_predictions_keep_every_column_and_row_of_the_users_file(home):
     assert frame["prediction"].tolist() == ["old"] and frame["list_prediction"].tolist() == ["neg"]
 
 
+def test_predicting_a_file_reads_the_workspaces_text_column_among_others(home):
+    """Export's 'Predict a file' passes the workspace's text column(s): a file with an id column of strings next
+    to 'text' is read by that column instead of refused as ambiguous; a file without it falls back to a guess."""
+    ws = W.Workspace("pred2")
+    data = csv_bytes([{"product_id": "B00X1", "text": "great phone"}, {"product_id": "B00X2", "text": "bad battery"}])
+    frame = pd.read_csv(io.BytesIO(ws.predict_upload(_StubClassifier(), "new.csv", data, ["text"])[0]))
+    assert frame["prediction"].tolist() == ["pos", "neg"] and frame["product_id"].tolist() == ["B00X1", "B00X2"]
+    other = csv_bytes([{"sentence": "bad film"}, {"sentence": "fine"}])
+    frame = pd.read_csv(io.BytesIO(ws.predict_upload(_StubClassifier(), "o.csv", other, ["text"])[0]))
+    assert frame["prediction"].tolist() == ["neg", "pos"]
+
+
+def test_a_text_column_the_loader_guesses_is_checked_for_reserved_names_too(home):
+    ws = W.Workspace("guess")
+    ws.save_upload("p.csv", csv_bytes([{"source": f"tweet number {i}", "n": i} for i in range(6)]))
+    with pytest.raises(W.WorkspaceError, match="'source' has a name LiST Studio uses"):
+        ws.set_pool("p.csv", None)
+    assert ws.state["pool"] is None
+
+
+def test_a_run_on_a_pool_whose_text_column_was_renamed_since_exports_and_accepts_its_texts(home):
+    """The pool reloaded from a file naming the column 'review' instead of 'text': the earlier run's pseudo-labels
+    carry their texts under 'review' in the export and when accepted (they were blank there)."""
+    ws = W.Workspace("renamedcol")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}"} for i in range(6)]))
+    ws.set_pool("p.csv", ["text"])
+    fake_run(ws, "r0", n=6)
+    ws.save_upload("p2.csv", csv_bytes([{"review": f"pool {i}"} for i in range(6)]))
+    ws.set_pool("p2.csv", ["review"])
+    export = ws.export_frame("r0")
+    assert export["review"].tolist() == [f"pool {i}" for i in range(6)] and "text" not in export.columns
+    assert ws.accept_pseudo("r0", [1]) == 1
+    assert [(ex["review"], ex["label"]) for ex in W.Workspace("renamedcol").labeled] == [("pool 1", "pos")]
+
+
 def test_ensemble_summary_names_the_kept_teacher_and_the_ensemble_accuracy():
     line = W.ensemble_summary({"teachers": 3, "chosen_teacher": 1, "ensemble_accuracy": 0.8567,
                                "teacher_agreement": [0.9, 0.97, 0.93]})
