@@ -75,6 +75,9 @@ def not_there_yet(run, what: str, when: str) -> str:
     if state in ("cancelled", "failed", "interrupted"):
         return (f"This run was {state} before it had {what}. Resume it on the Train page (Runs lists every run), "
                 "or pick another run above.")
+    if state == "done":  # finished without them: 0 self-training iterations, or no unlabeled text to pseudo-label
+        return (f"This run finished without {what}: it did no self-training (0 iterations, or no unlabeled "
+                "texts). Load a pool on the Data page and start a run with self-training to get them.")
     return f"This run has no {what} yet: {when}."
 
 

@@ -279,10 +279,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     probs = clf.predict_proba(rows)
     # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
     frame = read_table(args.input)[0].reset_index(drop=True)
-    frame["prediction"], frame["confidence"] = None, float("nan")
+    # The file's own 'prediction' / 'confidence' columns are kept (as the app's Predict a file does).
+    pred, conf = ("prediction", "confidence") if not {"prediction", "confidence"} & set(frame.columns) else \
+        ("list_prediction", "list_confidence")
+    frame[pred], frame[conf] = None, float("nan")
     positions = [int(i) for i in ds["id"]]
-    frame.loc[positions, "prediction"] = clf.classes_[probs.argmax(-1)]
-    frame.loc[positions, "confidence"] = probs.max(-1).round(6)
+    frame.loc[positions, pred] = clf.classes_[probs.argmax(-1)]
+    frame.loc[positions, conf] = probs.max(-1).round(6)
     write_table(frame, args.output)
     print(f"wrote {len(frame)} predictions to {args.output}", file=sys.stderr)
     return 0
@@ -291,15 +294,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_split(args: argparse.Namespace) -> int:
     from .data import few_shot_split, read_table, write_table
 
+    import pandas as pd
+
     frame, _ = read_table(args.input)
+    # Rows without a label are no class: they join the unlabeled pool (a class '' would take K of them).
+    blank = (frame[args.label_column].astype(str).str.strip() == "" if args.label_column in frame.columns
+             else pd.Series(False, index=frame.index))
     test_size = int(args.test_size) if args.test_size >= 1 else args.test_size
-    labeled, unlabeled, test = few_shot_split(frame, label_column=args.label_column, k=args.k, seed=args.seed,
-                                              test_size=test_size)
+    labeled, unlabeled, test = few_shot_split(frame[~blank].reset_index(drop=True), label_column=args.label_column,
+                                              k=args.k, seed=args.seed, test_size=test_size)
+    unlabeled = pd.concat([unlabeled, frame[blank]], ignore_index=True)
     out = Path(args.out)
     write_table(labeled, out / "labeled.csv")
     write_table(unlabeled.drop(columns=[args.label_column]), out / "unlabeled.csv")
     write_table(test, out / "test.csv")
-    print(f"{len(labeled)} labeled, {len(unlabeled)} unlabeled, {len(test)} test rows in {out}", file=sys.stderr)
+    extra = f" ({int(blank.sum())} rows without a label are in the unlabeled pool)" if blank.any() else ""
+    print(f"{len(labeled)} labeled, {len(unlabeled)} unlabeled, {len(test)} test rows in {out}{extra}",
+          file=sys.stderr)
     return 0
 
 

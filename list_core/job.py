@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .config import ListConfig
-from .runs import Cancelled, RunDir, StopFlag, atomic_path, atomic_write_json, now, read_json
+from .runs import Cancelled, RunDir, StopFlag, atomic_path, atomic_write_json, now, process_start, read_json
 
 __version__ = "0.1.0"
 
@@ -142,8 +142,9 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
     if spec is None:
         raise FileNotFoundError(f"{run.path} has no config.json: not a run directory")
     config = ListConfig.from_dict(spec["config"])
-    if run.stop_path.exists():
-        run.stop_path.unlink()
+    launched = run.status()  # by start_worker: 'queued' with this process's pid, after it removed any old STOP
+    if run.stop_path.exists() and not (launched.get("state") == "queued" and launched.get("pid") == os.getpid()):
+        run.stop_path.unlink()  # the STOP of an earlier attempt (CLI --resume); a Stop while queued is kept
     stop = StopFlag(run)
     resume_state = None
     if resume:
@@ -153,8 +154,8 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
 
             resume_state = (done[-1], ListModel.read_trainable(run.iteration_path(done[-1])))
             run.truncate_after(done[-1])
-    run.write_status(state="running", pid=os.getpid(), started_at=now(), error=None, finished_at=None,
-                     resumed_from=resume_state[0] if resume_state else None)
+    run.write_status(state="running", pid=os.getpid(), pid_started=process_start(os.getpid()), started_at=now(),
+                     error=None, finished_at=None, resumed_from=resume_state[0] if resume_state else None)
     trainer = ListTrainer(config, stop=stop, backbone=backbone)
     recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers)
     trainer.callbacks = [recorder, *callbacks]
@@ -198,6 +199,7 @@ def _describe_failure(exc: BaseException) -> str:
 def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None = None) -> int:
     """Run `execute_run` in a detached process (own session: survives the UI process); returns its pid."""
     run = RunDir(run_dir)
+    run.stop_path.unlink(missing_ok=True)  # a Stop of an earlier attempt; a Stop from now on counts
     cmd = [sys.executable, "-m", "list_core", "worker", "--run", str(run.path)] + (["--resume"] if resume else [])
     env = dict(os.environ)
     if threads:
@@ -209,5 +211,5 @@ def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None 
     # Reap the child when it ends, so a long-lived UI process does not collect finished workers as zombies. This
     # thread only waits; the training runs in the child (which outlives this process if the UI restarts).
     threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
-    run.write_status(state="queued", pid=proc.pid, queued_at=now())
+    run.write_status(state="queued", pid=proc.pid, pid_started=process_start(proc.pid), queued_at=now())
     return proc.pid

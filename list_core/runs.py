@@ -94,9 +94,24 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
-def pid_alive(pid: int | None) -> bool:
+def process_start(pid: int | None) -> str | None:
+    """The kernel's start time of process `pid` (field 22 of /proc/PID/stat), or None where /proc is missing: with
+    the pid it names one process, so a pid reused after a restart is not taken for the worker."""
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().split(")")[-1].split()[19]
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
+def pid_alive(pid: int | None, started: str | None = None) -> bool:
+    """Whether process `pid` runs (not a zombie); with `started` (`process_start` when it was recorded), whether it
+    is still that process."""
     if not pid:
         return False
+    if started is not None:
+        now_start = process_start(pid)
+        if now_start is not None and now_start != str(started):
+            return False
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -155,7 +170,8 @@ class RunDir:
     def status(self) -> dict[str, Any]:
         """The recorded status, with a run whose process has died shown as 'interrupted' (never running forever)."""
         status = read_json(self.status_path, default=None) or {"state": "missing"}
-        if status.get("state") in ACTIVE_STATES and status.get("pid") and not pid_alive(status.get("pid")):
+        if status.get("state") in ACTIVE_STATES and status.get("pid") and not pid_alive(
+                status.get("pid"), status.get("pid_started")):
             status = {**status, "state": "interrupted",
                       "error": status.get("error") or "the training process is gone (killed or the machine "
                                                        "restarted); resume to continue from the last iteration"}

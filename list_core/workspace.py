@@ -1312,8 +1312,10 @@ class Workspace:
         n = 0
         with self._mutate() as s:
             by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
+            lookup = class_lookup(s)  # a run made before a class was renamed spells its old name
             for rec in frame.to_dict("records"):
-                lab = self._check_label(label if label is not None else rec["pseudo_label"], s)
+                lab = self._check_label(label if label is not None else
+                                        lookup.get(fold(rec["pseudo_label"]), rec["pseudo_label"]), s)
                 pid = int(rec["id"])
                 texts = run_texts.get(pid) or {s["text_columns"][0]: str(rec["text"])}
                 source = "accepted" if label is None or label == rec["pseudo_label"] else "corrected"
@@ -1544,7 +1546,7 @@ class Workspace:
     def delete_run(self, run_id: str) -> None:
         run = self.run(run_id)
         status = run.status()
-        if status.get("state") in ACTIVE_STATES and pid_alive(status.get("pid")):
+        if status.get("state") in ACTIVE_STATES and pid_alive(status.get("pid"), status.get("pid_started")):
             raise WorkspaceError(f"run {run_id} is {status['state']}; stop it before deleting it")
         shutil.rmtree(run.path)
 
@@ -1611,10 +1613,15 @@ class Workspace:
                 taken = {x for x in lab["pool_id"].dropna().astype(int)}
                 # A human label wins over a pseudo-label of the same text (pasted or typed texts carry no pool id).
                 human_texts = {_text_key(r, cols) for r in human[cols].to_dict("records")}
+                # Texts of the evaluation set (rows held out after the run, or an eval file overlapping the pool)
+                # are not exported as pseudo-labeled data: they measure the model, never train it.
+                human_texts |= self._eval_texts(cols)
                 keep = (~last["id"].isin(taken)).to_numpy() & [_text_key(t, cols) not in human_texts for t in texts]
                 last, texts = last[keep], [t for t, k in zip(texts, keep) if k]
+                lookup = class_lookup(self.state)  # old class names of a run made before a rename
                 frames.append(pd.DataFrame({**{c: [t.get(c, "") for t in texts] for c in cols},
-                                            "label": last["pseudo_label"].to_numpy(), "source": "pseudo",
+                                            "label": [lookup.get(fold(v), v) for v in last["pseudo_label"]],
+                                            "source": "pseudo",
                                             "confidence": last["confidence"].to_numpy(),
                                             "weight": last["weight"].to_numpy(),
                                             "iteration": last["iteration"].to_numpy(),
@@ -1651,6 +1658,17 @@ class Workspace:
                 if (meant.notna() & (meant != gold.astype(str).str.strip())).any():
                     out[extra["gold"] + "_class"] = meant
         return out
+
+    def _eval_texts(self, cols: list[str]) -> set[tuple[str, ...]]:
+        """Text keys of the evaluation set's rows (empty without one, or when it lacks the text columns)."""
+        import pandas as pd
+
+        if not (self.eval_path.exists() and self.state.get("eval")):
+            return set()
+        ev = pd.read_parquet(self.eval_path)
+        if not set(cols) <= set(ev.columns):
+            return set()
+        return {_text_key(r, cols) for r in ev[cols].to_dict("records")}
 
     def export_data(self, run_id: str | None = None, fmt: str = "csv") -> bytes:
         if fmt not in ("csv", "jsonl"):

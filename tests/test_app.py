@@ -713,6 +713,19 @@ def test_inspect_and_export_say_whether_a_runs_results_can_still_come(home, stat
         assert any(expected in i.value and what in i.value for i in at.info), [i.value for i in at.info]
 
 
+def test_inspect_says_a_finished_run_without_self_training_has_no_pseudo_labels(home):
+    """iterations = 0 or no unlabeled text: the run is done and none will come ('yet' promised them)."""
+    from list_core.config import ListConfig
+    from list_core.job import create_run
+
+    ws = prepared("noself")
+    cfg = ListConfig.from_preset("quick", template=ws.template, verbalizer=ws.label_words, iterations=0)
+    create_run(ws.runs_dir / "r0", cfg, toy_rows(2), []).write_status(state="done")
+    at = app("noself", "app_pages/inspect_run.py", run="r0")
+    no_errors(at)
+    assert any("finished without pseudo-labels" in i.value and "yet" not in i.value for i in at.info)
+
+
 def test_train_page_points_the_address_at_the_run_it_shows(home):
     ws = prepared("gone")
     fake_done_run(ws, "r1")

@@ -77,6 +77,12 @@ def test_train_then_predict(tmp_path, files, saved_model_dir, capsys):
     assert set(scored["prediction"]) <= {"neg", "pos"}
     assert scored["confidence"].between(0.5, 1.0).all()
     assert pd.isna(frame.loc[2, "prediction"])  # the empty row gets no prediction
+    own = tmp_path / "own.csv"  # a file with its own prediction / confidence columns keeps them, as in the app
+    own.write_text("text,prediction,confidence\ngreat movie,human: pos,high\n", encoding="utf-8")
+    assert main(["predict", "--run", str(out), "--input", str(own), "--output", str(pred), "--device", "cpu"]) == 0
+    frame = pd.read_csv(pred)
+    assert frame[["prediction", "confidence"]].values.tolist() == [["human: pos", "high"]]
+    assert frame["list_prediction"].tolist()[0] in {"neg", "pos"} and 0.5 <= frame["list_confidence"][0] <= 1
 
 
 def test_non_utf8_file_is_decoded_with_a_fallback(tmp_path, files, saved_model_dir):
@@ -231,3 +237,20 @@ def test_help_lists_only_the_public_verbs(capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0
     assert "SUPPRESS" not in out and "worker" not in out and "{train,predict,split}" in out
+
+
+def test_split_puts_rows_without_a_label_in_the_unlabeled_pool(tmp_path):
+    src = tmp_path / "all.csv"
+    rows = [{"text": f"great movie {i}", "label": "pos"} for i in range(40)]
+    rows += [{"text": f"bad film {i}", "label": "neg"} for i in range(40)]
+    rows += [{"text": f"some text {i}", "label": ""} for i in range(30)]
+    pd.DataFrame(rows).to_csv(src, index=False)
+    out = tmp_path / "split"
+    assert main(["split", "--input", str(src), "--k", "16", "--out", str(out)]) == 0
+    labeled = pd.read_csv(out / "labeled.csv")
+    unlabeled = pd.read_csv(out / "unlabeled.csv")
+    test = pd.read_csv(out / "test.csv", keep_default_na=False)
+    assert labeled["label"].value_counts().to_dict() == {"pos": 16, "neg": 16}
+    assert set(test["label"]) == {"pos", "neg"}
+    assert sum(t.startswith("some text") for t in unlabeled["text"]) == 30
+    assert len(labeled) + len(unlabeled) + len(test) == 110

@@ -229,3 +229,36 @@ def test_a_zombie_child_is_not_alive():
     finally:
         proc.wait()
     assert not pid_alive(proc.pid)
+
+
+def test_a_stop_pressed_while_the_run_is_queued_cancels_it(tmp_path):
+    """Stop right after Start, while the worker still loads torch: the STOP file the app wrote is the worker's
+    own (queued with its pid), so the run ends cancelled instead of training to the end; a STOP left from an
+    earlier attempt (no worker of this pid queued it) is still cleared."""
+    run = new_run(tmp_path / "run")
+    run.write_status(state="queued", pid=os.getpid())
+    run.request_stop()
+    execute_run(run.path, backbone=make_backbone())
+    assert run.status()["state"] == "cancelled" and not run.metrics()
+    old = new_run(tmp_path / "old")
+    old.request_stop()  # left over; nobody queued this run with a pid
+    execute_run(old.path, backbone=make_backbone())
+    assert old.status()["state"] == "done"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads process start times from /proc (Linux)")
+def test_a_worker_pid_taken_by_another_process_reads_as_interrupted(tmp_path):
+    """After a restart the recorded pid may belong to another live process: its start time differs from the one
+    recorded with the pid, so the run is interrupted (resumable, deletable) instead of running forever."""
+    from list_core.runs import pid_alive, process_start
+
+    run = new_run(tmp_path / "run")
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        run.write_status(state="running", pid=other.pid, pid_started=process_start(os.getpid()))
+        assert run.status()["state"] == "interrupted"
+        run.write_status(state="running", pid=other.pid, pid_started=process_start(other.pid))
+        assert run.status()["state"] == "running" and pid_alive(other.pid, process_start(other.pid))
+    finally:
+        other.kill()
+        other.wait()

@@ -294,6 +294,32 @@ def test_accepting_a_pseudo_label_relabels_the_same_text_pasted_after_the_run(ho
     assert ws.export_frame("r0")["text"].tolist().count("pool 3") == 1
 
 
+def test_a_run_made_before_its_classes_were_renamed_exports_and_accepts_the_new_names(home):
+    ws = ready_workspace(n=1)
+    fake_run(ws, "r1")  # pseudo-labels 'neg' / 'pos'
+    ws.set_classes(["negative", "positive"])
+    export = ws.export_frame("r1")
+    assert set(export["label"]) == {"negative", "positive"}
+    assert ws.accept_pseudo("r1", [5]) == 1  # 'pos', now 'positive'
+    assert [ex["label"] for ex in W.Workspace("w1").labeled if ex.get("pool_id") == 5] == ["positive"]
+
+
+def test_export_leaves_out_pseudo_labels_of_rows_held_out_for_evaluation_after_the_run(home):
+    """Rows held out after a run are evaluation rows now: exported as pseudo-labeled data they would leak into
+    training, and they had lost their file columns (file_uid blank)."""
+    ws = W.Workspace("hx")
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}", "uid": f"u{i}", "label": ["neg", "pos"][i % 2]}
+                                       for i in range(40)]))
+    ws.set_pool("p.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    fake_run(ws, "r0", n=40)
+    ws.hold_out_eval(10)
+    held = set(pd.read_parquet(ws.eval_path)["text"])
+    pseudo = ws.export_frame("r0").query("source == 'pseudo'")
+    assert len(held) == 10 and len(pseudo) == 30 and not set(pseudo["text"]) & held
+    assert pseudo["file_uid"].notna().all()
+
+
 def test_runs_listing_export_and_delete(home):
     ws = ready_workspace(n=2)
     fake_run(ws, "r1")
