@@ -204,6 +204,9 @@ def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None 
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
+    # Queued before the worker exists, so its own 'running' can never be overwritten by this; a resumed run is
+    # queued afresh (the previous attempt's stage and error would contradict 'queued').
+    run.write_status(state="queued", pid=None, queued_at=now(), stage=None, error=None)
     log = open(run.path / "worker.out", "ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             cwd=str(Path(__file__).resolve().parent.parent), env=env, start_new_session=True)
@@ -211,5 +214,5 @@ def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None 
     # Reap the child when it ends, so a long-lived UI process does not collect finished workers as zombies. This
     # thread only waits; the training runs in the child (which outlives this process if the UI restarts).
     threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
-    run.write_status(state="queued", pid=proc.pid, pid_started=process_start(proc.pid), queued_at=now())
+    run.write_status(pid=proc.pid, pid_started=process_start(proc.pid))
     return proc.pid

@@ -262,3 +262,24 @@ def test_a_worker_pid_taken_by_another_process_reads_as_interrupted(tmp_path):
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_run_queued_again_shows_nothing_of_the_attempt_before(tmp_path, monkeypatch):
+    """Resume after a failure: while the new worker starts, the run reads queued, without the old stage and error
+    (the Train page showed 'queued' next to the previous attempt's error)."""
+    import list_core.job as job
+
+    class FakeProc:
+        pid = os.getpid()
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(job.subprocess, "Popen", lambda *a, **kw: FakeProc())
+    run = new_run(tmp_path / "run")
+    run.write_status(state="failed", error="out of memory", stage="student", pid=None)
+    run.request_stop()
+    assert job.start_worker(run.path) == os.getpid()
+    status = run.status()
+    assert status["state"] == "queued" and status["error"] is None and status["stage"] is None
+    assert status["pid"] == os.getpid() and not run.stop_requested()
