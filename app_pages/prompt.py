@@ -3,7 +3,8 @@
 import streamlit as st
 
 from list_core.prompts import SUGGESTED_TEMPLATES, PromptError, Template
-from list_core.workspace import match_suggested_words, preview_prompts, zero_shot_check
+from list_core.workspace import (WorkspaceError, map_fields, match_suggested_words, preview_prompts,
+                                 zero_shot_check)
 from app_pages._ui import errors, flash, grid, show_flash, ws
 
 st.title("Prompt")
@@ -30,6 +31,15 @@ if suggestion != "(keep mine)" and st.button("Use this suggestion", key="use_sug
             st.session_state[f"word_{c}"] = w.label_words.get(c, "")
         st.rerun()
 show_flash()
+
+
+def field_map_of(fields: list[str]) -> dict[str, str]:
+    """Template field -> text column as a run maps them (`map_fields`); a template that does not fit the columns
+    (said by the warnings) previews each field by name, else by position."""
+    try:
+        return map_fields(fields, w.text_columns)
+    except WorkspaceError:
+        return {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
 
 
 def keep_word(c: str) -> None:
@@ -101,7 +111,7 @@ if template_error:
     st.caption("The preview appears once the template is fixed.")
 else:
     with errors():
-        fmap = {f: (f if f in w.text_columns else c) for f, c in zip(parsed.fields, w.text_columns)}
+        fmap = field_map_of(parsed.fields)
         shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
         previews, warnings = preview_prompts(template, shown, words, model, max_len)
         for warning in dict.fromkeys(w_ for w_ in warnings if w_ not in problems):
@@ -118,7 +128,7 @@ with st.expander("Zero-shot check: how the untrained model scores your label wor
     if st.button("Run the check", key="zs_btn", disabled=not w.labeled or template_error is not None):
         with errors(), st.spinner("Loading the model..."):
             fields = parsed.fields
-            fmap = {f: (f if f in w.text_columns else c) for f, c in zip(fields, w.text_columns)}
+            fmap = field_map_of(fields)
             rows = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]} for ex in w.labeled[:64]]
             frame, acc, head = zero_shot_check(template, words, rows, model, max_len)
             if not head:

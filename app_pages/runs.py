@@ -42,7 +42,11 @@ st.caption("Accuracy is measured on each run's eval rows only: a gap between run
            "different seeds are measured on different rows; set an evaluation set on the Data page to compare them.")
 ids = [r["run"] for r in runs]
 compare = st.multiselect("Compare accuracy curves", ids, default=ids[:2], key="runs_compare")
-rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics()]
+# A run measured on no rows (one labeled example per class, no evaluation set) has metrics without an accuracy.
+rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics() if m.get("accuracy") is not None]
+if compare and not rows:
+    st.caption("The runs picked have no accuracy to compare: they were measured on no rows (too few labeled "
+               "examples to hold any out, and no evaluation set).")
 if rows:
     fig = px.line(pd.DataFrame(rows), x="iteration", y="accuracy", color="run", markers=True,
                   title="Accuracy per iteration")

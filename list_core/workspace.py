@@ -23,6 +23,7 @@ import datetime as _dt
 import fcntl
 import functools
 import io
+import json
 import math
 import os
 import re
@@ -233,6 +234,19 @@ def _parse_time(text: str | None) -> _dt.datetime | None:
 def fold(label: Any) -> str:
     """A class name without case or spaces: 'Pos', ' pos' and 'p os' all match the class 'pos'."""
     return "".join(str(label).split()).casefold()
+
+
+def map_fields(fields: Sequence[str], cols: Sequence[str]) -> dict[str, str]:
+    """Template field -> text column: a field named like a column reads that column; the other fields take the
+    remaining columns by position (so `{sentence2} ? {mask} , {s1}` never feeds sentence1 to `{sentence2}`)."""
+    fields, cols = list(fields), list(cols)
+    if all(f in cols for f in fields):
+        return {f: f for f in fields}
+    if len(fields) != len(cols):
+        raise WorkspaceError(f"the template uses {len(fields)} field(s) ({', '.join(fields)}) but the data has "
+                             f"{len(cols)} text column(s) ({', '.join(cols)}); make them match")
+    rest = iter(c for c in cols if c not in fields)
+    return {f: (f if f in cols else next(rest)) for f in fields}
 
 
 def rename_fields(template: str, mapping: Mapping[str, str]) -> str:
@@ -524,13 +538,7 @@ class Workspace:
 
     def field_map(self) -> dict[str, str]:
         """Template field -> text column of the data (same name, else by position)."""
-        fields, cols = self.template_fields(), self.text_columns
-        if all(f in cols for f in fields):
-            return {f: f for f in fields}
-        if len(fields) != len(cols):
-            raise WorkspaceError(f"the template uses {len(fields)} field(s) ({', '.join(fields)}) but the data has "
-                                 f"{len(cols)} text column(s) ({', '.join(cols)}); make them match")
-        return dict(zip(fields, cols))
+        return map_fields(self.template_fields(), self.text_columns)
 
     # --- uploads and data ---
     def save_upload(self, filename: str, data: bytes) -> str:
@@ -687,7 +695,7 @@ class Workspace:
         except PromptError:
             return
         if not all(f in cols for f in fields) and len(fields) == len(cols):
-            s["template"] = rename_fields(s["template"], dict(zip(fields, cols)))
+            s["template"] = rename_fields(s["template"], map_fields(fields, cols))
         if len(old_cols) == len(cols) and old_cols != cols:
             moves = dict(zip(old_cols, cols))
             for ex in s["labeled"]:
@@ -1680,11 +1688,18 @@ class Workspace:
         if not run.model_path.exists():
             raise WorkspaceError(f"run {run_id} has no trained model yet; wait for an iteration to finish")
         buf = io.BytesIO()
+        spec = read_json(run.config_path, {}) or {}
+        if isinstance(spec.get("config"), dict):
+            # The device the run trained on ('cuda' picked on the Train page) would make ListClassifier.load fail
+            # on a machine without that device: the exported model picks its device where it is loaded.
+            spec = {**spec, "config": {**spec["config"], "device": "auto"}}
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.write(run.model_path, "model.safetensors")
-            for name in ("labels.json", "config.json"):
-                if (run.path / name).exists():
-                    zf.write(run.path / name, name)
+            if (run.path / "labels.json").exists():
+                zf.write(run.path / "labels.json", "labels.json")
+            info = zipfile.ZipInfo("config.json", time.localtime()[:6])
+            info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
+            zf.writestr(info, json.dumps(spec, indent=2, default=str))
             card = zipfile.ZipInfo("MODEL_CARD.md", time.localtime()[:6])
             card.external_attr, card.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED  # writestr's default is 0600
             zf.writestr(card, self.model_card(run_id))
@@ -1749,7 +1764,7 @@ class Workspace:
         if len(used) != len(fields):
             raise WorkspaceError(f"the model's template needs {len(fields)} text column(s) ({', '.join(fields)}); "
                                  f"the file gave {', '.join(used)}")
-        mapping = {f: f for f in fields} if all(f in used for f in fields) else dict(zip(fields, used))
+        mapping = map_fields(fields, used)  # as the run mapped the workspace's columns
         kept = pd.DataFrame(ds.to_list())
         rows = [{f: str(r[c]) for f, c in mapping.items()} for r in kept.to_dict("records")]
         probs = classifier.predict_proba(rows)

@@ -373,6 +373,17 @@ def test_runs_page_compare_and_delete(home):
     assert W.Workspace("ru").run_ids() == ["r2"]
 
 
+def test_runs_page_compares_runs_measured_on_no_rows(home):
+    """One labeled example per class and no evaluation set: metrics without an accuracy. The page used to be
+    replaced by a plotly ValueError."""
+    ws = prepared("noacc")
+    run = fake_done_run(ws, "r1")
+    run.metrics_path.write_text('{"iteration": 0, "seconds": 1.0}\n{"iteration": 1, "seconds": 2.0}\n')
+    at = app("noacc", "app_pages/runs.py")
+    no_errors(at)
+    assert any("no accuracy to compare" in c.value for c in at.caption)
+
+
 def test_export_page_downloads(home):
     ws = prepared("ex")
     run = fake_done_run(ws, "r1")

@@ -341,6 +341,36 @@ def test_runs_listing_export_and_delete(home):
     assert ws.runs() == []
 
 
+def test_an_exported_model_picks_its_device_where_it_is_loaded(home):
+    """A run trained with Device = cuda: the zip's config says 'auto', so ListClassifier.load works on a machine
+    without a GPU (the model card tells users to load it just so)."""
+    ws = ready_workspace(n=2)
+    run = fake_run(ws, "r1")
+    spec = json.loads(run.config_path.read_text())
+    spec["config"]["device"] = "cuda"
+    run.config_path.write_text(json.dumps(spec))
+    z = zipfile.ZipFile(io.BytesIO(ws.export_model_zip("r1")))
+    exported = json.loads(z.read("config.json"))
+    assert exported["config"]["device"] == "auto"
+    assert {k: v for k, v in exported["config"].items() if k != "device"} == {
+        k: v for k, v in spec["config"].items() if k != "device"}
+    assert z.getinfo("config.json").external_attr >> 16 == 0o644
+
+
+def test_a_pair_template_field_named_like_a_column_reads_that_column(home):
+    """Columns sentence1, sentence2 and the template '{sentence2} ? {mask} , {s1}': {sentence2} reads sentence2
+    and {s1} the remaining column, in training as in the preview (training used to map by position, swapping
+    them without a word)."""
+    ws = W.Workspace("pair")
+    ws.save_upload("p.csv", csv_bytes([{"sentence1": f"first {i}", "sentence2": f"second {i}"} for i in range(6)]))
+    ws.set_pool("p.csv", ["sentence1", "sentence2"])
+    ws.set_template("{sentence2} ? {mask} , {s1}")
+    assert ws.field_map() == {"sentence2": "sentence2", "s1": "sentence1"}
+    assert W.map_fields(["a", "b"], ["x", "y"]) == {"a": "x", "b": "y"}
+    with pytest.raises(W.WorkspaceError, match="make them match"):
+        W.map_fields(["a"], ["x", "y"])
+
+
 def test_filter_and_paginate_100k_fast(home):
     n = 100_000
     import numpy as np
