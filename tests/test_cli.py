@@ -161,16 +161,20 @@ def test_predict_without_a_run(tmp_path, capsys):
     assert_one_line_error(capsys, code, "norun")
 
 
-def test_split_makes_k_per_class(tmp_path):
+def run_split(tmp_path, rows, k):
+    """`split` on a CSV of `rows`: (labeled, unlabeled, test) frames as written."""
     src = tmp_path / "all.csv"
-    rows = [{"text": f"great movie {i}", "label": "pos"} for i in range(30)]
-    rows += [{"text": f"bad film {i}", "label": "neg"} for i in range(30)]
     pd.DataFrame(rows).to_csv(src, index=False)
     out = tmp_path / "split"
-    assert main(["split", "--input", str(src), "--k", "4", "--out", str(out)]) == 0
-    labeled = pd.read_csv(out / "labeled.csv")
-    unlabeled = pd.read_csv(out / "unlabeled.csv")
-    test = pd.read_csv(out / "test.csv")
+    assert main(["split", "--input", str(src), "--k", str(k), "--out", str(out)]) == 0
+    return (pd.read_csv(out / "labeled.csv"), pd.read_csv(out / "unlabeled.csv"),
+            pd.read_csv(out / "test.csv", keep_default_na=False))
+
+
+def test_split_makes_k_per_class(tmp_path):
+    rows = [{"text": f"great movie {i}", "label": "pos"} for i in range(30)]
+    rows += [{"text": f"bad film {i}", "label": "neg"} for i in range(30)]
+    labeled, unlabeled, test = run_split(tmp_path, rows, 4)
     assert labeled["label"].value_counts().to_dict() == {"pos": 4, "neg": 4}
     assert "label" not in unlabeled.columns
     assert len(labeled) + len(unlabeled) + len(test) == 60
@@ -240,16 +244,10 @@ def test_help_lists_only_the_public_verbs(capsys):
 
 
 def test_split_puts_rows_without_a_label_in_the_unlabeled_pool(tmp_path):
-    src = tmp_path / "all.csv"
     rows = [{"text": f"great movie {i}", "label": "pos"} for i in range(40)]
     rows += [{"text": f"bad film {i}", "label": "neg"} for i in range(40)]
     rows += [{"text": f"some text {i}", "label": ""} for i in range(30)]
-    pd.DataFrame(rows).to_csv(src, index=False)
-    out = tmp_path / "split"
-    assert main(["split", "--input", str(src), "--k", "16", "--out", str(out)]) == 0
-    labeled = pd.read_csv(out / "labeled.csv")
-    unlabeled = pd.read_csv(out / "unlabeled.csv")
-    test = pd.read_csv(out / "test.csv", keep_default_na=False)
+    labeled, unlabeled, test = run_split(tmp_path, rows, 16)
     assert labeled["label"].value_counts().to_dict() == {"pos": 16, "neg": 16}
     assert set(test["label"]) == {"pos", "neg"}
     assert sum(t.startswith("some text") for t in unlabeled["text"]) == 30
