@@ -1322,11 +1322,11 @@ class Workspace:
             by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
             lookup = class_lookup(s)  # a run made before a class was renamed spells its old name
             for rec in frame.to_dict("records"):
-                lab = self._check_label(label if label is not None else
-                                        lookup.get(fold(rec["pseudo_label"]), rec["pseudo_label"]), s)
+                pseudo = lookup.get(fold(rec["pseudo_label"]), rec["pseudo_label"])
+                lab = self._check_label(label if label is not None else pseudo, s)
                 pid = int(rec["id"])
                 texts = run_texts.get(pid) or {s["text_columns"][0]: str(rec["text"])}
-                source = "accepted" if label is None or label == rec["pseudo_label"] else "corrected"
+                source = "accepted" if label is None or label == pseudo else "corrected"
                 pid = pid if moved is None else moved.get(pid)
                 # The example of this pool row, else one with the same text (pasted or imported after the run,
                 # with no pool id): relabeled, never a second example of the same text.

@@ -301,7 +301,11 @@ def test_a_run_made_before_its_classes_were_renamed_exports_and_accepts_the_new_
     export = ws.export_frame("r1")
     assert set(export["label"]) == {"negative", "positive"}
     assert ws.accept_pseudo("r1", [5]) == 1  # 'pos', now 'positive'
-    assert [ex["label"] for ex in W.Workspace("w1").labeled if ex.get("pool_id") == 5] == ["positive"]
+    assert ws.accept_pseudo("r1", [7], label="positive") == 1  # the same choice made by name: accepted too
+    assert ws.accept_pseudo("r1", [9], label="negative") == 1
+    assert {ex["pool_id"]: (ex["label"], ex["source"]) for ex in W.Workspace("w1").labeled
+            if ex.get("pool_id") in (5, 7, 9)} == {5: ("positive", "accepted"), 7: ("positive", "accepted"),
+                                                   9: ("negative", "corrected")}
 
 
 def test_export_leaves_out_pseudo_labels_of_rows_held_out_for_evaluation_after_the_run(home):
