@@ -75,8 +75,9 @@ with one:
         buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
                            shortcut="Backspace", help="Take back the last label or skip (Backspace).",
                            on_click=undo_last)
-        st.caption("Keys: " + ", ".join(f"{i + 1} = {c}" for i, c in enumerate(w.classes[:9]))
-                   + ", 0 = skip, Backspace = undo. Wait for the next text before the next key.")
+        # Class names quoted: a class named '0' or 'skip' reads apart from the keys and the Skip button.
+        st.caption("Keys: " + ", ".join(f"{i + 1} = '{c}'" for i, c in enumerate(w.classes[:9]))
+                   + ", 0 = Skip, Backspace = Undo. Wait for the next text before the next key.")
 with table:
     frame = w.labeled_frame()
     config = {"uid": None, "pool_id": None, "source": st.column_config.TextColumn("source", disabled=True),

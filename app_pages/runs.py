@@ -38,8 +38,10 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
                             "accuracy": st.column_config.NumberColumn(format="%.3f"),
                             "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
 st.caption("Accuracy is measured on each run's eval rows only: a gap between runs that is small against their 95% "
-           "ranges may be noise. Without an evaluation set, each seed holds out other labeled examples, so runs of "
-           "different seeds are measured on different rows; set an evaluation set on the Data page to compare them.")
+           "ranges may be noise." + ("" if w.state.get("eval") else
+                                     " Without an evaluation set, each seed holds out other labeled examples, so runs "
+                                     "of different seeds are measured on different rows; set an evaluation set on "
+                                     "the Data page to compare them."))
 ids = [r["run"] for r in runs]
 compare = st.multiselect("Compare accuracy curves", ids, default=ids[:2], key="runs_compare")
 # A run measured on no rows (one labeled example per class, no evaluation set) has metrics without an accuracy.

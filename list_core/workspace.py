@@ -1085,7 +1085,9 @@ class Workspace:
     def label_warnings(self) -> list[str]:
         out = []
         if len(self.classes) < 2:
-            out.append("define at least two classes")
+            out.append("Name at least two classes on the Label page (then label a few texts of each, and load the "
+                       "texts to label on the Data page)" if not self.state.get("pool") else
+                       "Name at least two classes on the Label page")
         counts = self.class_counts()
         short = {c: n for c, n in counts.items() if c in self.classes and n < MIN_PER_CLASS}
         if len(short) == 1:

@@ -695,7 +695,8 @@ def test_train_start_waits_for_classes_words_and_examples_and_says_each_once(hom
     W.Workspace("blk").set_classes([])
     at = app("blk", "app_pages/train.py")
     assert at.button(key="start").disabled and not at.error
-    assert [w.value for w in at.warning].count("define at least two classes") == 1
+    named = [w.value for w in at.warning if w.value.startswith("Name at least two classes on the Label page")]
+    assert len(named) == 1 and "load the texts to label on the Data page" in named[0]  # no pool yet either
     ws = W.Workspace("blk")
     ws.set_classes(["a", "b"])
     at = app("blk", "app_pages/train.py")
