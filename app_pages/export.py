@@ -12,6 +12,10 @@ st.subheader("Data")
 st.caption("Your labeled examples (source human:...) plus the run's last pseudo-labels with confidence and weight. "
            "Rows from the pool carry the pool file's own columns as file_<column> (its ids, for instance), to join "
            "them back to your data.")
+if rid is None and not w.labeled:  # an empty table is no download
+    st.info("Nothing to export yet: label a few texts on the Label page (they can be downloaded before any run), "
+            "or train a run for pseudo-labels and a model.")
+    st.stop()
 c1, c2 = st.columns(2)
 with errors():
     table = w.export_frame(rid)  # built once for both downloads

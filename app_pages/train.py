@@ -45,13 +45,16 @@ active = w.active_run()
 # Only the cheap checks: the prompt's (a tokenizer load) come after the button, so it is drawn at once on a rerun.
 blocked = w.start_blocked()
 b1, b2, _ = st.columns([1, 1, 4])
-if b1.button("Start training", type="primary", disabled=active is not None or blocked, key="start",
-             help="Fix what the warnings below name first." if blocked else None):
+why_not = (f"Run {active} of this workspace is still training: wait for it, or open it below and stop it."
+           if active is not None else "Fix what the warnings below name first." if blocked else None)
+if b1.button("Start training", type="primary", disabled=active is not None or blocked, key="start", help=why_not):
     with errors(), st.spinner("Checking the prompt and starting the worker..."):
         rid = w.start_run(preset, model, device, int(seed), custom)
         st.query_params["run"] = rid
         st.session_state["run_id"] = rid
         st.rerun()
+if active is not None and st.query_params.get("run") != active:  # the run shown below is another: say why Start waits
+    st.caption(why_not)
 draft = ([f"The Prompt page holds a template draft that does not work yet; a run started now uses the last "
           f"working template: `{w.template}`"] if w.template_draft else [])
 gold_warning = w.gold_warning()  # reads the pool file: once

@@ -63,6 +63,16 @@ def test_every_page_renders_on_empty_workspace(home, page):
     assert at.title[0].value
 
 
+def test_export_offers_downloads_once_there_is_something_to_export(home):
+    at = app("exempty", "app_pages/export.py")
+    assert not at.get("download_button") and any("Nothing to export yet" in i.value for i in at.info)
+    ws = W.Workspace("exempty")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.add_example("a fine text", "pos")
+    at = app("exempty", "app_pages/export.py")  # labels can be downloaded before any run
+    assert len(at.get("download_button")) == 2 and not any("Nothing to export" in i.value for i in at.info)
+
+
 def test_new_session_gets_random_workspace(home):
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
@@ -371,6 +381,18 @@ def test_runs_page_compare_and_delete(home):
     at.selectbox(key="runs_pick").set_value("r1").run()
     at.button(key="runs_delete").click().run()
     assert W.Workspace("ru").run_ids() == ["r2"]
+
+
+def test_train_page_says_why_start_waits_while_another_run_of_the_workspace_trains(home):
+    import os
+
+    ws = prepared("busy")
+    fake_done_run(ws, "r1")
+    fake_done_run(ws, "r2").write_status(state="running", pid=os.getpid())
+    at = app("busy", "app_pages/train.py", run="r1")
+    no_errors(at)
+    assert at.button(key="start").disabled
+    assert any("Run r2 of this workspace is still training" in c.value for c in at.caption)
 
 
 def test_runs_page_compares_runs_measured_on_no_rows(home):
