@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .config import ListConfig
-from .runs import Cancelled, RunDir, StopFlag, atomic_path, atomic_write_json, now, process_start, read_json
+from .runs import (Cancelled, RunDir, StopFlag, atomic_path, atomic_write_json, attempt_seconds, now, process_start,
+                   read_json)
 
 __version__ = "0.1.0"
 
@@ -154,8 +155,11 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
 
             resume_state = (done[-1], ListModel.read_trainable(run.iteration_path(done[-1])))
             run.truncate_after(done[-1])
+    # A resumed run's duration counts every attempt, not only the last one (started_at is this attempt's start).
+    earlier = (float(launched.get("earlier_seconds") or 0) + attempt_seconds(launched)) if resume else 0.0
     run.write_status(state="running", pid=os.getpid(), pid_started=process_start(os.getpid()), started_at=now(),
-                     error=None, finished_at=None, resumed_from=resume_state[0] if resume_state else None)
+                     error=None, finished_at=None, resumed_from=resume_state[0] if resume_state else None,
+                     earlier_seconds=round(earlier, 1))
     trainer = ListTrainer(config, stop=stop, backbone=backbone)
     recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers)
     trainer.callbacks = [recorder, *callbacks]
@@ -206,7 +210,10 @@ def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None 
         env["OMP_NUM_THREADS"] = str(threads)
     # Queued before the worker exists, so its own 'running' can never be overwritten by this; a resumed run is
     # queued afresh (the previous attempt's stage and error would contradict 'queued').
-    run.write_status(state="queued", pid=None, queued_at=now(), stage=None, error=None)
+    prev = read_json(run.status_path, {}) or {}  # the attempt before (a resume): its time is kept, not its state
+    run.write_status(state="queued", pid=None, queued_at=now(), stage=None, error=None, started_at=None,
+                     finished_at=None, earlier_seconds=round(float(prev.get("earlier_seconds") or 0)
+                                                             + attempt_seconds(prev), 1))
     log = open(run.path / "worker.out", "ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             cwd=str(Path(__file__).resolve().parent.parent), env=env, start_new_session=True)

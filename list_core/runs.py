@@ -94,6 +94,17 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
+def attempt_seconds(status: dict[str, Any]) -> float:
+    """Seconds the recorded attempt of a run trained: from its start to its end (or its last status update, for a
+    worker that was killed). 0 when it never started."""
+    try:
+        start = _dt.datetime.fromisoformat(status["started_at"])
+        end = _dt.datetime.fromisoformat(status.get("finished_at") or status["updated_at"])
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
 def process_start(pid: int | None) -> str | None:
     """The kernel's start time of process `pid` (field 22 of /proc/PID/stat), or None where /proc is missing: with
     the pid it names one process, so a pid reused after a restart is not taken for the worker."""

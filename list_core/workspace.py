@@ -1570,7 +1570,7 @@ class Workspace:
         start = _parse_time(status.get("started_at"))
         end = _parse_time(status.get("finished_at")) or (
             _dt.datetime.now(_dt.timezone.utc) if status.get("state") in ACTIVE_STATES else None)
-        duration = (end - start).total_seconds() if start and end else None
+        duration = (end - start).total_seconds() + float(status.get("earlier_seconds") or 0) if start and end else None
         accuracy = finite(last.get("accuracy"))
         n_eval = int((status.get("info") or {}).get("n_eval") or 0)
         span = accuracy_range(accuracy, n_eval) if accuracy is not None and n_eval else None

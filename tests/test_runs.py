@@ -283,3 +283,31 @@ def test_a_run_queued_again_shows_nothing_of_the_attempt_before(tmp_path, monkey
     status = run.status()
     assert status["state"] == "queued" and status["error"] is None and status["stage"] is None
     assert status["pid"] == os.getpid() and not run.stop_requested()
+
+
+def test_a_resumed_runs_duration_counts_every_attempt(tmp_path, monkeypatch):
+    """started_at is the last attempt's start: the time of the attempts before is kept in earlier_seconds, both
+    through the app's worker launch and through the command line's resume."""
+    import list_core.job as job
+    from list_core.runs import attempt_seconds
+
+    run = new_run(tmp_path / "run")
+    execute_run(run.path, callbacks=[StopDuring(run, "student", 2)], backbone=make_backbone())
+    run.write_status(started_at="2026-01-01T00:00:00+00:00", finished_at="2026-01-01T00:01:00+00:00")
+    execute_run(run.path, resume=True, backbone=make_backbone())  # the command line's resume
+    status = run.status()
+    assert status["state"] == "done" and status["earlier_seconds"] == 60.0
+    assert attempt_seconds({"started_at": "2026-01-01T00:00:00+00:00", "updated_at": "2026-01-01T00:00:30+00:00"}) == 30
+
+    class FakeProc:  # the app's launch: the worker itself is not started here
+        pid = os.getpid()
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(job.subprocess, "Popen", lambda *a, **kw: FakeProc())
+    run.write_status(state="cancelled", started_at="2026-01-01T00:02:00+00:00",
+                     finished_at="2026-01-01T00:02:30+00:00")
+    job.start_worker(run.path, resume=True)
+    status = run.status()
+    assert status["earlier_seconds"] == 90.0 and status["started_at"] is None and status["state"] == "queued"

@@ -329,6 +329,8 @@ def test_runs_listing_export_and_delete(home):
     fake_run(ws, "r1")
     [summary] = ws.runs()
     assert summary["state"] == "done" and summary["accuracy"] == 0.8 and summary["duration_s"] == 60.0
+    ws.run("r1").write_status(earlier_seconds=30.0)  # attempts before a resume count too
+    assert ws.run_summary("r1")["duration_s"] == 90.0
     data = pd.read_csv(io.BytesIO(ws.export_data("r1", "csv")))
     assert set(data["source"]) == {"human:manual", "pseudo"}
     assert len(data) == 4 + 10
