@@ -740,8 +740,9 @@ class Workspace:
         rows whose label is a class ('Spam', ' SPAM' are 'spam'; '1' once matched to 'positive'): a value matched to
         a class later counts without loading the file again. The returned report warns about rows that count for
         nothing now; the saved summary leaves that out (`eval_label_counts` says it as matches change)."""
-        self._check_text_columns(text_columns or [])
-        ds, report = self.load_file(name, text_columns or self.text_columns, label_column, None)
+        text_columns = self._chosen_text_columns(text_columns)
+        self._check_text_columns(text_columns)
+        ds, report = self.load_file(name, text_columns, label_column, None)
         to_ws = self._onto_text_columns(name, [c for c in ds.column_names if c not in ("id", "label")])
         back = self._return_held_out()  # the held-out evaluation set it replaces gives its rows back to the pool
         frame = ds.to_pandas().rename(columns=to_ws)
@@ -854,6 +855,14 @@ class Workspace:
         self.held_out_path.unlink(missing_ok=True)
         return back
 
+    def _chosen_text_columns(self, text_columns: Sequence[str] | None) -> list[str]:
+        """The columns to read a labeled or evaluation file by: the choice, unless it holds more columns than the
+        workspace reads and among them all of the workspace's own (then those: 'text' out of 'text, title')."""
+        chosen = list(text_columns or self.text_columns)
+        if len(chosen) != len(self.text_columns) and set(self.text_columns) <= set(chosen):
+            return list(self.text_columns)
+        return chosen
+
     def _onto_text_columns(self, name: str, file_cols: list[str]) -> dict[str, str]:
         """File text column -> the workspace's text column, by position: examples and evaluation rows are stored
         under the names the template and the pool use ('sentence' in a file becomes 'text'), never the file's own
@@ -870,8 +879,9 @@ class Workspace:
                        ) -> dict[str, Any]:
         """Add the rows of a labeled file to the labeled set (new classes are added). A row whose text is already
         a labeled example is skipped, so importing a file twice adds nothing. Returns the counts and a message."""
-        self._check_text_columns(text_columns or self.text_columns)
-        ds, report = self.load_file(name, text_columns or self.text_columns, label_column)
+        text_columns = self._chosen_text_columns(text_columns)
+        self._check_text_columns(text_columns)
+        ds, report = self.load_file(name, text_columns, label_column)
         to_ws = self._onto_text_columns(name, [c for c in ds.column_names if c not in ("id", "label")])
         rows = [{**{to_ws[c]: v for c, v in r.items() if c in to_ws}, "label": r["label"]} for r in ds.to_list()]
         cols = list(to_ws.values())

@@ -1339,6 +1339,18 @@ def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherw
         ws.import_labeled("pair.csv", "label", ["a", "b"])
 
 
+def test_a_file_chosen_with_more_text_columns_than_the_workspace_reads_its_own(home):
+    """'text, title' chosen for a file while the workspace reads 'text': the file is read by 'text' instead of
+    refused for the count."""
+    ws = ready_workspace(n=0)
+    ws.save_upload("lab.csv", csv_bytes([{"title": "t", "text": "i loved it", "label": "pos"}]))
+    assert ws.import_labeled("lab.csv", "label", ["title", "text"])["added"] == 1
+    assert [ex["text"] for ex in ws.labeled] == ["i loved it"]
+    ws.save_upload("ev.csv", csv_bytes([{"title": "t", "text": f"eval {i}", "label": "neg"} for i in range(3)]))
+    ws.set_eval("ev.csv", "label", ["title", "text"])
+    assert ws.eval_label_counts() == (3, 3)
+
+
 def test_eval_file_with_its_own_text_column_name_is_read_under_the_workspaces(home):
     ws = ready_workspace()
     ws.save_upload("ev.csv", csv_bytes([{"sentence": f"eval {i}", "label": ["neg", "pos"][i % 2]} for i in range(6)]))
