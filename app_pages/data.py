@@ -19,6 +19,7 @@ if files:
     for f in files:
         try:
             st.session_state["data_file"] = w.add_upload(f.name, f.getvalue())  # select what was just uploaded
+            st.session_state.pop("_columns_of", None)  # its own columns' defaults, even under a name seen before
             notes.append(("success", f"{f.name} added"))
         except (DataError, W.WorkspaceError, OSError) as exc:
             notes.append(("error", f"{f.name} was not added: {exc}"))

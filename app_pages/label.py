@@ -12,6 +12,8 @@ classes_text = st.text_input("Classes (comma-separated)", ", ".join(w.classes), 
 if st.button("Save classes", key="save_classes"):
     with errors():
         renamed = w.set_classes([c for c in classes_text.split(",")])
+        if st.session_state.get("paste_class") in renamed:  # the class picked for pasting follows its rename
+            st.session_state["paste_class"] = renamed[st.session_state["paste_class"]]
         if renamed:  # say it: a rename moves the examples and label word of each class along
             flash("renamed " + ", ".join(f"'{o}' to '{n}'" for o, n in renamed.items())
                   + "; their labeled examples and label words moved along", "info")
@@ -36,6 +38,19 @@ def keep_order() -> None:
 
 def undo_last() -> None:
     flash(f"took back pool example #{w.undo_pool_example()}", "info")
+
+
+def label_shown(pool_id: int, label: str) -> None:
+    """A class button's click, bound to the row it was drawn under: the row 'next' when the click is handled may be
+    another (a run finished and reordered the pool, another tab labeled the shown row), and the user never saw it."""
+    try:
+        ws().label_pool_example(pool_id, label)
+    except USER_ERRORS as exc:
+        flash(str(exc), "error")
+
+
+def skip_shown(pool_id: int) -> None:
+    ws().skip_pool_example(pool_id)
 
 
 one, table, paste = st.tabs(["One by one", "Table", "Paste"], key="label_tab", on_change="rerun")  # stays put on reruns
@@ -63,15 +78,10 @@ with one:
         buttons = grid(len(w.classes), 6) + st.columns(4)[:2] if many else st.columns(len(w.classes) + 2)
         for i, c in enumerate(w.classes):
             # 'lab_class_' keeps a class named 'skip' or 'undo' apart from the Skip and Undo buttons' keys.
-            if buttons[i].button(c, key=f"lab_class_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None):
-                try:
-                    w.label_pool_example(ex["id"], c)
-                except USER_ERRORS as exc:  # shown after the rerun (st.rerun drops a message shown now)
-                    flash(str(exc), "error")
-                st.rerun()
-        if buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0"):
-            w.skip_pool_example(ex["id"])
-            st.rerun()
+            buttons[i].button(c, key=f"lab_class_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None,
+                              on_click=label_shown, args=(int(ex["id"]), c))
+        buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0", on_click=skip_shown,
+                           args=(int(ex["id"]),))
         buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
                            shortcut="Backspace", help="Take back the last label or skip (Backspace).",
                            on_click=undo_last)
@@ -80,11 +90,20 @@ with one:
                    + ", 0 = Skip, Backspace = Undo. Wait for the next text before the next key.")
 with table:
     frame = w.labeled_frame()
+    # The editor's identity is its data: if the labeled set changed since the table was drawn (another tab labeled
+    # a text), the click's rerun draws a new editor and the edits made in the old one are gone. Say so on Save.
+    now = frame.to_json()
+    drawn, st.session_state["_table_drawn"] = st.session_state.get("_table_drawn", now), now
     config = {"uid": None, "pool_id": None, "source": st.column_config.TextColumn("source", disabled=True),
               "label": st.column_config.SelectboxColumn("label", options=w.classes, required=True)}
     edited = st.data_editor(frame, num_rows="dynamic", column_config=config, hide_index=True, key="labeled_editor",
                             width="stretch")
-    if st.button("Save table", key="save_table", type="primary"):
+    if not st.button("Save table", key="save_table", type="primary"):
+        pass
+    elif drawn != now:
+        st.warning("The labeled examples changed since the table was drawn (labeled in another tab?); the table now "
+                   "shows them and the edits made before could not be kept. Nothing was saved: make them again.")
+    else:
         with errors():
             result = w.replace_labeled(edited)
             flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted")

@@ -18,6 +18,7 @@ ModelLoadError); the app shows their message, never a traceback.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import fcntl
@@ -1049,11 +1050,18 @@ class Workspace:
             cols = s["text_columns"] or ["text"]
             old = {ex["uid"]: ex for ex in s["labeled"]}
             new_list, added, changed = [], 0, 0
-            for r in records:
+            keys = [_text_key({c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}, cols) for r in records]
+            times = collections.Counter(keys)
+            for n, r in enumerate(records):
                 texts = {c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}
                 if not any(t.strip() for t in texts.values()):
                     continue
                 uid = r.get("uid")
+                fresh = _isna(uid) or uid not in old or _text_key(old[uid], cols) != keys[n]
+                if fresh and times[keys[n]] > 1:  # as Paste and Import: one example per text, one label
+                    other = next(records[i] for i, k in enumerate(keys) if k == keys[n] and i != n)
+                    raise WorkspaceError(f"the text {' / '.join(keys[n])[:60]!r} is already labeled (as "
+                                         f"{other.get('label')!r}); change that row instead. Nothing was saved")
                 raw = "" if _isna(r.get("label")) else str(r.get("label")).strip()
                 kept = not _isna(uid) and uid in old and old[uid]["label"] == raw
                 # A row keeping the label it has may keep a class taken out of the list (its examples are kept

@@ -164,6 +164,59 @@ def test_label_page_takes_classes_named_like_its_buttons_and_says_why_a_row_cann
     assert [(ex["premise"], ex["label"]) for ex in W.Workspace("lk").labeled] == [("a dog runs", "skip")]
 
 
+def test_a_class_click_labels_the_text_on_screen_even_if_another_tab_labeled_it_first(home):
+    """Two sessions show pool row #i; A labels it, then B clicks: B's class goes to the row B saw (last click
+    wins), never to the next row that B never saw."""
+    prepared("two", n=0)
+    a, b = app("two", "app_pages/label.py"), app("two", "app_pages/label.py")
+    shown = [next(c.value for c in at.caption if c.value.startswith("Pool example #")) for at in (a, b)]
+    assert shown[0] == shown[1]
+    row = int(shown[0].split("#")[1].split()[0])
+    a.button(key="lab_class_pos").click().run()
+    b.button(key="lab_class_neg").click().run()
+    labeled = [(ex["pool_id"], ex["label"]) for ex in W.Workspace("two").labeled]
+    assert labeled == [(row, "neg")]
+
+
+def test_table_edits_overtaken_by_another_tab_are_not_reported_saved(home):
+    ws = prepared("tb2", n=0)
+    for t, lab in [("first text", "neg"), ("second text", "pos")]:
+        ws.add_example(t, lab)
+    a = app("tb2", "app_pages/label.py")
+    a.session_state["labeled_editor"] = {"edited_rows": {0: {"label": "pos"}},
+                                         "added_rows": [{"text": "third text", "label": "neg"}], "deleted_rows": []}
+    a.run()
+    app("tb2", "app_pages/label.py").button(key="lab_class_pos").click().run()  # another tab labels meanwhile
+    a.button(key="save_table").click().run()
+    assert any("changed since the table was drawn" in w.value and "Nothing was saved" in w.value for w in a.warning)
+    assert not any("saved:" in x.value for x in a.success)
+    assert ("first text", "neg") in [(e["text"], e["label"]) for e in W.Workspace("tb2").labeled]
+
+
+def test_the_paste_class_follows_a_rename_of_the_classes(home):
+    prepared("pr", n=0)
+    at = app("pr", "app_pages/label.py")
+    at.selectbox(key="paste_class").set_value("pos").run()
+    at.text_input(key="classes_text").set_value("negative, positive").run()
+    at.button(key="save_classes").click().run()
+    assert at.selectbox(key="paste_class").value == "positive"
+    at.text_area(key="paste_text").set_value("lovely film").run()
+    at.button(key="paste_add").click().run()
+    assert ("lovely film", "positive") in [(e["text"], e["label"]) for e in W.Workspace("pr").labeled]
+
+
+def test_a_second_upload_under_the_same_name_gets_its_own_columns(home):
+    W.Workspace("ru").set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    at = app("ru", "app_pages/data.py")
+    at.file_uploader[0].set_value([("d.csv", b"text,label\na b,neg\nc d,pos\ne f,neg\n", "text/csv")]).run()
+    assert at.multiselect(key="text_cols").value == ["text"]
+    at.file_uploader[0].set_value([("d.csv", b"review,sentiment\na b,neg\nc d,pos\ne f,neg\n", "text/csv")]).run()
+    assert at.multiselect(key="text_cols").value == ["review"]
+    at.button(key="use_pool").click().run()
+    no_errors(at)
+    assert W.Workspace("ru").text_columns == ["review"]
+
+
 def test_label_page_classes_buttons_table_paste(home):
     prepared("l1", n=0)
     at = app("l1", "app_pages/label.py")

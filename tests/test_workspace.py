@@ -900,6 +900,29 @@ def test_renaming_classes_in_place_keeps_the_evaluation_set_and_the_pools_labels
     assert {r["label"] for r in rows.unlabeled} == {"negative", "positive"}
 
 
+def test_the_label_table_refuses_a_second_example_of_a_labeled_text(home):
+    """As Paste and Import: one example per text. A row added (or edited) to a text already labeled is refused,
+    nothing saved; duplicates already there do not block other saves."""
+    ws = W.Workspace("dup")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.add_example("the food was cold", "neg")
+    frame = ws.labeled_frame()
+    frame = pd.concat([frame, pd.DataFrame([{"text": "the food was cold", "label": "pos"}])], ignore_index=True)
+    with pytest.raises(W.WorkspaceError, match="already labeled \\(as 'neg'\\).*Nothing was saved"):
+        ws.replace_labeled(frame)
+    assert [(e["text"], e["label"]) for e in W.Workspace("dup").labeled] == [("the food was cold", "neg")]
+    ws.add_example("warm soup", "pos")
+    frame = ws.labeled_frame()
+    frame.loc[frame["text"] == "warm soup", "text"] = "the food was cold"  # an edit onto a labeled text
+    with pytest.raises(W.WorkspaceError, match="already labeled"):
+        ws.replace_labeled(frame)
+    with ws._mutate() as state:  # a duplicate saved before the check existed
+        state["labeled"].append(dict(state["labeled"][0], uid="old-dup"))
+    frame = W.Workspace("dup").labeled_frame()
+    frame.loc[frame["text"] == "warm soup", "label"] = "neg"
+    assert W.Workspace("dup").replace_labeled(frame)["changed"] == 1
+
+
 def test_examples_of_a_removed_class_do_not_block_saving_the_label_table(home):
     ws = W.Workspace("rm")
     ws.set_classes(["neg", "pos", "meh"], {"neg": "bad", "pos": "good", "meh": "ok"})
