@@ -98,17 +98,17 @@ with table:
               "label": st.column_config.SelectboxColumn("label", options=w.classes, required=True)}
     edited = st.data_editor(frame, num_rows="dynamic", column_config=config, hide_index=True, key="labeled_editor",
                             width="stretch")
-    if not st.button("Save table", key="save_table", type="primary"):
-        pass
-    elif drawn != now:
-        st.warning("The labeled examples changed since the table was drawn (labeled in another tab?); the table now "
-                   "shows them and the edits made before could not be kept. Nothing was saved: make them again.")
-    else:
-        with errors():
-            result = w.replace_labeled(edited)
-            flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted")
-            st.session_state.pop("labeled_editor", None)
-            st.rerun()
+    if st.button("Save table", key="save_table", type="primary"):
+        if drawn != now:
+            st.warning("The labeled examples changed since the table was drawn (labeled in another tab?); the table "
+                       "now shows them and the edits made before could not be kept. Nothing was saved: make them "
+                       "again.")
+        else:
+            with errors():
+                result = w.replace_labeled(edited)
+                flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted")
+                st.session_state.pop("labeled_editor", None)
+                st.rerun()
 with paste:
     shape = "<TAB>".join(w.text_columns) if len(w.text_columns) > 1 else "text"
     block = st.text_area(f"One example per line: {shape} (or class<TAB>{shape})", key="paste_text", height=160)

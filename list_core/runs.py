@@ -105,13 +105,20 @@ def attempt_seconds(status: dict[str, Any]) -> float:
     return max(0.0, (end - start).total_seconds())
 
 
+def _proc_stat(pid: int | None) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first, start time at index 19), or None where
+    /proc or the process is missing."""
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().split(")")[-1].split()
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def process_start(pid: int | None) -> str | None:
     """The kernel's start time of process `pid` (field 22 of /proc/PID/stat), or None where /proc is missing: with
     the pid it names one process, so a pid reused after a restart is not taken for the worker."""
-    try:
-        return Path(f"/proc/{int(pid)}/stat").read_text().split(")")[-1].split()[19]
-    except (OSError, ValueError, IndexError, TypeError):
-        return None
+    stat = _proc_stat(pid)
+    return stat[19] if stat is not None and len(stat) > 19 else None
 
 
 def pid_alive(pid: int | None, started: str | None = None) -> bool:
@@ -119,24 +126,16 @@ def pid_alive(pid: int | None, started: str | None = None) -> bool:
     is still that process."""
     if not pid:
         return False
-    if started is not None:
-        now_start = process_start(pid)
-        if now_start is not None and now_start != str(started):
-            return False
+    stat = _proc_stat(pid)  # one read for both checks, where /proc exists
+    if started is not None and stat is not None and len(stat) > 19 and stat[19] != str(started):
+        return False  # another process took the pid
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie child (finished, not yet reaped) still answers kill(0): look at its state where /proc exists.
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        try:
-            return stat.read_text().split(")")[-1].split()[0] != "Z"
-        except OSError:
-            return True
-    return True
+    return stat is None or stat[0] != "Z"  # a zombie child (finished, not yet reaped) still answers kill(0)
 
 
 class RunDir:
