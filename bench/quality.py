@@ -339,20 +339,13 @@ def run_key(r: dict[str, Any]) -> tuple:
 
 
 def parse_settings(pairs: list[str]) -> dict[str, Any]:
-    """--set key=value (repeatable): engine settings over the quick preset for a dev study, checked by ListConfig.
-    Values are read as JSON where they parse (0.5, 3, true), else kept as text."""
+    """--set key=value (repeatable): engine settings over the quick preset for a dev study, read as the command
+    line reads them (`list_core.config.parse_settings`) and checked by ListConfig before any run."""
     from list_core.config import ListConfig
+    from list_core.config import parse_settings as typed_settings
 
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--set {pair!r}: write key=value, e.g. temperature=0.5")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    ListConfig.from_preset("quick", **out)  # unknown keys and bad values fail here, before any run
+    out = typed_settings(pairs)
+    ListConfig.from_preset("quick", **out)  # bad values fail here, before any run
     return out
 
 

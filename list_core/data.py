@@ -604,7 +604,8 @@ def _pick_text_columns(df: pd.DataFrame, label_column: str | None, name: str) ->
     if len(candidates) == 1:
         return candidates
     raise DataError(
-        f"{name}: cannot tell which column holds the text; columns are: {', '.join(cols)}; pass --text-column."
+        f"{name}: cannot tell which column holds the text; columns are: {', '.join(cols)}; name it (--text-column "
+        "on the command line)."
     )
 
 

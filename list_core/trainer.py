@@ -1,11 +1,14 @@
 """The LiST training loop: prompt-tune a teacher on labeled data, then self-train students on pseudo-labels.
 
-Schedule (LIST_NOTES.md; every number is a `ListConfig` field):
+Schedule (the paper, arXiv 2110.06274, and the authors' code, github.com/microsoft/LiST; every number is a
+`ListConfig` field):
 1. Teacher: prompt + adapter tuning on the labeled examples with cross-entropy. With `teachers` > 1 (our addition,
    not the paper's), several seeds are tuned, the first pseudo-labels are their mean probabilities, and the member
    that agrees most with that mean on the pool is kept (`train_teachers`).
 2. For each self-training iteration:
    a. the teacher (frozen, eval mode) gives soft pseudo-labels q = softmax(logits / T) on a sample of the pool;
+      with `propagation` > 0 (our addition, off by default) they are then spread over a nearest-neighbour graph of
+      the teacher's states (`list_core.propagation`);
    b. the student starts fresh (or from the teacher, `student_init`);
    c. knowledge-distillation warm-up: loss = mean_i KL(q_i || p_student(x_i)) for `warmup_fraction` of the steps;
    d. meta re-weighted steps: loss = sum_i w_i KL(q_i || p_student(x_i)) with w from `reweight.l2rw_weights`

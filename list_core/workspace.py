@@ -1772,14 +1772,21 @@ class Workspace:
         with `prediction` and `confidence` added; rows without text get blanks there."""
         import pandas as pd
 
-        from .data import load_examples, read_table
+        from .data import DataError, load_examples, read_table
 
         fields = classifier.template_.fields
         name = safe_filename(filename)
         out, _ = read_table(io.BytesIO(bytes(data)), name=name)  # the same rows load_examples numbers by 'id'
         # The workspace's text columns when the file has them all, else the loader's guess (a file of other names).
         cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, out.columns)) else None
-        ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False)
+        try:
+            ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False)
+        except DataError as exc:
+            if cols is not None or not text_columns:
+                raise
+            # The loader's guess failed; its advice is the command line's flag, the app's fix is the column's name.
+            raise WorkspaceError(f"{exc.args[0]} Name the file's text column {' and '.join(map(repr, text_columns))}"
+                                 " as in the pool, and upload it again.") from exc
         used = [c for c in ds.column_names if c not in ("id", "label")]
         if len(used) != len(fields):
             raise WorkspaceError(f"the model's template needs {len(fields)} text column(s) ({', '.join(fields)}); "

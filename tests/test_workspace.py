@@ -740,6 +740,10 @@ def test_predicting_a_file_reads_the_workspaces_text_column_among_others(home):
     other = csv_bytes([{"sentence": "bad film"}, {"sentence": "fine"}])
     frame = pd.read_csv(io.BytesIO(ws.predict_upload(_StubClassifier(), "o.csv", other, ["text"])[0]))
     assert frame["prediction"].tolist() == ["neg", "pos"]
+    # A file the guess cannot read either: the app's advice is the column's name, not the command line's flag.
+    two = csv_bytes([{"sentence": "bad film", "title": "a"}, {"sentence": "fine", "title": "b"}])
+    with pytest.raises(W.WorkspaceError, match="Name the file's text column 'text'"):
+        ws.predict_upload(_StubClassifier(), "two.csv", two, ["text"])
 
 
 def test_a_text_column_the_loader_guesses_is_checked_for_reserved_names_too(home):
