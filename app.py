@@ -30,7 +30,7 @@ with st.sidebar:
     with st.expander("Open or create a workspace"):
         known = [n for n in W.recent_workspaces() if n != name]
         other = st.selectbox("Workspace name", known, index=None, key="open_ws", accept_new_options=True,
-                             placeholder="pick a recent one or type a name",
+                             placeholder="recent, or type a name",
                              help="Recent workspaces with data in them; type a new name (letters, digits, - or _) "
                                   "to create one.")
         c1, c2 = st.columns(2)

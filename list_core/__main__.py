@@ -254,8 +254,10 @@ def cmd_split(args: argparse.Namespace) -> int:
     import pandas as pd
 
     frame, _ = read_table(args.input)
+    if args.label_column in frame.columns:  # 'pos ' is 'pos', as train reads it: not a class of its own taking K rows
+        frame[args.label_column] = frame[args.label_column].astype(str).str.strip()
     # Rows without a label are no class: they join the unlabeled pool (a class '' would take K of them).
-    blank = (frame[args.label_column].astype(str).str.strip() == "" if args.label_column in frame.columns
+    blank = (frame[args.label_column] == "" if args.label_column in frame.columns
              else pd.Series(False, index=frame.index))
     test_size = int(args.test_size) if args.test_size >= 1 else args.test_size
     labeled, unlabeled, test = few_shot_split(frame[~blank].reset_index(drop=True), label_column=args.label_column,

@@ -311,6 +311,11 @@ def _parse_delimited(text: str, delimiter: str, counter: _RowCounter) -> tuple[l
     fields spans several physical lines, only its first line is counted as bad and parsing resumes on the next
     line, so one bad quote costs one row instead of the rest of the file.
     """
+    # The csv module refuses a field over csv.field_size_limit() (131,072 characters by default) with csv.Error:
+    # a long document, or the rest of a big file swallowed by a stray quote, crashed the read. No field can be
+    # longer than the text (long texts are cut to MAX_TEXT_CHARS later, a stray quote costs one row below).
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(min(len(text) + 1, 2**31 - 1))
     source = _iter_lines(text)
     pending: deque[str] = deque()  # lines to parse again after a restart
     record_lines: list[str] = []  # physical lines of the record being parsed (csv reads no further ahead)
@@ -409,6 +414,46 @@ def _parse_jsonl(text: str, counter: _RowCounter) -> tuple[list[str], list[list[
     return cols, rows, bad
 
 
+def _int_like(keys: Iterable[Any]) -> bool:
+    return all(re.fullmatch(r"-?\d+", str(k)) for k in keys)
+
+
+def _unwrap_json_table(obj: dict) -> Any:
+    """The records of the JSON shapes pandas' DataFrame.to_json writes besides 'records' (and of a records list
+    beside metadata); `obj` itself when it is none of them. Each used to be read as ONE row of JSON text.
+
+    - orient='columns' (to_json's default): {column: {row: value}}; orient='index': {row: {column: value}}
+    - orient='split': {"columns": [...], "index": [...], "data": [[...], ...]}
+    - orient='table' and other envelopes: {"schema": {...}, "data": [{...}, ...]} (one list of records, the other
+      values no lists)
+    """
+    if not obj:
+        return obj
+    keys, values = list(obj), list(obj.values())
+    if (set(keys) in ({"columns", "data"}, {"columns", "index", "data"}) and isinstance(obj["columns"], list)
+            and isinstance(obj["data"], list)
+            and all(isinstance(r, list) and len(r) == len(obj["columns"]) for r in obj["data"])):
+        cols = [str(c) for c in obj["columns"]]
+        if len(set(cols)) == len(cols):
+            return [dict(zip(cols, r)) for r in obj["data"]]
+    if all(isinstance(v, dict) for v in values):
+        inner = list(values[0])
+        if inner and all(list(v) == inner for v in values):  # pandas writes every row of every column, in order
+            if _int_like(keys) and not _int_like(inner):
+                by_rows = True
+            elif _int_like(inner) and not _int_like(keys):
+                by_rows = False
+            else:  # a dataset has more rows than columns
+                by_rows = len(keys) > len(inner)
+            if by_rows:
+                return values
+            return [{str(k): obj[k][row] for k in keys} for row in inner]
+    lists = [v for v in values if isinstance(v, list)]
+    if len(obj) > 1 and len(lists) == 1 and lists[0] and all(isinstance(r, dict) for r in lists[0]):
+        return lists[0]
+    return obj
+
+
 def _parse_json(text: str, counter: _RowCounter, name: str) -> tuple[list[str], list[list[str]], int]:
     """A records list, a {column: [values]} object, {"data": [records]}, a list of strings, or JSON lines."""
     try:
@@ -421,6 +466,8 @@ def _parse_json(text: str, counter: _RowCounter, name: str) -> tuple[list[str], 
         raise DataError(
             f"{name} is not valid JSON (expected a list of records or JSON lines); check the file or its extension."
         ) from None
+    if isinstance(obj, dict):
+        obj = _unwrap_json_table(obj)
     if isinstance(obj, dict):
         values = list(obj.values())
         if len(obj) == 1 and isinstance(values[0], list):
@@ -528,7 +575,11 @@ def read_table(
                                     "per line) or .json.")
                 delimiter = "," if fmt_ == "csv" else "\t"
                 first_line = text.split("\n", 1)[0]
-                if delimiter not in first_line:
+                excel_sep = re.fullmatch(r"sep=([^\r\n])[ \r]*", first_line)
+                if excel_sep:  # Excel's separator line ('sep=;' above the header): the file says its separator
+                    delimiter = excel_sep.group(1)
+                    text = text.split("\n", 1)[1] if "\n" in text else ""
+                elif delimiter not in first_line:
                     alt = next((d for d in (";", "\t", ",", "|") if d != delimiter and d in first_line), None)
                     if alt:
                         warnings.append(f"header has no {'comma' if delimiter == ',' else 'tab'}; using {alt!r} as the separator")
@@ -694,9 +745,14 @@ def load_examples(
         if keep.any() and not (keep & ~unknown).any():
             found = [v for v in dict.fromkeys(label_values[unknown]) if v][:5]
             if allowed is not None:
+                # There is no --labels: the expected labels are the LABEL names of --verbalizer LABEL=word,...
+                decimals = [f for f in found if re.fullmatch(r"-?\d+\.0+", f) and f.split(".")[0] in allowed]
                 raise DataError(
                     f"{name}: no row has one of the expected labels ({', '.join(allowed)}) in column '{label_column}'; "
-                    f"found e.g. {', '.join(repr(f) for f in found) or 'only blanks'}; fix --labels or the label column."
+                    f"found e.g. {', '.join(repr(f) for f in found) or 'only blanks'}"
+                    + (f" (whole numbers written as decimals: {decimals[0]!r} is not {decimals[0].split('.')[0]!r})"
+                       if decimals else "")
+                    + "; name the classes in --verbalizer as the label column writes them, or fix the label column."
                 )
             raise DataError(f"{name}: label column '{label_column}' is blank in every row; pick the column that holds the labels.")
         keep &= ~unknown

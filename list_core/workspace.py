@@ -32,6 +32,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import unicodedata
 import uuid
 import zipfile
 from pathlib import Path
@@ -41,7 +42,8 @@ from .config import DEFAULT_MODEL, PRESETS, ConfigError, ListConfig
 from .runs import ACTIVE_STATES, RunDir, atomic_write_json, finite, pid_alive, read_json
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-FILE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
+FILE_RE = re.compile(r"[^\w. -]+")  # \w: letters and digits of every script ('отзывы.csv' is not '_.csv')
+FILE_NAME_BYTES = 200  # an upload's stored name, in UTF-8 bytes (most file systems allow 255, with the temp prefix)
 HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 DEFAULT_TEMPLATE = "{text} It was {mask}."
 MIN_PER_CLASS = 8
@@ -98,11 +100,18 @@ def safe_child(base: Path, name: str, kind: str = "workspace") -> Path:
 
 def safe_filename(name: str) -> str:
     """An uploaded file's base name with odd characters replaced; never a path."""
-    base = Path(str(name).replace("\\", "/")).name
+    base = Path(unicodedata.normalize("NFC", str(name)).replace("\\", "/")).name
     base = FILE_RE.sub("_", base).strip(" .") or "upload"
     if base in (".", ".."):
         base = "upload"
-    return base[:120]
+    if len(base.encode("utf-8")) > FILE_NAME_BYTES:  # shortened before its extension, which says its format
+        stem, dot, ext = base.rpartition(".")
+        ext = dot + ext if stem and len(ext) <= 10 else ""
+        stem = base[: len(base) - len(ext)]
+        while len((stem + ext).encode("utf-8")) > FILE_NAME_BYTES:
+            stem = stem[:-1]
+        base = stem.rstrip(" .") + ext
+    return base
 
 
 def new_workspace_name() -> str:

@@ -252,3 +252,12 @@ def test_split_puts_rows_without_a_label_in_the_unlabeled_pool(tmp_path):
     assert set(test["label"]) == {"pos", "neg"}
     assert sum(t.startswith("some text") for t in unlabeled["text"]) == 30
     assert len(labeled) + len(unlabeled) + len(test) == 110
+
+
+def test_split_reads_labels_with_surrounding_spaces_as_train_does(tmp_path):
+    # 'pos ' (an Excel cell with a trailing space) is the class 'pos', not a class of its own that takes K more rows.
+    rows = [{"text": f"review {i}", "label": ["neg", "pos", "neg", "pos "][i % 4]} for i in range(40)]
+    labeled, unlabeled, test = run_split(tmp_path, rows, 4)
+    assert labeled["label"].value_counts().to_dict() == {"pos": 4, "neg": 4}
+    assert set(test["label"]) == {"pos", "neg"}
+    assert len(labeled) + len(unlabeled) + len(test) == 40

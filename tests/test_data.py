@@ -77,6 +77,25 @@ def test_stray_quote_costs_one_row_not_the_rest(tmp_path):
     assert rep.bad_rows == 1
 
 
+def test_fields_over_the_csv_modules_limit_are_read_not_a_crash(tmp_path):
+    # csv refuses a field over 131,072 characters (csv.Error, a traceback in the app): a long document, and the rest
+    # of a big file swallowed by a stray quote, which must still cost one row only.
+    big = write(tmp_path, "q.csv", 'text,label\n"unterminated,a\n' + "".join(f"row number {i} of many,b\n" for i in range(8000)))
+    df, rep = read_table(big)
+    assert len(df) == 8000 and rep.bad_rows == 1 and df["text"].iloc[0] == "row number 0 of many"
+    doc = write(tmp_path, "d.tsv", "text\tlabel\n" + "word " * 40000 + "\tpos\nshort\tneg\n")
+    ds, rep = load_examples(doc, label_column="label")
+    assert ds["label"] == ["pos", "neg"] and len(ds["text"][0]) == MAX_TEXT_CHARS and rep.truncated == 1
+
+
+def test_excel_sep_line_gives_the_separator(tmp_path):
+    p = write(tmp_path, "x.csv", "\ufeffsep=;\r\ntext;score;label\r\nbon film;0,5;pos\r\nmauvais;1,25;neg\r\n")
+    df, rep = read_table(p)
+    assert list(df.columns) == ["text", "score", "label"]
+    assert df.to_numpy().tolist() == [["bon film", "0,5", "pos"], ["mauvais", "1,25", "neg"]]
+    assert rep.bad_rows == 0
+
+
 def test_tsv_and_tab_extension(tmp_path):
     for name in ("a.tsv", "a.tab"):
         p = write(tmp_path, name, "text\tlabel\nhello, there\tpos\n")
@@ -117,6 +136,17 @@ def test_json_shapes(tmp_path, payload):
     df, rep = read_table(write(tmp_path, "a.json", json.dumps(payload)))
     assert df[["text", "label"]].to_numpy().tolist() == [["a", "0"], ["b", "1"]]
     assert rep.format == "json"
+
+
+@pytest.mark.parametrize("orient", [None, "columns", "index", "split", "table"])
+def test_json_written_by_pandas_to_json(tmp_path, orient):
+    # DataFrame.to_json's default (orient='columns') and the other table shapes used to be read as ONE row of JSON.
+    frame = pd.DataFrame({"text": ["good movie", "bad film", "fine"], "label": ["pos", "neg", "pos"]})
+    p = tmp_path / "a.json"
+    frame.to_json(p, **({"orient": orient} if orient else {}))
+    df, rep = read_table(p)
+    assert df[["text", "label"]].to_numpy().tolist() == frame.to_numpy().tolist()
+    assert rep.rows_read == 3
 
 
 def test_json_file_holding_json_lines(tmp_path):
@@ -354,6 +384,15 @@ def test_all_labels_unknown(tmp_path):
         load_examples(p, label_column="label", labels=["pos", "neg"])
     msg = str(exc.value)
     assert "pos, neg" in msg and "'x'" in msg
+
+
+def test_all_labels_unknown_names_a_flag_the_cli_has(tmp_path):
+    # The labels come from train's --verbalizer; the message used to say 'fix --labels', a flag that does not exist.
+    p = write(tmp_path, "f.csv", "text,label\ngreat,1.0\nawful,0.0\n")  # pandas writes a float column so
+    with pytest.raises(DataError) as exc:
+        load_examples(p, label_column="label", labels=["0", "1"])
+    msg = str(exc.value)
+    assert "--labels" not in msg and "--verbalizer" in msg and "'1.0' is not '1'" in msg
 
 
 def test_no_rows_remain(tmp_path):

@@ -70,6 +70,20 @@ def test_run_names_and_uploads_cannot_escape(home):
         ws.upload_path("../state.json")
 
 
+def test_uploads_named_in_other_scripts_or_at_length_keep_their_own_file(home):
+    ws = W.Workspace("names")
+    first = ws.add_upload("отзывы.csv", "text,label\nхороший,pos\n".encode())
+    second = ws.add_upload("テスト.csv", "text,label\n良い,pos\n".encode())
+    assert first != second and set(ws.list_uploads()) == {first, second}  # both used to be stored as '_.csv'
+    assert ws.columns_of(first)[1]["text"].tolist() == ["хороший"]
+    long = "feedback export " * 20 + ".csv"  # past the length limit: shortened before '.csv', not through it
+    name = ws.add_upload(long, b"text\nok\n")
+    assert name.endswith(".csv") and len(name.encode()) <= 200 and ws.columns_of(name)[0] == ["text"]
+    wide = "отзывы " * 40 + ".tsv"  # 2 bytes a letter in UTF-8: still a name the file system takes
+    assert ws.add_upload(wide, b"text\nok\n").endswith(".tsv")
+    assert W.safe_filename("../../x/evil.csv") == "evil.csv" and W.safe_filename("a/../b\\c.csv") == "c.csv"
+
+
 def test_model_allow_list(home, tmp_path, monkeypatch):
     assert W.check_model("default") == "default"
     assert W.check_model("") == "default"
