@@ -23,7 +23,14 @@ gold = w.run_gold(rid)  # the pool file's own labels, when a label column was ch
 frame = with_gold(frame, gold)
 iterations = sorted(int(i) for i in frame["iteration"].unique())
 f1, f2, f3, f4 = st.columns([1, 2, 2, 2])
-it = f1.selectbox("Iteration", iterations, index=len(iterations) - 1, key="insp_iter")
+# The newest iteration unless an older one of this run was picked: the picker keeps its value, so another run
+# picked above, or an iteration finished while the newest was shown, used to leave it on an old iteration.
+drawn_for = st.session_state.get("insp_iter_for")  # (run, its newest iteration) when the picker was last drawn
+if (st.session_state.get("insp_iter") not in iterations or drawn_for is None or drawn_for[0] != rid
+        or (drawn_for[1] != iterations[-1] and st.session_state.get("insp_iter") == drawn_for[1])):
+    st.session_state["insp_iter"] = iterations[-1]
+st.session_state["insp_iter_for"] = (rid, iterations[-1])
+it = f1.selectbox("Iteration", iterations, key="insp_iter")
 labels = f2.multiselect("Pseudo-label", sorted(frame["pseudo_label"].unique()), key="insp_labels")
 wmax = float(frame["weight"].max()) if frame["weight"].notna().any() else 1.0
 wr = f3.slider("Weight range", 0.0, max(wmax, 1e-6), (0.0, max(wmax, 1e-6)), key="insp_wr")
@@ -53,7 +60,7 @@ size = 50
 pages = max(1, -(-len(view) // size))
 page_no = st.number_input(f"Page (of {pages}; {len(view):,} rows)", 1, pages, 1, key="insp_page")
 page, _ = page_of(view, page_no, size)
-mine = w.run_human_labels(rid)  # by this run's row ids, also for a run on an earlier load of the pool
+mine = w.run_human_labels(rid, page["id"])  # by this run's row ids, also for a run on an earlier load of the pool
 # The labels to compare sit side by side, and the text is narrow enough (hover shows it whole) that every column
 # fits the page's 840 px at a 1300 px window: auditing should not need sideways scrolling.
 shown = page[["id", "text", "pseudo_label"] + (["gold"] if gold else [])].assign(
@@ -73,8 +80,8 @@ st.dataframe(styled, hide_index=True, width="stretch", height=320,
                             "gold": st.column_config.TextColumn("file's label", width=100),
                             "your_label": st.column_config.TextColumn("your label", width=100)})
 st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
-           "example was only seen during warm-up. 'your label' shows the label you gave a row (accepted, corrected "
-           "or labeled one by one); it goes into the next run's labeled set.")
+           "example was only seen during warm-up. 'your label' shows the label you gave a row (accepted, corrected, "
+           "labeled one by one, or its text pasted or imported); it goes into the next run's labeled set.")
 
 
 def apply_labels(correct: bool) -> None:

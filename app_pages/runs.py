@@ -45,10 +45,14 @@ st.caption("Accuracy is measured on each run's eval rows only: a gap between run
 ids = [r["run"] for r in runs]
 compare = st.multiselect("Compare accuracy curves", ids, default=ids[:2], key="runs_compare")
 # A run measured on no rows (one labeled example per class, no evaluation set) has metrics without an accuracy.
-rows = [{**m, "run": rid} for rid in compare for m in w.run(rid).metrics() if m.get("accuracy") is not None]
+metrics = {rid: w.run(rid).metrics() for rid in compare}
+rows = [{**m, "run": rid} for rid in compare for m in metrics[rid] if m.get("accuracy") is not None]
 if compare and not rows:
-    st.caption("The runs picked have no accuracy to compare: they were measured on no rows (too few labeled "
-               "examples to hold any out, and no evaluation set).")
+    # A run still in its first iteration (or stopped before it ended) has no metrics at all: not measured yet.
+    st.caption("The runs picked have no accuracy to compare: " + (
+        "they were measured on no rows (too few labeled examples to hold any out, and no evaluation set)."
+        if any(metrics.values()) else "none has finished an iteration yet (still training, or stopped before the "
+                                      "first one ended)."))
 if rows:
     fig = px.line(pd.DataFrame(rows), x="iteration", y="accuracy", color="run", markers=True,
                   title="Accuracy per iteration")

@@ -1152,9 +1152,10 @@ class Workspace:
             return rid, [int(i) for i in last["id"]]
         return None
 
-    def run_texts(self, run_id: str) -> dict[int, dict[str, str]]:
-        """Run row id -> its texts under the data's column names. A run stores its rows by template field
-        (`{text}` may read the column 'sentence'); its sources' field_map maps column -> field."""
+    def run_texts(self, run_id: str, ids: Iterable[Any] | None = None) -> dict[int, dict[str, str]]:
+        """Run row id -> its texts under the data's column names (of the rows `ids` only, when given). A run stores
+        its rows by template field (`{text}` may read the column 'sentence'); its sources' field_map maps column ->
+        field."""
         import pandas as pd
 
         run = self.run(run_id)
@@ -1162,6 +1163,8 @@ class Workspace:
         if not unl.exists():
             return {}
         rows = pd.read_parquet(unl)
+        if ids is not None:
+            rows = rows[rows["id"].astype(int).isin({int(i) for i in ids})]
         sources = (read_json(run.config_path, {}) or {}).get("sources") or {}
         to_column = {f: c for c, f in (sources.get("field_map") or {}).items()}
         fields = [f for f in rows.columns if f not in ("id", "label")]
@@ -1214,13 +1217,24 @@ class Workspace:
         cfg = (read_json(self.run(run_id).config_path, {}) or {}).get("config") or {}
         return Template(cfg.get("template") or DEFAULT_TEMPLATE).fields
 
-    def run_human_labels(self, run_id: str) -> dict[int, str]:
-        """Run row id -> the label a person gave that text (`human_labels`, through `run_pool_ids`)."""
+    def run_human_labels(self, run_id: str, ids: Iterable[Any] | None = None) -> dict[int, str]:
+        """Run row id -> the label a person gave that text (`human_labels`, through `run_pool_ids`; a text pasted,
+        typed or imported after the run, with no pool id, by its text, as the export and the pool's progress read
+        it). `ids`: the run rows wanted (a page of them), when not all."""
         mine = self.human_labels()
-        moved = self.run_pool_ids(run_id)
+        cols = self.text_columns
+        unlinked = {_text_key(ex, cols): ex["label"] for ex in self.state["labeled"] if ex.get("pool_id") is None}
+        texts = self.run_texts(run_id, ids) if unlinked or not self.run_on_current_pool(run_id) else {}
+        moved = self.run_pool_ids(run_id, texts)
         if moved is None:
-            return mine
-        return {rid: mine[pid] for rid, pid in moved.items() if pid is not None and pid in mine}
+            out = dict(mine)
+        else:
+            out = {rid: mine[pid] for rid, pid in moved.items() if pid is not None and pid in mine}
+        if unlinked:
+            for rid, t in texts.items():
+                if rid not in out and _text_key(t, cols) in unlinked:
+                    out[rid] = unlinked[_text_key(t, cols)]
+        return out
 
     def set_label_order(self, order: str) -> None:
         if order not in LABEL_ORDERS:
@@ -1345,6 +1359,18 @@ class Workspace:
         if not len(frame):
             raise WorkspaceError("none of the selected examples are in this iteration's pseudo-labels")
         run_texts = self.run_texts(run_id)
+        cols = self.text_columns
+        # Rows held out of the pool as the evaluation set after the run measure the model: labeled, the next run
+        # would train on them (with the model's own guess) and leave them out of its evaluation.
+        if str((self.state.get("eval") or {}).get("file", "")).endswith(HELD_OUT):
+            held = self._eval_texts(cols)
+            in_eval = [int(i) for i, t in zip(frame["id"], frame["text"])
+                       if _text_key(run_texts.get(int(i)) or {cols[0]: str(t)}, cols) in held]
+            if in_eval:
+                raise WorkspaceError(
+                    f"{', '.join(f'#{i}' for i in in_eval)} {'is' if len(in_eval) == 1 else 'are'} held out of the "
+                    "pool as the evaluation set (since this run): evaluation rows measure the model and are never "
+                    "labeled from a run. Nothing was labeled; pick other examples")
         moved = self.run_pool_ids(run_id, run_texts)  # a run on another load of the pool: its ids are not the pool's
         n = 0
         with self._mutate() as s:

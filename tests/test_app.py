@@ -336,6 +336,30 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     assert any("This run has no file labels" in c.value for c in at.caption)
 
 
+def test_inspect_shows_the_newest_iteration_of_a_run_picked_or_finished_since(home):
+    """The iteration picker kept its value: another run picked above, or an iteration that finished while the
+    newest was shown, left the page (its audit, its Accept) on an old iteration. An older one picked stays."""
+    from test_workspace import fake_run
+
+    ws = prepared("iters")
+    fake_run(ws, "r1")
+    r2 = fake_run(ws, "r2")
+    one = r2.pseudo_labels()
+    r2.write_pseudo_labels(pd.concat([one.assign(iteration=i) for i in (1, 2, 3)], ignore_index=True))
+    at = app("iters", "app_pages/inspect_run.py", run="r1")
+    at.selectbox(key="run_select").set_value("r2").run()
+    no_errors(at)
+    assert at.selectbox(key="insp_iter").value == 3 and not at.warning
+    r2.append_pseudo_labels(one.assign(iteration=4))  # finished while the newest was shown: the newest again
+    at.checkbox(key="insp_zero").check().run()
+    assert at.selectbox(key="insp_iter").value == 4
+    at.selectbox(key="insp_iter").set_value(2).run()
+    r2.append_pseudo_labels(one.assign(iteration=5))  # an older one picked by the person stays
+    at.checkbox(key="insp_zero").uncheck().run()
+    no_errors(at)
+    assert at.selectbox(key="insp_iter").value == 2
+
+
 def test_inspect_says_when_a_run_was_made_on_an_earlier_pool_load(home):
     from list_core.config import ListConfig
     from list_core.job import create_run
@@ -457,6 +481,19 @@ def test_runs_page_compares_runs_measured_on_no_rows(home):
     at = app("noacc", "app_pages/runs.py")
     no_errors(at)
     assert any("no accuracy to compare" in c.value for c in at.caption)
+
+
+def test_runs_page_does_not_say_a_run_without_a_finished_iteration_was_measured_on_no_rows(home):
+    """The first run, still in its teacher stage (or failed before it ended): the Runs page said it was 'measured
+    on no rows (too few labeled examples ...)', sending the user to label more for nothing."""
+    ws = prepared("first")
+    run = fake_done_run(ws, "r1")
+    run.metrics_path.unlink()
+    run.write_status(state="failed", error="out of memory")
+    at = app("first", "app_pages/runs.py")
+    no_errors(at)
+    assert any("no accuracy to compare: none has finished an iteration yet" in c.value for c in at.caption)
+    assert not any("measured on no rows" in c.value for c in at.caption)
 
 
 def test_export_page_downloads(home):

@@ -308,6 +308,23 @@ def test_accepting_a_pseudo_label_relabels_the_same_text_pasted_after_the_run(ho
     assert ws.export_frame("r0")["text"].tolist().count("pool 3") == 1
 
 
+def test_your_label_on_inspect_shows_a_pool_text_pasted_after_the_run(home):
+    """A pool text labeled by Paste (or the table, or Import) after the run has no pool id: Inspect's 'your label'
+    was blank for it, though the export, the pool's progress and the next run count it as labeled."""
+    ws = W.Workspace("yl")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}"} for i in range(6)]))
+    ws.set_pool("p.csv", ["text"])
+    fake_run(ws, "r0", n=6)
+    ws.add_example("a typed text", "pos")
+    ws.label_pool_example(1, "pos")
+    ws.paste_lines("neg\tpool 3", None)
+    assert ws.run_human_labels("r0") == {1: "pos", 3: "neg"}
+    assert ws.run_human_labels("r0", [2, 3]) == {1: "pos", 3: "neg"}  # a page of rows: those found by text
+    assert ws.run_human_labels("r0", [4, 5]) == {1: "pos"}
+    assert ws.export_frame("r0").query("text == 'pool 3'")["label"].tolist() == ["neg"]
+
+
 def test_a_run_made_before_its_classes_were_renamed_exports_and_accepts_the_new_names(home):
     ws = ready_workspace(n=1)
     fake_run(ws, "r1")  # pseudo-labels 'neg' / 'pos'
@@ -336,6 +353,24 @@ def test_export_leaves_out_pseudo_labels_of_rows_held_out_for_evaluation_after_t
     pseudo = ws.export_frame("r0").query("source == 'pseudo'")
     assert len(held) == 10 and len(pseudo) == 30 and not set(pseudo["text"]) & held
     assert pseudo["file_uid"].notna().all()
+
+
+def test_pseudo_labels_of_rows_held_out_for_evaluation_after_the_run_are_not_accepted(home):
+    """Held-out rows left the pool so that no run trains on them; Accept / Correct on a run made before the hold-out
+    made them labeled examples: the next run trained on them and measured on fewer rows."""
+    ws = W.Workspace("ha")
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}", "label": ["neg", "pos"][i % 2]} for i in range(40)]))
+    ws.set_pool("p.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    fake_run(ws, "r0", n=40)
+    ws.hold_out_eval(10)
+    held = sorted(int(i) for i in pd.read_parquet(ws.held_out_path)["id"])
+    kept = next(i for i in range(40) if i not in held)
+    with pytest.raises(W.WorkspaceError, match=f"#{held[0]}, #{held[1]} are held out of the pool as the evaluation"):
+        ws.accept_pseudo("r0", [kept, held[0], held[1]], label="neg")
+    assert W.Workspace("ha").labeled == []  # nothing labeled, not even the row still in the pool
+    assert ws.accept_pseudo("r0", [kept]) == 1
+    assert len(W.Workspace("ha")._run_rows().eval_rows) == 10
 
 
 def test_runs_listing_export_and_delete(home):
