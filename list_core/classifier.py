@@ -11,20 +11,41 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .config import ListConfig
+from .config import PRESETS, ListConfig
 from .prompts import Template, Verbalizer
 from .runs import atomic_write_json, read_json
 
 
-def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False) -> list[dict[str, Any]]:
-    """Normalise user input to a list of row dicts holding the template's fields (and 'label')."""
+class NotFittedError(ValueError, AttributeError):
+    """The classifier was used before `fit` or `load` (a ValueError and an AttributeError, like scikit-learn's)."""
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN or pandas' NA: a cell without a value."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):  # pd.NA refuses bool()
+        return True
+
+
+def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False,
+             originals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Normalise user input to a list of row dicts holding the template's fields (and 'label'). `originals`
+    collects each label that is not a string as given (0, not '0'), keyed by the string the trainer uses."""
     if data is None:
         return []
     if with_labels and isinstance(data, tuple) and len(data) == 2:
         texts, labels = data
         rows = _as_rows(list(texts), fields)
+        labels = list(labels)
         if len(rows) != len(labels):
             raise ValueError(f"{len(rows)} texts but {len(labels)} labels")
+        if originals is not None:
+            for y in labels:
+                if not isinstance(y, str):
+                    originals.setdefault(str(y).strip(), y)
         return [{**r, "label": str(y)} for r, y in zip(rows, labels)]
     if hasattr(data, "to_dict") and hasattr(data, "columns"):
         data = data.to_dict("records")
@@ -34,6 +55,15 @@ def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False) -> lis
     for i, item in enumerate(data):
         if isinstance(item, Mapping):
             row = dict(item)
+            missing = [f for f in fields if f not in row]
+            if missing:
+                raise ValueError(f"row {i} has no column {', '.join(repr(f) for f in missing)}, which the template "
+                                 f"reads (its columns are {list(fields)}; the row has {list(row)}): rename the "
+                                 "column(s) to the template's, or the template's placeholders to the columns")
+            empty = [f for f in fields if _is_missing(row[f])]
+            if empty:
+                raise ValueError(f"row {i} has no text in {', '.join(repr(f) for f in empty)} (None or NaN): drop "
+                                 "or fill such rows first, e.g. frame.dropna(subset=[...])")
         elif isinstance(item, str):
             if len(fields) != 1:
                 raise ValueError(f"the template needs columns {list(fields)}; pass dicts, not plain strings")
@@ -42,6 +72,8 @@ def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False) -> lis
             raise TypeError(f"row {i}: expected a string or a dict, got {type(item).__name__}")
         row.setdefault("id", i)
         if "label" in row and row["label"] is not None:
+            if originals is not None and not isinstance(row["label"], str):
+                originals.setdefault(str(row["label"]).strip(), row["label"])
             row["label"] = str(row["label"]).strip()
         rows.append(row)
     return rows
@@ -62,30 +94,46 @@ class ListClassifier:
         self.template_ = Template(template)
 
     def _config(self) -> ListConfig:
-        return ListConfig.from_preset(self.preset, template=self.template, verbalizer=self.verbalizer,
-                                      model=self.model, **self.overrides)
+        overrides = dict(self.overrides)
+        name = overrides.pop("preset", None)  # a loaded 'custom' run: the preset's name only, every value is given
+        config = ListConfig.from_preset(self.preset, template=self.template, verbalizer=self.verbalizer,
+                                        model=self.model, **overrides)
+        if name:
+            config.preset = name
+        return config
 
     def fit(self, labeled: Any, unlabeled: Any = None, eval_set: Any = None, callbacks: Sequence = (),
             backbone: tuple | None = None) -> "ListClassifier":
         from .trainer import ListTrainer
 
         fields = self.template_.fields
-        self.config_ = self._config()
-        trainer = ListTrainer(self.config_, callbacks=callbacks, backbone=backbone)
-        trainer.fit(_as_rows(labeled, fields, True), _as_rows(unlabeled, fields),
+        config = self._config()
+        trainer = ListTrainer(config, callbacks=callbacks, backbone=backbone)
+        originals: dict[str, Any] = {}  # the labels as given: predict answers in them (0/1, not '0'/'1')
+        trainer.fit(_as_rows(labeled, fields, True, originals), _as_rows(unlabeled, fields),
                     _as_rows(eval_set, fields, True) or None)
-        self._adopt(trainer)
+        # Only a finished fit replaces the fitted state: a failed or interrupted one leaves the previous model and
+        # the config it was trained with together (save() writes them side by side).
+        self.config_ = config
+        self._adopt(trainer, originals)
         self.history_ = trainer.history_
         return self
 
-    def _adopt(self, trainer) -> None:
+    def _adopt(self, trainer, originals: Mapping[str, Any] | None = None) -> None:
         self.trainer_ = trainer
         self.model_ = trainer.model_
-        self.classes_ = np.array(trainer.verbalizer_.labels)
+        labels = trainer.verbalizer_.labels
+        self.classes_ = np.array([(originals or {}).get(lab, lab) for lab in labels])
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "trainer_"):
+            raise NotFittedError("this ListClassifier is not fitted yet: call fit(labeled, unlabeled) first, or get "
+                                 "a trained one with ListClassifier.load(directory)")
 
     def predict_proba(self, texts: Any) -> np.ndarray:
         import torch
 
+        self._check_fitted()
         rows = _as_rows(texts, self.template_.fields)
         if not rows:
             return np.zeros((0, len(self.classes_)))
@@ -94,14 +142,17 @@ class ListClassifier:
         return torch.softmax(logits, -1).numpy()
 
     def predict(self, texts: Any) -> np.ndarray:
+        self._check_fitted()
         return self.classes_[self.predict_proba(texts).argmax(-1)]
 
     def score(self, texts: Any, labels: Sequence[Any]) -> float:
-        return float((self.predict(texts) == np.asarray([str(y) for y in labels])).mean())
+        pred = [str(p) for p in self.predict(texts)]
+        return float((np.asarray(pred) == np.asarray([str(y).strip() for y in labels])).mean())
 
     # --- files ---------------------------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """config.json + labels.json + model.safetensors (adapters and head only)."""
+        self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         atomic_write_json(directory / "config.json", {"config": self.config_.to_dict()})
@@ -115,23 +166,44 @@ class ListClassifier:
     def load(cls, directory: str | Path, device: str | None = None, backbone: tuple | None = None
              ) -> "ListClassifier":
         """Load from a `save` directory or a run directory (its latest finished iteration)."""
+        import torch
+
         from .modeling import ListModel
         from .trainer import ListTrainer
 
         directory = Path(directory)
-        spec = read_json(directory / "config.json")
-        weights = directory / "model.safetensors"
-        if spec is None or not weights.exists():
+        config_path, weights = directory / "config.json", directory / "model.safetensors"
+        if not config_path.exists() or not weights.exists():
             raise FileNotFoundError(f"{directory} has no config.json and model.safetensors; pass a run directory "
                                     "with at least one finished iteration, or a directory made by save()")
+        spec = read_json(config_path)
+        if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+            raise ValueError(f"{config_path} is damaged or not a LiST Studio model config (no 'config' object); "
+                             "save the model again, or export it again from the app")
         config = ListConfig.from_dict(spec["config"])
         if device:
             config.device = device
-        clf = cls(config.template, config.verbalizer, config.model, preset=config.preset)
+        elif str(config.device).startswith("cuda") and not torch.cuda.is_available():
+            config.device = "auto"  # saved on a GPU, loaded where there is none: as the exported zip does
+        # Every setting the model was trained with, so that fit() on the loaded classifier trains the same way.
+        given = ("template", "verbalizer", "model", "preset")
+        settings = {k: v for k, v in config.to_dict().items() if k not in given}
+        clf = cls(config.template, config.verbalizer, config.model,
+                  preset=config.preset if config.preset in PRESETS else "quick", **settings)
+        if config.preset not in PRESETS:  # the app's 'custom': quick's values, all overridden
+            clf.overrides["preset"] = config.preset
         clf.config_ = config
         trainer = ListTrainer(config, backbone=backbone)
         model = trainer.setup(clf.template_.fields)
-        state = ListModel.read_trainable(weights)
-        model.load_trainable(state)
-        clf._adopt(trainer)
+        try:
+            state = ListModel.read_trainable(weights)
+            model.load_trainable(state)
+        except Exception as exc:  # safetensors' own errors name no file; a shape mismatch is a torch RuntimeError
+            raise ValueError(f"{weights} could not be loaded into the model its config.json describes "
+                             f"({type(exc).__name__}: {str(exc)[:200]}); save or export the model again") from exc
+        # The labels as fit() was given them (0/1 stay numbers); run directories and older saves hold strings.
+        saved = read_json(directory / "labels.json", {})
+        saved = saved.get("labels") if isinstance(saved, dict) else None
+        typed = isinstance(saved, list) and [str(y).strip() for y in saved] == trainer.verbalizer_.labels
+        clf._adopt(trainer, {str(y).strip(): y for y in saved} if typed else None)
         return clf

@@ -315,3 +315,149 @@ def test_contrastive_settings_are_validated(bad):
 
     with pytest.raises(ConfigError, match=next(iter(bad))):
         tiny_config(**bad)
+
+
+# --- the Python API (list_core.classifier.ListClassifier) ----------------------------------------------------------
+
+def classifier(verbalizer=None, **overrides):
+    """A ListClassifier with the tiny config's settings (fit and load take the tiny BERT as `backbone`)."""
+    from list_core.classifier import ListClassifier
+
+    values = tiny_config(**overrides).to_dict()
+    template, words = values.pop("template"), values.pop("verbalizer")
+    del values["model"], values["preset"]
+    return ListClassifier(template, verbalizer or words, preset="quick", **values)
+
+
+def texts_and_labels(n_per_class=6):
+    rows = toy_rows(n_per_class)
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+def test_classifier_predicts_the_labels_it_was_fitted_with(tmp_path):
+    """Labels 0/1 (the usual form of a labeled dataset): predict answers 0/1 too, before and after save/load (it
+    answered the strings '0'/'1', so `predict(X) == y` was all False and sklearn's metrics refused the mix)."""
+    from list_core.classifier import ListClassifier
+
+    texts, labels = texts_and_labels()
+    y = np.array([int(label == "pos") for label in labels])
+    clf = classifier(verbalizer={0: "terrible", 1: "great"}).fit((texts, y), backbone=make_backbone())
+    pred = clf.predict(texts)
+    assert clf.classes_.tolist() == [0, 1] and pred.dtype.kind == "i"
+    assert (pred == y).mean() == clf.score(texts, y) == clf.score(texts, [str(v) for v in y])
+    loaded = ListClassifier.load(clf.save(tmp_path / "m"), backbone=make_backbone())
+    assert loaded.classes_.tolist() == [0, 1] and loaded.predict(texts).tolist() == pred.tolist()
+    import pandas as pd
+
+    frame = clf.fit(pd.DataFrame({"text": texts, "label": y}), backbone=make_backbone())  # a DataFrame's column too
+    assert frame.classes_.tolist() == [0, 1]
+    named = classifier().fit((texts, labels), backbone=make_backbone())  # string labels are unchanged
+    assert named.classes_.tolist() == ["neg", "pos"] and named.predict(["great movie"]).dtype.kind == "U"
+
+
+def test_classifier_refuses_rows_without_the_templates_text():
+    """A DataFrame whose text column is named otherwise ('review' for {text}), or a NaN text, is an error, not a row
+    classified as the bare template or as the word 'nan' (the pool, the eval set and predict did that silently)."""
+    import pandas as pd
+
+    texts, labels = texts_and_labels()
+    clf = classifier()
+    with pytest.raises(ValueError, match=r"row 0 has no column 'text'.*\['review'\]"):
+        clf.fit((texts, labels), pd.DataFrame({"review": [r["text"] for r in unlabeled_rows()]}),
+                backbone=make_backbone())
+    with pytest.raises(ValueError, match="row 0 has no column 'text'"):
+        clf.fit((texts, labels), eval_set=pd.DataFrame({"review": ["great film"], "label": ["pos"]}),
+                backbone=make_backbone())
+    clf.fit((texts, labels), backbone=make_backbone())
+    with pytest.raises(ValueError, match="row 0 has no column 'text'"):
+        clf.predict(pd.DataFrame({"review": ["great phone"]}))
+    with pytest.raises(ValueError, match=r"row 1 has no text in 'text' \(None or NaN\)"):
+        clf.predict_proba(pd.DataFrame({"text": ["great phone", np.nan]}))
+    assert clf.predict(pd.DataFrame({"text": ["great phone", ""]})).shape == (2,)  # an empty text is a text
+
+
+def test_classifier_used_before_fit_says_so(tmp_path):
+    """predict / predict_proba / score / save before fit: a NotFittedError that says what to do (a ValueError and
+    an AttributeError, as scikit-learn's), not "object has no attribute 'classes_'"."""
+    clf = classifier()
+    for call in (lambda: clf.predict(["great"]), lambda: clf.predict_proba(["great"]),
+                 lambda: clf.score(["great"], ["pos"]), lambda: clf.save(tmp_path / "m")):
+        with pytest.raises(ValueError, match="not fitted yet: call fit") as caught:
+            call()
+        assert isinstance(caught.value, AttributeError) and type(caught.value).__name__ == "NotFittedError"
+    assert not (tmp_path / "m").exists()
+
+
+def test_classifier_saved_on_a_gpu_loads_where_there_is_none(tmp_path, monkeypatch):
+    """save() writes the device it trained on; a model fitted with device='cuda' loads on a machine without a GPU
+    (it failed with "device 'cuda' was asked for but no CUDA GPU is available"), as the exported zip does."""
+    import json
+
+    from list_core.classifier import ListClassifier
+
+    clf = classifier().fit(texts_and_labels(), backbone=make_backbone())
+    path = clf.save(tmp_path / "m")
+    spec = json.loads((path / "config.json").read_text())
+    spec["config"]["device"] = "cuda"  # what save() writes after fit(device='cuda')
+    (path / "config.json").write_text(json.dumps(spec))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = ListClassifier.load(path, backbone=make_backbone())
+    assert str(loaded.model_.device_) == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(["great movie"]), clf.predict_proba(["great movie"]))
+
+
+@pytest.mark.parametrize("preset", ["quick", "custom"])
+def test_a_loaded_classifier_refits_with_the_settings_it_was_saved_with(tmp_path, preset):
+    """fit() on a loaded model trains as the saved one was trained (it used the preset's defaults, and a run of the
+    app's Custom preset could not be refit: "unknown preset 'custom'")."""
+    import json
+
+    from list_core.classifier import ListClassifier
+
+    data = texts_and_labels()
+    clf = classifier(seed=7).fit(data, backbone=make_backbone())
+    path = clf.save(tmp_path / "m")
+    spec = json.loads((path / "config.json").read_text())
+    spec["config"]["preset"] = preset
+    (path / "config.json").write_text(json.dumps(spec))
+    loaded = ListClassifier.load(path, backbone=make_backbone())
+    loaded.fit(data, backbone=make_backbone())
+    assert loaded.config_.to_dict() == {**clf.config_.to_dict(), "preset": preset}
+    np.testing.assert_array_equal(loaded.predict_proba(data[0]), clf.predict_proba(data[0]))
+
+
+def test_a_damaged_saved_classifier_gives_a_clear_error(tmp_path):
+    import shutil
+
+    from list_core.classifier import ListClassifier
+
+    good = classifier().fit(texts_and_labels(), backbone=make_backbone()).save(tmp_path / "good")
+    cases = {"config.json": (b'{"config": {"template": "{text', r"config.json is damaged"),
+             "model.safetensors": (b"not a safetensors file", r"model.safetensors could not be loaded")}
+    for name, (content, message) in cases.items():
+        bad = tmp_path / name
+        shutil.copytree(good, bad)
+        (bad / name).write_bytes(content)
+        with pytest.raises(ValueError, match=message):
+            ListClassifier.load(bad, backbone=make_backbone())
+
+
+def test_a_failed_refit_keeps_the_fitted_model_with_its_own_config(tmp_path):
+    """A refit that fails or is interrupted leaves the model and the config it was trained with: save() used to
+    write the new config next to the old weights, which then could not be loaded."""
+    from list_core.classifier import ListClassifier
+
+    data = texts_and_labels()
+    clf = classifier().fit(data, backbone=make_backbone())
+    before = clf.predict_proba(data[0])
+    clf.overrides["adapter_dim"] = 8
+
+    def interrupt(event):
+        if event["type"] == "progress":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(data, callbacks=[interrupt], backbone=make_backbone())
+    assert clf.config_.adapter_dim == 4
+    loaded = ListClassifier.load(clf.save(tmp_path / "m"), backbone=make_backbone())
+    np.testing.assert_array_equal(loaded.predict_proba(data[0]), before)
