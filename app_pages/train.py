@@ -14,16 +14,33 @@ st.title("Train")
 w = ws()
 s = w.state["settings"]
 help_ = ListConfig.help()
+
+
+def keep_settings() -> None:
+    """Every change is kept in the workspace at once: Streamlit drops a page's widget values when the user goes to
+    another page (say Prompt, to fix a label word named below), and a refresh starts a new session; the page then
+    showed the last run's settings, and Start trained with them."""
+    ss = st.session_state
+    changes = {k: ss[k] for k in ("preset", "model", "device") if k in ss}
+    if "seed" in ss:
+        changes["seed"] = int(ss["seed"])
+    knobs = {knob: ss[f"k_{knob}"] for knob in W.CUSTOM_KNOBS if f"k_{knob}" in ss}
+    if knobs:
+        changes["custom"] = {**(w.reload()["settings"].get("custom") or {}), **knobs}
+    w.update_settings(**changes)
+
+
 c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
 preset = c1.radio("Preset", ["quick", "paper", "custom"], index=["quick", "paper", "custom"].index(
-    s.get("preset", "quick")), key="preset", help="quick: minutes on a CPU; paper: the authors' schedule (hours).")
-model = c2.text_input("Model", s.get("model", "default"), key="model",
+    s.get("preset", "quick")), key="preset", on_change=keep_settings,
+    help="quick: minutes on a CPU; paper: the authors' schedule (hours).")
+model = c2.text_input("Model", s.get("model", "default"), key="model", on_change=keep_settings,
                       help="'default' = embedded MiniLM (no download), a Hugging Face name, or a local directory "
                            "under LIST_STUDIO_MODEL_ROOTS.")
 devices = W.device_options()
-device = c3.selectbox("Device", list(devices), format_func=devices.get, key="device",
+device = c3.selectbox("Device", list(devices), format_func=devices.get, key="device", on_change=keep_settings,
                       index=list(devices).index(s.get("device", "auto")) if s.get("device") in devices else 0)
-seed = c4.number_input("Seed", 0, 10**6, int(s.get("seed", 0)), key="seed")
+seed = c4.number_input("Seed", 0, 10**6, int(s.get("seed", 0)), key="seed", on_change=keep_settings)
 custom = {}
 if preset == "custom":
     with st.expander("Custom settings", expanded=True):
@@ -33,12 +50,14 @@ if preset == "custom":
             value = base.get(knob, getattr(ListConfig(), knob))
             col = cols[i % 4]
             if isinstance(value, bool):
-                custom[knob] = col.checkbox(knob, value, key=f"k_{knob}", help=help_.get(knob))
+                custom[knob] = col.checkbox(knob, value, key=f"k_{knob}", help=help_.get(knob),
+                                            on_change=keep_settings)
             elif isinstance(value, float):
                 custom[knob] = col.number_input(knob, value=float(value), format="%g", key=f"k_{knob}",
-                                                help=help_.get(knob))
+                                                help=help_.get(knob), on_change=keep_settings)
             else:
-                custom[knob] = col.number_input(knob, value=int(value), step=1, key=f"k_{knob}", help=help_.get(knob))
+                custom[knob] = col.number_input(knob, value=int(value), step=1, key=f"k_{knob}", help=help_.get(knob),
+                                                on_change=keep_settings)
 
 active = w.active_run()
 # What Start would refuse for sure, said by the warnings below: Start waits instead of repeating one as an error.
@@ -100,9 +119,11 @@ def show_run():
         st.error(status["error"])
     if st_ in ("queued", "running"):
         fraction, done, whole, label = W.progress_view(status)
-        # Over all teachers for the teacher stage; per pass where a stage starts over (each teacher over the pool).
-        key = (rid, status.get("stage"), status.get("iteration"), None if status.get("parts") else status.get("part"),
-               whole)
+        # Over all teachers for the teacher stage; per pass where a stage starts over (each teacher over the pool);
+        # per attempt: a resumed run does the stopped iteration's stages again, and their first sight in the
+        # attempt before (its step, before the pause) must not set the pace.
+        key = (rid, status.get("started_at"), status.get("stage"), status.get("iteration"),
+               None if status.get("parts") else status.get("part"), whole)
         seen = st.session_state.setdefault("eta", {})
         first = seen.setdefault(key, (time.time(), done))
         rate = (done - first[1]) / max(1e-6, time.time() - first[0])

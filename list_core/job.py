@@ -77,8 +77,13 @@ def create_run(run_dir: str | Path, config: ListConfig, labeled: Sequence[dict],
 class RunRecorder:
     """Trainer callback that keeps the run directory current (status at most every `interval` seconds)."""
 
-    def __init__(self, run: RunDir, model_getter, interval: float = 1.0, teachers: int = 1):
+    def __init__(self, run: RunDir, model_getter, interval: float = 1.0, teachers: int = 1,
+                 warmup_steps: int | None = None):
         self.run, self.model_getter, self.interval = run, model_getter, interval
+        # The student's steps count 1..student_steps over its warm-up and its re-weighting: each is shown as a
+        # stage of its own steps, so the warm-up's bar and time left do not run over the re-weighting's steps
+        # (each slower: it takes a meta-gradient).
+        self.warmup_steps = warmup_steps
         self._last = 0.0
         self.stage = None
         self.iteration = 0
@@ -103,14 +108,19 @@ class RunRecorder:
             if event["step"] <= self._prev_steps.get(name, 0):  # this stage started over: its next pass
                 self._passes[name], new_part = self._passes.get(name, 1) + 1, True
             self._prev_steps[name] = event["step"]
+            step, total, warm = event["step"], event["total"], self.warmup_steps
+            if warm and name == "warmup" and step <= warm < total:
+                total = warm
+            elif warm and name == "reweight" and warm < step <= total:
+                step, total = step - warm, total - warm
             part = self._passes.get(name, 1)
             if name == "teacher" and self.teachers > 1:
                 parts = {"part": min(part, self.teachers), "parts": self.teachers}
             else:
                 parts = {"part": part if part > 1 else None, "parts": None}
-            if time.time() - self._last >= self.interval or event["step"] == event["total"] or new_part:
-                self.run.write_status(stage=event["stage"], iteration=self.iteration, step=event["step"],
-                                      total=event["total"], loss=event.get("loss"), **parts)
+            if time.time() - self._last >= self.interval or step == total or new_part:
+                self.run.write_status(stage=event["stage"], iteration=self.iteration, step=step, total=total,
+                                      loss=event.get("loss"), **parts)
                 self._last = time.time()
         elif kind == "info":
             self.run.write_status(info={k: v for k, v in event.items() if k != "type"})
@@ -149,19 +159,23 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
     stop = StopFlag(run)
     resume_state = None
     if resume:
-        done = run.finished_iterations()
-        if done:
-            from .modeling import ListModel
+        try:  # a failure here (the disk still full, a damaged checkpoint) is the run's error, not a vanished worker
+            done = run.resumable_iterations()
+            if done:
+                from .modeling import ListModel
 
-            resume_state = (done[-1], ListModel.read_trainable(run.iteration_path(done[-1])))
-            run.truncate_after(done[-1])
+                resume_state = (done[-1], ListModel.read_trainable(run.iteration_path(done[-1])))
+            run.truncate_after(done[-1] if done else -1)
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json
+            _record_failure(run, exc)
+            raise
     # A resumed run's duration counts every attempt, not only the last one (started_at is this attempt's start).
     earlier = (float(launched.get("earlier_seconds") or 0) + attempt_seconds(launched)) if resume else 0.0
     run.write_status(state="running", pid=os.getpid(), pid_started=process_start(os.getpid()), started_at=now(),
                      error=None, finished_at=None, resumed_from=resume_state[0] if resume_state else None,
                      earlier_seconds=round(earlier, 1))
     trainer = ListTrainer(config, stop=stop, backbone=backbone)
-    recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers)
+    recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers, warmup_steps=_warmup_steps(config))
     trainer.callbacks = [recorder, *callbacks]
     try:
         with stop.sigterm():
@@ -173,11 +187,7 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
         run.write_status(state="cancelled", finished_at=now(), pid=None)
         return trainer
     except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json
-        message = _describe_failure(exc)
-        run.log("failed: " + message)
-        with open(run.log_path, "a", encoding="utf-8") as fh:
-            fh.write(traceback.format_exc())
-        run.write_status(state="failed", finished_at=now(), error=message, pid=None)
+        _record_failure(run, exc)
         raise
     env = environment_info(str(trainer.model_.device_))
     spec["environment"] = env
@@ -185,6 +195,20 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
     run.write_status(state="done", finished_at=now(), pid=None, stage="done")
     run.log("done")
     return trainer
+
+
+def _warmup_steps(config: ListConfig) -> int:
+    """Student steps of plain distillation before meta re-weighting, counted as the trainer's train_student does."""
+    return int(round(config.warmup_fraction * config.student_steps)) if config.reweight else config.student_steps
+
+
+def _record_failure(run: RunDir, exc: BaseException) -> None:
+    """The run failed with `exc` (being handled): the reason in train.log and status.json, the traceback in the log."""
+    message = _describe_failure(exc)
+    run.log("failed: " + message)
+    with open(run.log_path, "a", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    run.write_status(state="failed", finished_at=now(), error=message, pid=None)
 
 
 def _describe_failure(exc: BaseException) -> str:
@@ -215,9 +239,16 @@ def start_worker(run_dir: str | Path, resume: bool = False, threads: int | None 
                      finished_at=None, earlier_seconds=round(float(prev.get("earlier_seconds") or 0)
                                                              + attempt_seconds(prev), 1))
     log = open(run.path / "worker.out", "ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            cwd=str(Path(__file__).resolve().parent.parent), env=env, start_new_session=True)
-    log.close()
+    try:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=str(Path(__file__).resolve().parent.parent), env=env, start_new_session=True)
+    except OSError as exc:  # no process (fork refused: memory, process limit): the run must not read queued forever
+        run.write_status(state="failed", finished_at=now(),
+                         error=f"the training process could not be started ({type(exc).__name__}: {exc}); "
+                               "resume to try again")
+        raise
+    finally:
+        log.close()
     # Reap the child when it ends, so a long-lived UI process does not collect finished workers as zombies. This
     # thread only waits; the training runs in the child (which outlives this process if the UI restarts).
     threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()

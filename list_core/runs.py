@@ -210,9 +210,12 @@ class RunDir:
         atomic_write_text(self.metrics_path, "".join(to_json(r) + "\n" for r in rows))
 
     def truncate_after(self, iteration: int) -> None:
-        """Drop metrics and pseudo-labels of iterations after `iteration` (before resuming from it)."""
+        """Drop metrics, pseudo-labels and checkpoints of iterations after `iteration` (before resuming from it)."""
         rows = [r for r in self.metrics() if r.get("iteration", 0) <= iteration]
         atomic_write_text(self.metrics_path, "".join(to_json(r) + "\n" for r in rows))
+        for later in self.finished_iterations():
+            if later > iteration:
+                self.iteration_path(later).unlink(missing_ok=True)
         if self.pseudo_path.exists():
             import pandas as pd
 
@@ -259,6 +262,13 @@ class RunDir:
 
     def finished_iterations(self) -> list[int]:
         return sorted(int(p.stem.split("_")[1]) for p in self.path.glob("iter_*.safetensors"))
+
+    def resumable_iterations(self) -> list[int]:
+        """Finished iterations a resume can continue from: their weights and their metrics both written. Weights
+        come first, so a kill or a full disk between the two left an iteration without metrics; resuming after it
+        skipped it for good (the run ended 'done' without that iteration's metrics, and with the model before it)."""
+        measured = {row.get("iteration") for row in self.metrics()}
+        return [it for it in self.finished_iterations() if it in measured]
 
 
 class StopFlag:

@@ -1579,8 +1579,9 @@ class Workspace:
                        "text_columns": self.text_columns}
             create_run(path, config, rows.labeled, rows.unlabeled, rows.eval_rows, sources)
             start_worker(path, threads=config.threads or worker_threads())
-        self.update_settings(preset=preset, model=model, device=device, seed=int(seed), custom=dict(custom or {}),
-                             last_run=run_id)
+        # The custom settings are kept through a quick or paper run (they used to be replaced by its empty ones).
+        kept = {"custom": dict(custom or {})} if preset == "custom" else {}
+        self.update_settings(preset=preset, model=model, device=device, seed=int(seed), last_run=run_id, **kept)
         return run_id
 
     def stop_run(self, run_id: str) -> None:
@@ -1604,7 +1605,7 @@ class Workspace:
                 raise WorkspaceError(f"the limit of {max_runs()} active run(s) is reached (LIST_STUDIO_MAX_RUNS); "
                                      "wait for the other run to finish")
             run.stop_path.unlink(missing_ok=True)
-            start_worker(run.path, resume=bool(run.finished_iterations()), threads=worker_threads())
+            start_worker(run.path, resume=bool(run.resumable_iterations()), threads=worker_threads())
 
     def delete_run(self, run_id: str) -> None:
         run = self.run(run_id)

@@ -885,3 +885,47 @@ def test_data_page_shows_the_pools_columns_again_after_another_page(home):
     assert at.multiselect(key="text_cols").value == ["text"] and at.selectbox(key="gold_col").value == "label"
     at.button(key="use_pool").click().run()
     assert W.Workspace("back").state["pool"]["label_column"] == "label"
+
+
+def test_train_settings_are_kept_through_another_page_and_a_refresh(home):
+    """Streamlit drops a page's widget values when the user leaves it: back from the Prompt page (where the Train
+    page's warnings send them), the preset, model, device, seed and custom settings were the last run's, and Start
+    trained with those."""
+    prepared("keep")
+    at = app("keep", "app_pages/train.py")
+    at.radio(key="preset").set_value("custom").run()
+    at.text_input(key="model").set_value("org/some-model").run()
+    at.selectbox(key="device").set_value("cpu").run()
+    at.number_input(key="seed").set_value(7).run()
+    at.number_input(key="k_iterations").set_value(3).run()
+    at.switch_page("app_pages/prompt.py")
+    at.run()
+    at.switch_page("app_pages/train.py")
+    at.run()
+    for at in (at, app("keep", "app_pages/train.py")):  # and a new session (refresh)
+        no_errors(at)
+        assert (at.radio(key="preset").value, at.text_input(key="model").value, at.selectbox(key="device").value,
+                at.number_input(key="seed").value) == ("custom", "org/some-model", "cpu", 7)
+        assert at.number_input(key="k_iterations").value == 3
+
+
+def test_train_page_time_left_is_paced_by_the_attempt_shown(home):
+    """Stop, then Resume in the same tab: the resumed attempt does the stopped stage again from step 1, and its
+    time left was paced from the first attempt's sight of that stage (step 500): none was shown until the new
+    attempt passed step 500, then one far too long."""
+    ws = prepared("pace")
+    run = fake_done_run(ws, "r1")
+
+    def bar(step, started):
+        run.write_status(state="running", pid=None, stage="warmup", iteration=1, step=step, total=1000,
+                         part=None, parts=None, started_at=started)
+        at.run()
+        return at.get("progress")[0].proto.text
+
+    at = app("pace", "app_pages/train.py", run="r1")
+    bar(400, "2026-01-01T10:00:00+00:00")
+    time.sleep(0.2)
+    assert "left in this stage" in bar(500, "2026-01-01T10:00:00+00:00")
+    bar(10, "2026-01-01T10:05:00+00:00")  # the resumed attempt
+    time.sleep(0.2)
+    assert "left in this stage" in bar(20, "2026-01-01T10:05:00+00:00")

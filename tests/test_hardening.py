@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -331,6 +332,49 @@ def test_disk_full_mid_run_fails_with_advice_and_resume_matches(tmp_path, refere
     assert run.status()["state"] == "done"
     assert_same_as(reference, run)
 
+
+
+def test_disk_full_between_an_iterations_weights_and_its_metrics_then_resume_matches(tmp_path, reference, monkeypatch):
+    """iter_2.safetensors fits, model.safetensors does not: iteration 2 had weights but no metrics. Resuming went on
+    from iteration 2, so the run ended 'done' without iteration 2's metrics and with iteration 1's model."""
+    run = new_run(tmp_path / "run")
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if (os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1].startswith(".model.safetensors.")
+                and run.iteration_path(2).exists()):
+            enospc()
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError):
+        execute_run(run.path, backbone=make_backbone())
+    assert run.status()["error"].startswith("disk full") and run.finished_iterations() == [0, 1, 2]
+    monkeypatch.undo()
+    execute_run(run.path, resume=True, backbone=make_backbone())
+    assert run.status()["state"] == "done" and run.status()["resumed_from"] == 1
+    assert [m["iteration"] for m in run.metrics()] == [0, 1, 2]
+    assert_same_as(reference, run)
+
+
+def test_disk_still_full_when_resuming_fails_the_run_with_advice(tmp_path, monkeypatch):
+    """Resume clicked before space was freed: the worker failed while preparing the resume, before it recorded
+    anything, so the page said it was killed or the machine restarted ('interrupted'), not that the disk is full."""
+    run = new_run(tmp_path / "run")
+    execute_run(run.path, callbacks=[StopIn(run, "warmup", 2)], backbone=make_backbone())
+    assert run.status()["state"] == "cancelled"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    run.write_status(state="queued", pid=gone.pid)  # what start_worker leaves for the worker it launched
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: enospc() if "status.json" not in os.readlink(
+        f"/proc/self/fd/{fd}") else real_fsync(fd))
+    with pytest.raises(OSError):
+        execute_run(run.path, resume=True, backbone=make_backbone())
+    status = run.status()
+    assert status["state"] == "failed" and status["error"].startswith("disk full") and "resume" in status["error"]
+    monkeypatch.undo()
+    assert_consistent(run, finished=2)
 
 
 def test_disk_full_while_labeling_loses_no_annotation(home, monkeypatch):

@@ -15,6 +15,7 @@ from tests.conftest import comparable, make_backbone, same, tiny_config, toy_row
 from list_core.job import create_run, execute_run
 from list_core.modeling import ListModel
 from list_core.runs import RunDir, atomic_path, atomic_write_json, atomic_write_text
+from list_core.workspace import progress_view
 
 
 # --- atomic writes ------------------------------------------------------------------------------------------------
@@ -311,3 +312,38 @@ def test_a_resumed_runs_duration_counts_every_attempt(tmp_path, monkeypatch):
     job.start_worker(run.path, resume=True)
     status = run.status()
     assert status["earlier_seconds"] == 90.0 and status["started_at"] is None and status["state"] == "queued"
+
+
+def test_a_worker_that_cannot_be_launched_fails_the_run(tmp_path, monkeypatch):
+    """The worker process could not be started (fork refused: memory, process limit): the run used to stay
+    'queued' forever, polled as 'starting' with Start greyed out; it fails with the reason and can be resumed."""
+    import errno
+
+    import list_core.job as job
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    run = new_run(tmp_path / "run")
+    monkeypatch.setattr(job.subprocess, "Popen", refuse)
+    with pytest.raises(OSError):
+        job.start_worker(run.path)
+    status = run.status()
+    assert status["state"] == "failed" and status["pid"] is None
+    assert "could not be started" in status["error"] and "Cannot allocate memory" in status["error"]
+
+
+def test_the_warm_up_and_the_re_weighting_each_count_their_own_steps(tmp_path):
+    """The student's steps run 1..student_steps over its warm-up, then its re-weighting: the warm-up's bar and time
+    left ran over all of them ('warmup: 10/60 · about 69s left in this stage' when it ended in 4s, the re-weighting
+    being another stage, slower a step); each is a stage with its own steps, whose bar ends full."""
+    run = new_run(tmp_path / "run", iterations=1, student_steps=8, warmup_fraction=0.5)
+    last = {}
+
+    def watch(event):  # after the run's own recorder
+        if event["type"] == "progress" and event["stage"] in ("warmup", "reweight") and event["step"] in (4, 8):
+            last[event["step"]] = progress_view(run.status())
+
+    execute_run(run.path, callbacks=[watch], backbone=make_backbone())
+    assert last[4] == (1.0, 4, 4, "warmup: 4/4")
+    assert last[8] == (1.0, 4, 4, "reweight: 4/4")

@@ -463,6 +463,17 @@ def test_concurrent_run_limit(home, monkeypatch):
     assert other.run_summary("busy")["state"] == "interrupted"
 
 
+def test_a_quick_run_keeps_the_custom_settings(home, monkeypatch):
+    """A custom run, then a quick one to compare: the custom settings were replaced by the quick run's empty ones,
+    so 'custom' came back with the quick preset's values."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
+    ws = ready_workspace()
+    ws.start_run("custom", custom={**TINY_KNOBS, "iterations": 3}, check=False)
+    ws.start_run("quick", custom={}, check=False)
+    settings = W.Workspace("w1").state["settings"]
+    assert settings["preset"] == "quick" and settings["custom"] == {**TINY_KNOBS, "iterations": 3}
+
+
 def test_start_refuses_incomplete_setup(home):
     ws = W.Workspace("inc")
     with pytest.raises(W.WorkspaceError, match="two classes"):
