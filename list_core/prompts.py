@@ -278,12 +278,34 @@ COMMON_LABEL_WORDS = ("great good bad terrible yes no maybe positive negative tr
                       "news music art health money love hate funny boring useful useless agree disagree junk").split()
 
 
+# Common words of opposite meaning, near each other in an embedding space: 'ham' is the closest common word to
+# 'spam' in MiniLM's embeddings, and 'terrible' is among those closest to 'very good'. A hint never offers a word of
+# the other side: it would name the other class.
+_POSITIVE = set("great good excellent positive happy love useful right yes true agree fine".split())
+_NEGATIVE = set("terrible bad awful negative sad hate useless wrong no false disagree poor".split())
+_OPPOSITE_PAIRS = (("spam", "ham"),)
+_NEGATIONS = {"not", "no", "non", "never"}
+
+
+def _opposites(word: str) -> set[str]:
+    """Common words opposite in meaning to `word`; none for a negated phrase ('not spam' means 'ham')."""
+    words = set(re.findall(r"[a-z]+", word.lower()))
+    if words & _NEGATIONS:
+        return set()
+    out = {b for a, b in _OPPOSITE_PAIRS if a in words} | {a for a, b in _OPPOSITE_PAIRS if b in words}
+    if words & _POSITIVE:
+        out |= _NEGATIVE
+    if words & _NEGATIVE:
+        out |= _POSITIVE
+    return out
+
+
 def suggest_single_token_words(word: str, tokenizer: Any, embeddings: Any | None, n: int = 5,
                                exclude: Iterable[str] = ()) -> list[str]:
     """Single-token words near `word`: by cosine similarity of input embeddings when given, else common ones.
-    Words in `exclude` (the other classes' names and words: 'ham' is close to 'spam' but means its opposite) and
-    the word itself are never suggested."""
-    skip = {w.strip().lower() for w in exclude} | {word.strip().lower()}
+    Words in `exclude` (the other classes' names and words), the word itself and its opposites ('ham' for 'spam',
+    'bad' for 'very good') are never suggested."""
+    skip = {w.strip().lower() for w in exclude} | {word.strip().lower()} | _opposites(word)
     candidates = []
     for w in (w for w in COMMON_LABEL_WORDS if w not in skip):
         ids = tokenizer(" " + w, add_special_tokens=False)["input_ids"]

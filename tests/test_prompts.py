@@ -263,3 +263,22 @@ def test_suggestions_never_offer_another_class_its_word_or_name():
         Verbalizer({"neg": "bad", "pos": "greats"}, TOK, emb)  # ... and 'bad' is its word
     suggestions = str(info.value).split("e.g. ")[1].split(", ")
     assert "bad" not in suggestions and suggestions[0] == "good"
+
+
+def test_suggestions_never_offer_the_opposite_of_the_word():
+    """The nearest common word can mean the opposite ('ham' for 'spam' in MiniLM's embeddings): a hint for 'very
+    good' must not offer 'bad', while one for the negated 'not good' may."""
+    import torch
+
+    emb = torch.zeros(len(TOK.get_vocab()), 4)
+    for word, vec in (("bad", [1, 0, 0, 0]), ("great", [0.8, 0.2, 0, 0]), ("very", [1, 0, 0, 0]),
+                      ("good", [0.5, 0.5, 0, 0]), ("not", [1, 0, 0, 0])):
+        emb[ids_of(word)[0]] = torch.tensor(vec)
+    with pytest.raises(PromptError) as info:
+        Verbalizer({"neg": "awful", "pos": "very good"}, TOK, emb)
+    suggestions = str(info.value).split("e.g. ")[1].split(", ")
+    assert "bad" not in suggestions and suggestions[0] == "great"  # 'bad' is the second nearest
+    with pytest.raises(PromptError) as info:
+        Verbalizer({"neg": "not good", "pos": "fun"}, TOK, emb)
+    assert str(info.value).split("e.g. ")[1].split(", ")[:2] == ["great", "bad"]
+
