@@ -177,7 +177,7 @@ class ListConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The authors' schedule (the paper's appendix and github.com/microsoft/LiST): strong but hours long on a CPU;
+    # The authors' schedule (the paper and github.com/microsoft/LiST): strong but hours long on a CPU;
     # meant for roberta-large on a GPU.
     "paper": dict(teacher_epochs=400, labeled_batch_size=4, labeled_lr=5e-6, iterations=6, teachers=1,
                   unlabeled_per_iteration=16000, student_steps=1000, unlabeled_batch_size=16, student_lr=1e-4,
