@@ -100,8 +100,12 @@ def apply_labels(correct: bool) -> None:
 
 st.subheader("Accept or correct")
 show_flash()  # here, next to the buttons, not at the top of the page out of view
+by_id = shown.set_index("id")
+# A row you labeled says so in the pick: Accept keeps your label (it refuses), Correct changes it.
 picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp_pick", select_all=False,
-                        format_func=lambda i: f"#{i}: {str(shown.set_index('id').at[i, 'text'])[:70]}")
+                        format_func=lambda i: f"#{i}" + (f" (your label: {by_id.at[i, 'your_label']})"
+                                                         if by_id.at[i, "your_label"] else "")
+                        + f": {str(by_id.at[i, 'text'])[:70]}")
 a1, a2, a3 = st.columns([1, 1, 1])
 a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked, on_click=apply_labels, args=(False,))
 a2.selectbox("Correct to", w.classes, key="insp_target")

@@ -1373,6 +1373,7 @@ class Workspace:
                     "labeled from a run. Nothing was labeled; pick other examples")
         moved = self.run_pool_ids(run_id, run_texts)  # a run on another load of the pool: its ids are not the pool's
         n = 0
+        kept: list[str] = []  # rows a person labeled otherwise: Accept never overrides them (Correct does)
         with self._mutate() as s:
             by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
             lookup = class_lookup(s)  # a run made before a class was renamed spells its old name
@@ -1391,7 +1392,9 @@ class Workspace:
                     if same is not None and pid is not None and same.get("pool_id") is None:
                         same["pool_id"] = pid
                         by_pool[pid] = same
-                if same is not None:
+                if same is not None and label is None and same["label"] != lab and same.get("source") != "accepted":
+                    kept.append(f"#{int(rec['id'])} ({same['label']!r}, the run says {lab!r})")
+                elif same is not None:
                     same.update(label=lab, source=source)
                 else:
                     ex = self._new_example(texts, lab, source, pid)
@@ -1399,6 +1402,10 @@ class Workspace:
                     if pid is not None:
                         by_pool[pid] = ex
                 n += 1
+            if kept:  # raised inside the lock: nothing is written
+                raise WorkspaceError(
+                    f"{', '.join(kept)} {'has' if len(kept) == 1 else 'have'} your own label: Accept keeps the labels "
+                    "you gave. Use Correct to change them, or unpick them. Nothing was labeled")
         return n
 
     # --- runs ---

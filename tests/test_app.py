@@ -439,9 +439,12 @@ def test_inspect_filters_accept_correct(home):
     # The table is redrawn at once with the label the person gave, next to the model's pseudo-label.
     assert at.dataframe[0].value.set_index("id").at[7, "your_label"] == "neg"
     assert any("labeled 'neg'" in s.value for s in at.success)
+    # Picked again (say under another filter) and Accepted: the person's label stays, and the page says why.
+    assert "your label: neg" in at.multiselect(key="insp_pick").format_func(7)
     at.multiselect(key="insp_pick").set_value([7]).run()
     at.button(key="insp_accept").click().run()
-    assert [e for e in W.Workspace("in").labeled if e.get("pool_id") == 7][0]["label"] == "pos"
+    assert [e for e in W.Workspace("in").labeled if e.get("pool_id") == 7][0]["label"] == "neg"
+    assert any("has your own label" in e.value for e in at.error)
 
 
 def test_runs_page_compare_and_delete(home):

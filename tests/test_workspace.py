@@ -300,12 +300,35 @@ def test_accepting_a_pseudo_label_relabels_the_same_text_pasted_after_the_run(ho
     ws.set_pool("p.csv", ["text"])
     fake_run(ws, "r0", n=6)
     ws.paste_lines("neg\tpool 3", None)
-    assert ws.accept_pseudo("r0", [3]) == 1  # row 3's pseudo-label is 'pos'
+    with pytest.raises(W.WorkspaceError, match=r"#3 \('neg', the run says 'pos'\) has your own label"):
+        ws.accept_pseudo("r0", [3])  # row 3's pseudo-label is 'pos'; Accept never overrides a person's label
+    assert ws.accept_pseudo("r0", [3], label="pos") == 1  # Correct does
     ws = W.Workspace("acc")
     same = [ex for ex in ws.labeled if ex["text"] == "pool 3"]
-    assert len(same) == 1 and same[0]["label"] == "pos" and same[0]["source"] == "accepted"
+    assert len(same) == 1 and same[0]["label"] == "pos" and same[0]["source"] == "accepted"  # as the run said
     assert ws.class_counts() == {"neg": 0, "pos": 1}
     assert ws.export_frame("r0")["text"].tolist().count("pool 3") == 1
+
+
+def test_accept_never_overrides_a_label_a_person_gave(home):
+    """Corrected on Inspect (or labeled one by one), then picked again under another filter and Accepted: the
+    pseudo-label silently replaced the person's label. Accept refuses, nothing changed; agreeing rows and rows
+    accepted before (a later iteration's pseudo-label) are fine."""
+    ws = W.Workspace("keep")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}"} for i in range(6)]))
+    ws.set_pool("p.csv", ["text"])
+    fake_run(ws, "r0", n=6)
+    pseudo = dict(zip(ws.run("r0").pseudo_labels()["id"], ws.run("r0").pseudo_labels()["pseudo_label"]))
+    other = {"neg": "pos", "pos": "neg"}
+    ws.accept_pseudo("r0", [1], label=other[pseudo[1]])  # corrected
+    ws.label_pool_example(2, other[pseudo[2]])  # labeled one by one
+    ws.label_pool_example(4, pseudo[4])  # labeled as the run says
+    before = W.Workspace("keep").labeled
+    with pytest.raises(W.WorkspaceError, match="#1 .*#2 .* have your own label.*Use Correct"):
+        ws.accept_pseudo("r0", [0, 1, 2, 4])
+    assert W.Workspace("keep").labeled == before  # nothing labeled, not even row 0
+    assert ws.accept_pseudo("r0", [0, 4]) == 2
 
 
 def test_your_label_on_inspect_shows_a_pool_text_pasted_after_the_run(home):
