@@ -64,7 +64,7 @@ active = w.active_run()
 # Only the cheap checks: the prompt's (a tokenizer load) come after the button, so it is drawn at once on a rerun.
 blocked = w.start_blocked()
 b1, b2, _ = st.columns([1, 1, 4])
-why_not = (f"Run {active} of this workspace is still training: wait for it, or open it below and stop it."
+why_not = (f"Run {active} of this workspace is still training (one run at a time): wait for it, or stop it."
            if active is not None else "Fix what the warnings below name first." if blocked else None)
 if b1.button("Start training", type="primary", disabled=active is not None or blocked, key="start", help=why_not):
     with errors(), st.spinner("Checking the prompt and starting the worker..."):
@@ -74,6 +74,10 @@ if b1.button("Start training", type="primary", disabled=active is not None or bl
         st.rerun()
 if active is not None and st.query_params.get("run") != active:  # the run shown below is another: say why Start waits
     st.caption(why_not)
+    if st.button(f"Show run {active}", key="show_active", help="Watch it, or stop it."):  # the page has no run picker
+        st.query_params["run"] = active
+        st.session_state["run_id"] = active
+        st.rerun()
 draft = ([f"The Prompt page holds a template draft that does not work yet; a run started now uses the last "
           f"working template: `{w.template}`"] if w.template_draft else [])
 gold_warning = w.gold_warning()  # reads the pool file: once

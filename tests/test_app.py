@@ -473,6 +473,10 @@ def test_train_page_says_why_start_waits_while_another_run_of_the_workspace_trai
     no_errors(at)
     assert at.button(key="start").disabled
     assert any("Run r2 of this workspace is still training" in c.value for c in at.caption)
+    at.button(key="show_active").click().run()  # the page has no run picker: the running run is one click away
+    no_errors(at)
+    assert at.query_params["run"] in ("r2", ["r2"]) and any(b.key == "stop" for b in at.button)
+    assert any(h.value == "Run r2" for h in at.subheader)
 
 
 def test_runs_page_compares_runs_measured_on_no_rows(home):
