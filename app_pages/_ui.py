@@ -40,13 +40,16 @@ def ensure_workspace() -> str:
         name = W.new_workspace_name()
     W.Workspace(name)
     st.session_state["ws_name"] = name
-    if st.query_params.get("ws") != name:
-        st.query_params["ws"] = name
+    wanted_params = {"ws": name}
     run = st.query_params.get("run") or st.session_state.get("run_id")
-    if run and st.query_params.get("run") != run:
-        st.query_params["run"] = run
     if run:
+        wanted_params["run"] = run
         st.session_state["run_id"] = run
+    # One update: each change of the address is a browser history entry, and a page change (which clears the
+    # address's parameters) put back 'ws' and 'run' one at a time, so Back took three presses a page.
+    changes = {k: v for k, v in wanted_params.items() if st.query_params.get(k) != v}
+    if changes:
+        st.query_params.update(changes)
     return name
 
 
