@@ -112,6 +112,13 @@ def ws() -> W.Workspace:
         st.stop()
 
 
+def run_label(workspace: W.Workspace, rid: str) -> str:
+    """'r (done, accuracy 83.3%)': the last iteration's accuracy (what Export gives) tells runs apart in a picker."""
+    run = workspace.run(rid)
+    acc = next((m["accuracy"] for m in reversed(run.metrics()) if m.get("accuracy") is not None), None)
+    return f"{rid} ({run.status().get('state')}" + (f", accuracy {acc:.1%})" if acc is not None else ")")
+
+
 def current_run(workspace: W.Workspace, label: str = "Run", key: str = "run_select") -> str | None:
     """A run picker bound to the `run` query parameter (so a refresh keeps it)."""
     ids = workspace.run_ids()
@@ -122,8 +129,7 @@ def current_run(workspace: W.Workspace, label: str = "Run", key: str = "run_sele
     index = ids.index(wanted) if wanted in ids else 0
     if wanted and wanted not in ids:
         say_unknown_run(wanted)
-    rid = st.selectbox(label, ids, index=index, key=key,
-                       format_func=lambda r: f"{r} ({workspace.run(r).status().get('state')})")
+    rid = st.selectbox(label, ids, index=index, key=key, format_func=lambda r: run_label(workspace, r))
     if st.query_params.get("run") != rid:
         st.query_params["run"] = rid
         st.session_state["run_id"] = rid

@@ -9,9 +9,11 @@ st.title("Export")
 w = ws()
 rid = current_run(w)
 st.subheader("Data")
+held = (w.state.get("eval") or {}).get("rows") or 0
 st.caption("Your labeled examples (source human:...) plus the run's last pseudo-labels with confidence and weight. "
            "Rows from the pool carry the pool file's own columns as file_<column> (its ids, for instance), to join "
-           "them back to your data.")
+           "them back to your data." + (f" The {held:,} rows of the evaluation set are not in it: they measure the "
+                                        "model and are never labeled from a run." if held else ""))
 if rid is None and not w.labeled:  # an empty table is no download
     st.info("Nothing to export yet: label a few texts on the Label page (they can be downloaded before any run), "
             "or train a run for pseudo-labels and a model.")
@@ -58,8 +60,17 @@ st.subheader("Predict a file")
 up = st.file_uploader("File to label", type=["csv", "tsv", "jsonl", "json", "parquet", "txt"], key="pred_file")
 if up is not None:
     with errors():
-        clf = classifier(str(run.path), run.model_path.stat().st_mtime)
-        data, report = w.predict_upload(clf, up.name, up.getvalue(), w.text_columns)
-        st.caption(report.summary())
-        st.download_button("Download predictions (CSV)", data, file_name=f"predictions_{up.name.rsplit('.', 1)[0]}.csv",
-                           mime="text/csv", key="dl_pred")
+        # The workspace's text column(s) when the file has them, else the person names them (no guessing).
+        columns, wanted = w.file_columns(up.name, up.getvalue()), list(w.text_columns)
+        if not set(wanted) <= set(columns):
+            st.caption(f"This file has no column {' / '.join(repr(c) for c in wanted if c not in columns)} (the "
+                       "pool's): choose which of its columns holds the text.")
+            wanted = [st.selectbox(f"Text column for {{{f}}}" if len(fields) > 1 else "Text column", columns,
+                                   index=None, key=f"pred_col_{f}", placeholder="choose a column") for f in fields]
+        if all(wanted):
+            clf = classifier(str(run.path), run.model_path.stat().st_mtime)
+            data, report = w.predict_upload(clf, up.name, up.getvalue(), wanted)
+            st.caption(report.summary())
+            st.download_button("Download predictions (CSV)", data,
+                               file_name=f"predictions_{up.name.rsplit('.', 1)[0]}.csv", mime="text/csv",
+                               key="dl_pred")

@@ -1807,6 +1807,13 @@ class Workspace:
                   "", "Few-shot models can be confidently wrong: check predictions on your own data before use.", ""]
         return "\n".join(lines)
 
+    @staticmethod
+    def file_columns(filename: str, data: bytes) -> list[str]:
+        """The columns of a file given to predict (read as data only; DataError for a broken file)."""
+        from .data import read_table
+
+        return [str(c) for c in read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))[0].columns]
+
     def predict_upload(self, classifier: Any, filename: str, data: bytes, text_columns: Sequence[str] | None = None,
                        fmt: str = "csv") -> tuple[bytes, Any]:
         """Predictions for an uploaded file as (bytes, LoadReport); the file is read as data only.

@@ -936,3 +936,18 @@ def test_train_page_time_left_is_paced_by_the_attempt_shown(home):
     bar(10, "2026-01-01T10:05:00+00:00")  # the resumed attempt
     time.sleep(0.2)
     assert "left in this stage" in bar(20, "2026-01-01T10:05:00+00:00")
+
+
+def test_run_pickers_show_each_runs_accuracy_and_export_says_evaluation_rows_are_left_out(home):
+    """Export picked the newest run, with only ids and states to tell runs apart (a novice exported the worse of
+    two); and its data caption did not say the held-out evaluation rows are not in the download."""
+    ws = prepared("pick")
+    fake_done_run(ws, "r1")
+    fake_done_run(ws, "r2")
+    acc = [m["accuracy"] for m in ws.run("r1").metrics() if m.get("accuracy") is not None][-1]
+    ws.save_upload("ev.csv", pd.DataFrame({"text": ["a b", "c d"], "label": ["neg", "pos"]}).to_csv(index=False).encode())
+    ws.set_eval("ev.csv", "label", ["text"])
+    at = app("pick", "app_pages/export.py", run="r1")
+    no_errors(at)
+    assert at.selectbox(key="run_select").format_func("r1") == f"r1 (done, accuracy {acc:.1%})"
+    assert any("The 2 rows of the evaluation set are not in it" in c.value for c in at.caption)

@@ -827,6 +827,10 @@ def test_predicting_a_file_reads_the_workspaces_text_column_among_others(home):
     two = csv_bytes([{"sentence": "bad film", "title": "a"}, {"sentence": "fine", "title": "b"}])
     with pytest.raises(W.WorkspaceError, match="Name the file's text column 'text'"):
         ws.predict_upload(_StubClassifier(), "two.csv", two, ["text"])
+    # ... unless the person names it: Export asks for the column when the file lacks the pool's.
+    assert W.Workspace.file_columns("two.csv", two) == ["sentence", "title"]
+    frame = pd.read_csv(io.BytesIO(ws.predict_upload(_StubClassifier(), "two.csv", two, ["sentence"])[0]))
+    assert frame["prediction"].tolist() == ["neg", "pos"] and frame["title"].tolist() == ["a", "b"]
 
 
 def test_a_text_column_the_loader_guesses_is_checked_for_reserved_names_too(home):
