@@ -96,8 +96,11 @@ with table:
     drawn, st.session_state["_table_drawn"] = st.session_state.get("_table_drawn", now), now
     config = {"uid": None, "pool_id": None, "source": st.column_config.TextColumn("source", disabled=True),
               "label": st.column_config.SelectboxColumn("label", options=w.classes, required=True)}
-    edited = st.data_editor(frame, num_rows="dynamic", column_config=config, hide_index=True, key="labeled_editor",
-                            width="stretch")
+    # A new key after each save: the editor's own state (rows added and left empty, say) is the browser's too, and
+    # only a new widget starts from the saved table.
+    gen = st.session_state.get("_table_gen", 0)
+    edited = st.data_editor(frame, num_rows="dynamic", column_config=config, hide_index=True,
+                            key=f"labeled_editor_{gen}", width="stretch")
     if st.button("Save table", key="save_table", type="primary"):
         if drawn != now:
             st.warning("The labeled examples changed since the table was drawn (labeled in another tab?); the table "
@@ -106,8 +109,9 @@ with table:
         else:
             with errors():
                 result = w.replace_labeled(edited)
-                flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted")
-                st.session_state.pop("labeled_editor", None)
+                flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted"
+                      + (f"; {result['blank']} new row(s) without text left out" if result["blank"] else ""))
+                st.session_state["_table_gen"] = gen + 1
                 st.rerun()
 with paste:
     shape = "<TAB>".join(w.text_columns) if len(w.text_columns) > 1 else "text"

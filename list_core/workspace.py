@@ -1053,17 +1053,19 @@ class Workspace:
 
     def replace_labeled(self, frame) -> dict[str, int]:
         """Apply an edited table (from st.data_editor): rows with a known uid are updated, new rows added, missing
-        rows deleted. Rows with blank text are dropped; an unknown label raises WorkspaceError, nothing changed."""
+        rows deleted. Rows with blank text are dropped (new ones counted as 'blank'); an unknown label raises
+        WorkspaceError, nothing changed."""
         records = frame.to_dict("records") if hasattr(frame, "to_dict") else list(frame)
         with self._mutate() as s:
             cols = s["text_columns"] or ["text"]
             old = {ex["uid"]: ex for ex in s["labeled"]}
-            new_list, added, changed = [], 0, 0
+            new_list, added, changed, blank = [], 0, 0, 0
             keys = [_text_key({c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}, cols) for r in records]
             times = collections.Counter(keys)
             for n, r in enumerate(records):
                 texts = {c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}
                 if not any(t.strip() for t in texts.values()):
+                    blank += 1 if _isna(r.get("uid")) else 0  # an added row left empty (a kept one is deleted)
                     continue
                 uid = r.get("uid")
                 fresh = _isna(uid) or uid not in old or _text_key(old[uid], cols) != keys[n]
@@ -1087,7 +1089,7 @@ class Workspace:
                 new_list.append(ex)
             deleted = len(old) - (len(new_list) - added)
             s["labeled"] = new_list
-        return {"added": added, "changed": changed, "deleted": deleted}
+        return {"added": added, "changed": changed, "deleted": deleted, "blank": blank}
 
     def classes_without_words(self) -> list[str]:
         """Classes with no label word yet: `build_config` refuses to start, `prompt_problems` says so."""

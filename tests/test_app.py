@@ -183,7 +183,7 @@ def test_table_edits_overtaken_by_another_tab_are_not_reported_saved(home):
     for t, lab in [("first text", "neg"), ("second text", "pos")]:
         ws.add_example(t, lab)
     a = app("tb2", "app_pages/label.py")
-    a.session_state["labeled_editor"] = {"edited_rows": {0: {"label": "pos"}},
+    a.session_state["labeled_editor_0"] = {"edited_rows": {0: {"label": "pos"}},
                                          "added_rows": [{"text": "third text", "label": "neg"}], "deleted_rows": []}
     a.run()
     app("tb2", "app_pages/label.py").button(key="lab_class_pos").click().run()  # another tab labels meanwhile
@@ -191,6 +191,22 @@ def test_table_edits_overtaken_by_another_tab_are_not_reported_saved(home):
     assert any("changed since the table was drawn" in w.value and "Nothing was saved" in w.value for w in a.warning)
     assert not any("saved:" in x.value for x in a.success)
     assert ("first text", "neg") in [(e["text"], e["label"]) for e in W.Workspace("tb2").labeled]
+
+
+def test_table_rows_added_without_text_are_counted_and_gone_after_save(home):
+    """'+' then Enter / spaces added empty rows: Save said 'saved: 0 added, 0 changed, 0 deleted' and the empty rows
+    stayed on screen, a row with a label but no text dropped without a word."""
+    ws = prepared("tb3", n=0)
+    ws.add_example("first text", "neg")
+    a = app("tb3", "app_pages/label.py")
+    a.session_state["labeled_editor_0"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"text": "new text", "label": "pos"}, {"text": "  ", "label": "pos"}, {}]}
+    a.run()
+    a.button(key="save_table").click().run()
+    no_errors(a)
+    assert any("saved: 1 added, 0 changed, 0 deleted; 2 new row(s) without text left out" in x.value for x in a.success)
+    assert a.session_state["_table_gen"] == 1 and not a.session_state["labeled_editor_1"]["added_rows"]  # fresh
+    assert sorted(e["text"] for e in W.Workspace("tb3").labeled) == ["first text", "new text"]
 
 
 def test_the_paste_class_follows_a_rename_of_the_classes(home):

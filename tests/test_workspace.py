@@ -1022,7 +1022,7 @@ def test_examples_of_a_removed_class_do_not_block_saving_the_label_table(home):
     ws.set_classes(["neg", "pos"])  # 'meh' examples are kept aside, not trained on
     frame = ws.labeled_frame()
     frame.loc[frame["text"] == "great", "label"] = "neg"
-    assert ws.replace_labeled(frame) == {"added": 0, "changed": 1, "deleted": 0}
+    assert ws.replace_labeled(frame) == {"added": 0, "changed": 1, "deleted": 0, "blank": 0}
     assert {ex["text"]: ex["label"] for ex in W.Workspace("rm").labeled} == {
         "fine i guess": "meh", "great": "neg", "awful": "neg"}
     frame = ws.labeled_frame()
@@ -1446,7 +1446,7 @@ def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherw
     assert [(ex["text"], ex["label"]) for ex in ws.labeled] == [("i loved it", "pos"), ("awful", "neg")]
     assert all("sentence" not in ex for ex in ws.labeled)
     assert ws._run_rows().labeled == [{"text": "i loved it", "label": "pos"}, {"text": "awful", "label": "neg"}]
-    assert ws.replace_labeled(ws.labeled_frame()) == {"added": 0, "changed": 0, "deleted": 0}
+    assert ws.replace_labeled(ws.labeled_frame()) == {"added": 0, "changed": 0, "deleted": 0, "blank": 0}
     assert ws.import_labeled("lab.csv", "label", ["sentence"])["duplicates"] == 2  # a second import adds nothing
     ws.save_upload("pair.csv", csv_bytes([{"a": "x", "b": "y", "label": "pos"}]))
     with pytest.raises(W.WorkspaceError, match="1 text column"):
