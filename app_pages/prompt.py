@@ -100,13 +100,15 @@ if saved:
 for problem in problems:  # next to the fields and the button they are about, not under the preview
     st.warning(problem)
 
-max_len = st.slider("Token budget (max_length)", 16, 256, 64, 16, key="prompt_maxlen",
-                    help="The quick preset uses 64; text is truncated, never the template or the mask.")
+# At the budget the next run will use (the slider it replaced changed the preview only, never the training).
+max_len, budget_from = w.next_run_max_length()
 rows = [{**{c: ex.get(c, "") for c in w.text_columns}} for ex in w.labeled[:3]]
 pool = w.pool()
 if len(rows) < 3 and len(pool):
     rows += pool.head(3 - len(rows))[w.text_columns].to_dict("records")
 st.subheader("Preview")
+st.caption(f"At the next run's token budget: {max_len} tokens, from {budget_from}. A long text is cut to fit; the "
+           "template and the mask never are.")
 if template_error:
     st.caption("The preview appears once the template is fixed.")
 else:

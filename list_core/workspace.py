@@ -1423,6 +1423,17 @@ class Workspace:
         return sorted((p.name for p in self.runs_dir.iterdir()
                        if p.is_dir() and NAME_RE.fullmatch(p.name) and (p / "config.json").exists()), reverse=True)
 
+    def next_run_max_length(self) -> tuple[int, str]:
+        """The token budget the Train page's settings give the next run, and where it comes from (the preset's, or
+        the custom settings'): the Prompt page previews at it."""
+        settings = self.state.get("settings") or {}
+        preset = settings.get("preset") or "quick"
+        custom = (settings.get("custom") or {}).get("max_length") if preset == "custom" else None
+        if custom:
+            return int(custom), "the custom settings on the Train page"
+        base = "quick" if preset not in PRESETS else preset
+        return int(PRESETS[base].get("max_length", ListConfig.max_length)), f"the {base} preset"
+
     def build_config(self, preset: str = "quick", model: str = DEFAULT_MODEL, device: str = "auto", seed: int = 0,
                      custom: Mapping[str, Any] | None = None) -> ListConfig:
         """A ListConfig from the workspace's template and label words, a preset, and custom knobs."""

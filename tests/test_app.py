@@ -307,6 +307,20 @@ def test_prompt_page_preview_and_warnings(home):
     assert any(m.label == "Zero-shot accuracy" for m in at.metric)
 
 
+
+def test_prompt_preview_uses_the_next_runs_token_budget(home):
+    """The Prompt page had a 'Token budget' slider that changed the preview only: training used the preset's
+    max_length. The preview now says, and uses, the budget the Train page's settings give the next run."""
+    ws = prepared("budget")
+    at = app("budget", "app_pages/prompt.py")
+    no_errors(at)
+    assert not at.slider and any("next run's token budget: 64 tokens, from the quick preset" in c.value
+                                 for c in at.caption)
+    ws.update_settings(preset="custom", custom={"max_length": 16})
+    at = app("budget", "app_pages/prompt.py")
+    assert any("token budget: 16 tokens, from the custom settings" in c.value for c in at.caption)
+
+
 def fake_done_run(ws, run_id="r1"):
     from test_workspace import fake_run
 
