@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app_pages._ui import errors, ws
+from app_pages._ui import errors, run_label, ws
 
 st.title("Runs")
 w = ws()
@@ -59,7 +59,9 @@ if rows:
     fig.update_layout(height=360, yaxis_range=[0, 1.05], xaxis_dtick=1)
     st.plotly_chart(fig, width="stretch", key="runs_chart")
 c1, c2, c3 = st.columns([2, 1, 1])
-chosen = c1.selectbox("Run", ids, key="runs_pick")
+here = st.query_params.get("run")  # the run the other pages show: what 'Open in Train' and 'Delete' start from
+chosen = c1.selectbox("Run", ids, index=ids.index(here) if here in ids else 0, key="runs_pick",
+                      format_func=lambda r: run_label(w, r))
 if c2.button("Open in Train", key="runs_open"):
     st.query_params["run"] = chosen
     st.session_state["run_id"] = chosen

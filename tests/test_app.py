@@ -981,3 +981,13 @@ def test_run_pickers_show_each_runs_accuracy_and_export_says_evaluation_rows_are
     no_errors(at)
     assert at.selectbox(key="run_select").format_func("r1") == f"r1 (done, accuracy {acc:.1%})"
     assert any("The 2 rows of the evaluation set are not in it" in c.value for c in at.caption)
+
+
+def test_runs_page_picker_starts_from_the_run_in_the_address(home):
+    """The Runs page's picker (Open in Train, Delete) started from the newest run, not the one the other pages show."""
+    ws = prepared("addr")
+    fake_done_run(ws, "r1")
+    fake_done_run(ws, "r2")
+    at = app("addr", "app_pages/runs.py", run="r1")
+    no_errors(at)
+    assert at.selectbox(key="runs_pick").value == "r1"
