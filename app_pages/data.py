@@ -96,7 +96,7 @@ def match_label_values() -> None:
     elif unmatched:
         # Open until something is matched: after that, the values left may be left out on purpose ('?', 'other').
         with st.expander(f"Match label values to classes ({len(unmatched)} value(s) are not classes)",
-                         expanded=not w.label_aliases):
+                         expanded=not w.matched_label_values):
             st.caption("The label column spells the classes differently (say 0 / 1 for negative / positive). Match "
                        "each value to its class so pseudo-label accuracy, the hold-out and the evaluation set can use "
                        "it.")
@@ -108,10 +108,11 @@ def match_label_values() -> None:
                     with errors():
                         w.set_label_aliases({v: (None if c == options[0] else c) for v, c in picks.items()})
                         st.rerun()
-    if w.label_aliases:
-        st.caption("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in w.label_aliases.items()))
+    matched = w.matched_label_values
+    if matched:
+        st.caption("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in matched.items()))
         if st.button("Forget these matches", key="unmatch"):
-            w.set_label_aliases({v: None for v in w.label_aliases})
+            w.set_label_aliases({v: None for v in matched})
             st.rerun()
 
 

@@ -461,6 +461,10 @@ class Workspace:
             for o, n in renamed.items():  # files that spell the old name (the pool's labels, the evaluation set)
                 aliases.setdefault(o, n)  # still mean the class
             s["label_aliases"] = {v: c for v, c in aliases.items() if fold(v) not in {fold(x) for x in clean}}
+            # Old names kept as aliases are the workspace's own bookkeeping, not matches the person made: the Data
+            # page lists only the latter ('not spam -> ham' after renaming the class read as a match never made).
+            s["former_class_names"] = sorted((set(s.get("former_class_names") or []) | set(renamed))
+                                             - set(clean))
             before = {n: o for o, n in renamed.items()}
             # The words of classes taken out are kept aside, like their examples: a class that comes back (a typo
             # in the list, an edit saved half-way) gets its word back instead of an empty one.
@@ -477,6 +481,12 @@ class Workspace:
     def label_aliases(self) -> dict[str, str]:
         """File label value -> class, as the user matched them (only those whose class still exists)."""
         return {v: c for v, c in (self.state.get("label_aliases") or {}).items() if c in self.classes}
+
+    @property
+    def matched_label_values(self) -> dict[str, str]:
+        """The label aliases the person matched (Data page), without the old names of renamed classes."""
+        former = set(self.state.get("former_class_names") or [])
+        return {v: c for v, c in self.label_aliases.items() if v not in former}
 
     def set_label_aliases(self, matches: Mapping[str, str | None]) -> None:
         """Match label values of the user's files to classes ('1' -> 'positive', 'ham' -> 'not spam'), for files

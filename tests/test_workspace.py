@@ -1495,3 +1495,16 @@ def test_an_evaluation_set_without_the_text_columns_is_refused_before_a_run(home
     with pytest.raises(W.WorkspaceError, match="no column 'text'.*Use as evaluation set"):
         ws._run_rows()
     assert ws.eval_overlap() == 0  # the Data page still renders
+
+
+def test_renaming_a_class_does_not_show_its_old_name_as_a_match_the_person_made(home):
+    """Matched 'ham' to 'not spam', then renamed 'not spam' to 'ham': the Data page listed 'not spam -> ham', a match
+    the person never made (the old name is kept as an alias for files that still spell it)."""
+    ws = W.Workspace("ren")
+    ws.set_classes(["spam", "not spam"], {"spam": "junk", "not spam": "fine"})
+    ws.set_label_aliases({"ham": "not spam", "1": "spam"})
+    ws.set_classes(["spam", "ham"])
+    assert ws.label_aliases == {"1": "spam", "not spam": "ham"}  # files spelling the old name still count
+    assert ws.matched_label_values == {"1": "spam"}
+    ws.set_classes(["spam", "not spam"])  # renamed back: its name is a class again, and no alias
+    assert "not spam" not in W.Workspace("ren").state["former_class_names"]
