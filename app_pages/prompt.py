@@ -12,24 +12,36 @@ w = ws()
 st.caption("The model reads each example through the template and guesses the word at {mask}; each class is "
            "represented by one label word. Placeholders name your text columns: "
            + ", ".join("{" + c + "}" for c in w.text_columns))
-suggestion = st.selectbox("Suggested templates", ["(keep mine)", *SUGGESTED_TEMPLATES], key="suggestion")
-if suggestion != "(keep mine)" and st.button("Use this suggestion", key="use_suggestion"):
-    tpl, words = SUGGESTED_TEMPLATES[suggestion]
+def use_suggestion() -> None:
+    """Apply the picked suggestion, then set the picker back to '(keep mine)': left on it, one more click would
+    overwrite a template typed since."""
+    tpl, words = SUGGESTED_TEMPLATES[st.session_state["suggestion"]]
     if len(w.text_columns) == 1 and "{text" in tpl and w.text_columns[0] != "text":
         tpl = tpl.replace("{text", "{" + w.text_columns[0])
-    with errors():
+    try:
         w.set_template(tpl)
-        matched = match_suggested_words(w.classes, words) if words else None
-        if matched:
-            w.set_label_words(matched)
-        elif words:
-            flash("Label words not applied: the suggestion's classes ("
-                  + ", ".join(f"{k} -> {v}" for k, v in words.items()) + ") do not match yours by name; "
-                  "set the words below.", "warning")
-        st.session_state["template_text"] = tpl
-        for c in w.classes:
-            st.session_state[f"word_{c}"] = w.label_words.get(c, "")
-        st.rerun()
+    except (PromptError, WorkspaceError) as exc:
+        flash(str(exc), "error")
+        return
+    matched = match_suggested_words(w.classes, words) if words else None
+    if matched:
+        w.set_label_words(matched)
+    elif words:
+        flash("Label words not applied: the suggestion's classes ("
+              + ", ".join(f"{k} -> {v}" for k, v in words.items()) + ") do not match yours by name; "
+              "set the words below.", "warning")
+    st.session_state["template_text"] = tpl
+    for c in w.classes:
+        st.session_state[f"word_{c}"] = w.label_words.get(c, "")
+    st.session_state["suggestion"] = "(keep mine)"
+
+
+suggestion = st.selectbox("Suggested templates", ["(keep mine)", *SUGGESTED_TEMPLATES], key="suggestion")
+if suggestion != "(keep mine)":
+    tpl_s, words_s = SUGGESTED_TEMPLATES[suggestion]
+    st.caption(f"Sets the template to `{tpl_s}`" + (" and the label words " + ", ".join(
+        f"{k} = {v}" for k, v in words_s.items()) if words_s else "") + ", replacing yours.")
+    st.button("Use this suggestion", key="use_suggestion", on_click=use_suggestion)
 show_flash()
 
 
@@ -51,6 +63,7 @@ def keep_template() -> None:
     """A valid template is saved as it is typed; a broken one is kept as a draft until it is fixed (its error
     shows under the inputs, and training keeps the last working template)."""
     text = st.session_state.get("template_text", "")
+    st.session_state["suggestion"] = "(keep mine)"  # a template of one's own: no suggestion stays picked over it
     try:
         w.set_template(text)
     except PromptError:

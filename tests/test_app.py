@@ -274,6 +274,15 @@ def test_prompt_suggestion_gives_each_class_its_own_label_word(home):
     no_errors(at)
     assert W.Workspace("sug").label_words == {"entailment": "Yes", "neutral": "Maybe", "contradiction": "No"}
     assert at.text_input(key="word_contradiction").value == "No"
+    # Applied, the picker is back on '(keep mine)': left on the suggestion, a click more overwrote a template typed
+    # since; typing a template of one's own also sets it back.
+    assert at.selectbox(key="suggestion").value == "(keep mine)" and not any(b.key == "use_suggestion"
+                                                                           for b in at.button)
+    at.selectbox(key="suggestion").set_value("paraphrase").run()
+    assert any("replacing yours" in c.value for c in at.caption)
+    at.text_input(key="template_text").set_value("{premise} ? {mask} , {hypothesis}").run()
+    assert at.selectbox(key="suggestion").value == "(keep mine)"
+    assert W.Workspace("sug").template == "{premise} ? {mask} , {hypothesis}"
     ws.set_classes(["bad", "good"])  # names that match nothing: no words by position, and it says so
     ws.set_label_words({"bad": "", "good": ""})
     at = app("sug", "app_pages/prompt.py")
