@@ -2074,7 +2074,7 @@ def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
     part, parts = status.get("part"), status.get("parts")
     if part and parts and total:
         done, whole = (int(part) - 1) * total + step, int(parts) * total
-        label = f"{stage} {part} of {parts}: step {step}/{total}"
+        label = f"{stage} {part} of {parts}: step {step}/{total} ({done}/{whole} in all)"  # the bar counts all parts
     else:
         done, whole = step, total
         label = (f"{stage} (pass {part}): {step}/{total}" if part and total else
