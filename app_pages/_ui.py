@@ -38,10 +38,12 @@ def ensure_workspace() -> str:
     except W.WorkspaceError as exc:
         st.toast(str(exc))
         name = W.new_workspace_name()
-    W.Workspace(name)
+    workspace = W.Workspace(name)
     st.session_state["ws_name"] = name
     wanted_params = {"ws": name}
-    run = st.query_params.get("run") or st.session_state.get("run_id")
+    # No run named yet: the newest, the one every page shows first, goes into the address now, with the workspace
+    # (a page that wrote it on its own added a second history entry, and Back seemed to do nothing).
+    run = st.query_params.get("run") or st.session_state.get("run_id") or next(iter(workspace.run_ids()), None)
     if run:
         wanted_params["run"] = run
         st.session_state["run_id"] = run

@@ -95,7 +95,9 @@ with table:
     now = frame.to_json()
     drawn, st.session_state["_table_drawn"] = st.session_state.get("_table_drawn", now), now
     config = {"uid": None, "pool_id": None, "source": st.column_config.TextColumn("source", disabled=True),
-              "label": st.column_config.SelectboxColumn("label", options=w.classes, required=True)}
+              # Not required=True: the browser then drops a new row left without a label before Save sees it (its
+              # text was lost without a word); Save refuses such a row instead, and the table keeps it.
+              "label": st.column_config.SelectboxColumn("label", options=w.classes)}
     # A new key after each save: the editor's own state (rows added and left empty, say) is the browser's too, and
     # only a new widget starts from the saved table.
     gen = st.session_state.get("_table_gen", 0)

@@ -1084,6 +1084,9 @@ class Workspace:
                     raise WorkspaceError(f"the text {' / '.join(keys[n])[:60]!r} is already labeled (as "
                                          f"{other.get('label')!r}); change that row instead. Nothing was saved")
                 raw = "" if _isna(r.get("label")) else str(r.get("label")).strip()
+                if not raw:
+                    raise WorkspaceError(f"the row {' / '.join(keys[n])[:60]!r} has no label: choose its class, or "
+                                         "delete the row. Nothing was saved")
                 kept = not _isna(uid) and uid in old and old[uid]["label"] == raw
                 # A row keeping the label it has may keep a class taken out of the list (its examples are kept
                 # aside, not trained on): only labels the edit sets must be classes.

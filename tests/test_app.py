@@ -207,6 +207,14 @@ def test_table_rows_added_without_text_are_counted_and_gone_after_save(home):
     assert any("saved: 1 added, 0 changed, 0 deleted; 2 new row(s) without text left out" in x.value for x in a.success)
     assert a.session_state["_table_gen"] == 1 and not a.session_state["labeled_editor_1"]["added_rows"]  # fresh
     assert sorted(e["text"] for e in W.Workspace("tb3").labeled) == ["first text", "new text"]
+    # A new row with text and no label: refused with what to do, nothing saved, the row still in the table.
+    a.session_state["labeled_editor_1"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"text": "Cheap meds online now"}]}
+    a.run()
+    a.button(key="save_table").click().run()
+    assert any("'Cheap meds online now' has no label: choose its class" in e.value for e in a.error)
+    assert a.session_state["_table_gen"] == 1 and a.session_state["labeled_editor_1"]["added_rows"]
+    assert len(W.Workspace("tb3").labeled) == 2
 
 
 def test_the_paste_class_follows_a_rename_of_the_classes(home):

@@ -143,7 +143,7 @@ def test_replace_labeled_from_editor(home):
     frame = frame.drop(index=1)
     frame = pd.concat([frame, pd.DataFrame([{"text": "new row", "label": "neg"}, {"text": "", "label": "neg"}])])
     result = ws.replace_labeled(frame)
-    assert result == {"added": 1, "changed": 1, "deleted": 1}
+    assert result == {"added": 1, "changed": 1, "deleted": 1, "blank": 1}
     assert len(W.Workspace("w1").labeled) == 4
     bad = ws.labeled_frame()
     bad.loc[0, "label"] = "unknown"
