@@ -2177,8 +2177,11 @@ def check_label_words(words: Mapping[str, str], model: str = DEFAULT_MODEL) -> N
         own = [p for p in dict.fromkeys(str(words[first]).split()) if one_token(p) and p.lower() not in used]
         if own and len(str(words[first]).split()) > 1:
             message += "; or one of its own words: " + ", ".join(repr(p) for p in own)
-        if one_token(first) and str(first).strip().lower() not in used:
-            message += f"; or the class name itself, {str(first).strip()!r}, which is one token"
+        offered = {x.strip().lower() for x in message.split("e.g. ", 1)[1].split(";")[0].split(",")} \
+            if "e.g. " in message else set()
+        name = str(first).strip()
+        if one_token(first) and name.lower() not in used | offered:  # not twice: 'e.g. junk, ...; or ... 'junk''
+            message += f"; or the class name itself, {name!r}, which is one token"
     raise PromptError(message) from None
 
 

@@ -1118,6 +1118,9 @@ def test_a_label_word_of_several_tokens_gets_the_advice_start_would_give(home):
     with pytest.raises(PromptError) as phrase:  # a phrase: its own one-token words, unless another class has them
         W.check_label_words({"spam": "junk mail", "ham": "mail"})
     assert str(phrase.value).endswith("; or one of its own words: 'junk'")
+    with pytest.raises(PromptError) as named:  # the class name among the suggestions already: not named twice
+        W.check_label_words({"junk": "spam", "normal": "fine"})
+    assert "e.g. junk," in str(named.value) and "class name itself" not in str(named.value)
 
 
 def test_prompt_problems_say_what_start_would_refuse(home):
