@@ -1013,22 +1013,12 @@ def test_runs_page_picker_starts_from_the_run_in_the_address(home):
 def test_export_predict_a_file_asks_for_the_text_column_the_file_lacks(home, monkeypatch):
     """A file without the pool's text column and with two text-like columns: Export ended in the loader's
     'pass --text-column' (a command-line flag). It now asks which column holds the text, then predicts."""
-    import numpy as np
+    from test_workspace import _StubClassifier
 
     ws = prepared("pf")
     run = fake_done_run(ws, "r1")
     run.model_path.write_bytes(b"fake-weights")
-
-    class Stub:
-        classes_ = np.array(["neg", "pos"])
-
-        class template_:
-            fields = ["text"]
-
-        def predict_proba(self, rows):
-            return np.array([[0.9, 0.1] if "bad" in r["text"] else [0.2, 0.8] for r in rows])
-
-    monkeypatch.setattr("app_pages._ui.classifier", lambda *a, **k: Stub())
+    monkeypatch.setattr("app_pages._ui.classifier", lambda *a, **k: _StubClassifier())
     at = app("pf", "app_pages/export.py", run="r1")
     at.file_uploader(key="pred_file").set_value(
         [("mail.csv", b"sender,subject\nann,bad offer\nbob,lunch today\n", "text/csv")]).run()
