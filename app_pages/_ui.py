@@ -69,6 +69,12 @@ def open_workspace(name: str) -> None:
     st.rerun()
 
 
+def state_word(state: str | None) -> str:
+    """A run's state as the pages say it: 'cancelled' (the run directory's word) reads 'stopped', what the person
+    did with the Stop button."""
+    return {"cancelled": "stopped"}.get(state or "", state or "unknown")
+
+
 def say_unknown_run(wanted: str) -> None:
     """The address names a run this workspace does not have (deleted, or another workspace's): say what is shown."""
     st.caption(f"Run {wanted} is not in this workspace (deleted?); showing the newest run.")
@@ -78,8 +84,8 @@ def not_there_yet(run, what: str, when: str) -> str:
     """Why a run has no `what` yet: it may still come (an active run), or only if the run is resumed."""
     state = run.status().get("state")
     if state in ("cancelled", "failed", "interrupted"):
-        return (f"This run was {state} before it had {what}. Resume it on the Train page (Runs lists every run), "
-                "or pick another run above.")
+        return (f"This run was {state_word(state)} before it had {what}. Resume it on the Train page (Runs lists "
+                "every run), or pick another run above.")
     if state == "done":  # finished without them: 0 self-training iterations, or no unlabeled text to pseudo-label
         return (f"This run finished without {what}: it did no self-training (0 iterations, or no unlabeled "
                 "texts). Load a pool on the Data page and start a run with self-training to get them.")
@@ -118,7 +124,7 @@ def run_label(workspace: W.Workspace, rid: str) -> str:
     """'r (done, accuracy 83.3%)': the last iteration's accuracy (what Export gives) tells runs apart in a picker."""
     run = workspace.run(rid)
     acc = next((m["accuracy"] for m in reversed(run.metrics()) if m.get("accuracy") is not None), None)
-    return f"{rid} ({run.status().get('state')}" + (f", accuracy {acc:.1%})" if acc is not None else ")")
+    return f"{rid} ({state_word(run.status().get('state'))}" + (f", accuracy {acc:.1%})" if acc is not None else ")")
 
 
 def current_run(workspace: W.Workspace, label: str = "Run", key: str = "run_select") -> str | None:

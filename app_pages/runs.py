@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app_pages._ui import errors, run_label, ws
+from app_pages._ui import errors, run_label, state_word, ws
 
 st.title("Runs")
 w = ws()
@@ -15,6 +15,7 @@ if not runs:
 table = pd.DataFrame(runs)
 table["created_at"] = pd.to_datetime(table["created_at"], errors="coerce", utc=True)
 table["error"] = table["error"].fillna("")
+table["state"] = table["state"].map(state_word)  # 'stopped', not the run directory's 'cancelled'
 span_help = "The 95% range of the accuracy: where it may really lie, given how few rows measured it"
 # What a run trained on (labeled / unlabeled) sits next to its accuracy, so a narrow window still shows both;
 # the run id stays pinned while the rest scrolls.

@@ -8,7 +8,7 @@ import streamlit as st
 
 from list_core import workspace as W
 from list_core.config import ListConfig, PRESETS
-from app_pages._ui import class_colors, errors, say_unknown_run, ws
+from app_pages._ui import class_colors, errors, say_unknown_run, state_word, ws
 
 st.title("Train")
 w = ws()
@@ -118,7 +118,8 @@ def show_run():
         st.rerun()  # stop polling: redraw the page without run_every
     icon = {"done": ":material/check_circle:", "failed": ":material/error:", "interrupted": ":material/warning:",
             "cancelled": ":material/stop_circle:"}.get(st_, ":material/hourglass_top:")
-    st.markdown(f"{icon} **{st_}** · stage `{status.get('stage') or '-'}` · iteration {status.get('iteration', 0)}")
+    st.markdown(f"{icon} **{state_word(st_)}** · stage `{status.get('stage') or '-'}` · "
+                f"iteration {status.get('iteration', 0)}")
     if status.get("error") and st_ in ("failed", "interrupted"):
         st.error(status["error"])
     if st_ in ("queued", "running"):

@@ -876,7 +876,7 @@ def test_train_start_waits_for_classes_words_and_examples_and_says_each_once(hom
     assert not app("blk", "app_pages/train.py").button(key="start").disabled  # few labels warn, they do not block
 
 
-@pytest.mark.parametrize("state, expected", [("cancelled", "This run was cancelled before it had"),
+@pytest.mark.parametrize("state, expected", [("cancelled", "This run was stopped before it had"),
                                              ("running", "yet:")])
 def test_inspect_and_export_say_whether_a_runs_results_can_still_come(home, state, expected):
     from list_core.config import ListConfig
