@@ -1028,3 +1028,14 @@ def test_export_predict_a_file_asks_for_the_text_column_the_file_lacks(home, mon
     at.selectbox(key="pred_col_text").set_value("subject").run()
     no_errors(at)
     assert "dl_pred" in {b.key for b in at.get("download_button")}
+
+
+def test_train_page_explains_its_words(home):
+    """Teacher, student, pseudo-label, re-weighting, macro-F1: words a non-expert meets on the Train page."""
+    ws = prepared("words")
+    fake_done_run(ws, "r1")
+    at = app("words", "app_pages/train.py", run="r1")
+    no_errors(at)
+    assert any(e.label == "What the words on this page mean" for e in at.expander)
+    text = " ".join(m.value for m in at.markdown)
+    assert all(w in text for w in ("**Teacher**", "**Student**", "**Pseudo-label**", "**weight**", "macro-F1"))
