@@ -101,18 +101,6 @@ if st.query_params.get("run") != rid:  # e.g. the address named a run deleted si
 run = w.run(rid)
 state = run.status().get("state")
 st.subheader(f"Run {rid}")
-with st.expander("What the words on this page mean"):
-    st.markdown(
-        "- **Teacher**: the first model, trained on your labeled examples only (the quick preset trains three from "
-        "different seeds and keeps the one that agrees most with their average).\n"
-        "- **Pseudo-label**: the teacher's guess for a text you did not label.\n"
-        "- **Student**: a model that learns from the pseudo-labels, then becomes the next teacher. It first copies "
-        "the teacher's guesses (**warm-up**, knowledge distillation), then gives each guess a **weight**: a guess "
-        "whose lesson would not help on your labeled examples gets less, down to 0 (**re-weighting**).\n"
-        "- **Iteration**: one teacher-to-student round; iteration 0 is the teacher alone.\n"
-        "- **Accuracy / macro-F1**: the share of evaluation texts labeled right; macro-F1 averages over classes, "
-        "so a rare class counts as much as a common one.\n"
-        "- **Stage, step**: where the run is; the time left is estimated from the steps so far.")
 if state in ("queued", "running") and b2.button("Stop", key="stop"):
     w.stop_run(rid)
     st.toast("Stop requested: the run stops at the next step.")
@@ -204,3 +192,16 @@ polling = state in ("queued", "running")
 if polling:
     st.session_state["polling"] = rid
 st.fragment(run_every=2 if polling else None)(show_run)()
+# Below the run's live view: the words first, and the run's status, would push what is happening down.
+with st.expander("What the words on this page mean"):
+    st.markdown(
+        "- **Teacher**: the first model, trained on your labeled examples only (the quick preset trains three from "
+        "different seeds and keeps the one that agrees most with their average).\n"
+        "- **Pseudo-label**: the teacher's guess for a text you did not label.\n"
+        "- **Student**: a model that learns from the pseudo-labels, then becomes the next teacher. It first copies "
+        "the teacher's guesses (**warm-up**, knowledge distillation), then gives each guess a **weight**: a guess "
+        "whose lesson would not help on your labeled examples gets less, down to 0 (**re-weighting**).\n"
+        "- **Iteration**: one teacher-to-student round; iteration 0 is the teacher alone.\n"
+        "- **Accuracy / macro-F1**: the share of evaluation texts labeled right; macro-F1 averages over classes, "
+        "so a rare class counts as much as a common one.\n"
+        "- **Stage, step**: where the run is; the time left is estimated from the steps so far.")

@@ -145,7 +145,8 @@ def test_four_sessions_each_see_their_own_run(server):
                     mine = own[name]
                     if mine:
                         page.get_by_text(f"Run {mine}").first.wait_for(timeout=90_000)
-                        page.get_by_text("stage").first.wait_for(timeout=90_000)
+                        # The run's status line ('running · stage ...'), not a word in a closed expander.
+                        page.get_by_text("stage").filter(visible=True).first.wait_for(timeout=90_000)
                     body = page.locator("body").inner_text()
                     others = [r for n, r in own.items() if r and n != name]
                     for other in others:
