@@ -166,6 +166,15 @@ def classifier(path: str, mtime: float):
     return ListClassifier.load(path)
 
 
+@st.cache_data(max_entries=2, show_spinner="Predicting the file...")
+def file_predictions(ws_name: str, run_path: str, mtime: float, filename: str, data: bytes,
+                     columns: tuple[str, ...]) -> tuple[bytes, str]:
+    """(CSV bytes, read summary) of a file's predictions, made once per model file, upload and text columns: the
+    Export page reruns on every click (the Try-it box's included), and each rerun predicted the whole file again."""
+    out, report = W.Workspace(ws_name).predict_upload(classifier(run_path, mtime), filename, data, list(columns))
+    return out, report.summary()
+
+
 def flash(message: str, kind: str = "success") -> None:
     """Show a message after the next rerun (st.rerun would drop one shown now)."""
     st.session_state["_flash"] = (kind, message)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from list_core.workspace import table_bytes
-from app_pages._ui import classifier, current_run, errors, not_there_yet, ws
+from app_pages._ui import classifier, current_run, errors, file_predictions, not_there_yet, ws
 
 st.title("Export")
 w = ws()
@@ -68,9 +68,9 @@ if up is not None:
             wanted = [st.selectbox(f"Text column for {{{f}}}" if len(fields) > 1 else "Text column", columns,
                                    index=None, key=f"pred_col_{f}", placeholder="choose a column") for f in fields]
         if all(wanted):
-            clf = classifier(str(run.path), run.model_path.stat().st_mtime)
-            data, report = w.predict_upload(clf, up.name, up.getvalue(), wanted)
-            st.caption(report.summary())
+            data, summary = file_predictions(w.name, str(run.path), run.model_path.stat().st_mtime, up.name,
+                                             up.getvalue(), tuple(wanted))
+            st.caption(summary)
             st.download_button("Download predictions (CSV)", data,
                                file_name=f"predictions_{up.name.rsplit('.', 1)[0]}.csv", mime="text/csv",
                                key="dl_pred")

@@ -1018,7 +1018,14 @@ def test_export_predict_a_file_asks_for_the_text_column_the_file_lacks(home, mon
     ws = prepared("pf")
     run = fake_done_run(ws, "r1")
     run.model_path.write_bytes(b"fake-weights")
-    monkeypatch.setattr("app_pages._ui.classifier", lambda *a, **k: _StubClassifier())
+    calls = []
+
+    class Counting(_StubClassifier):
+        def predict_proba(self, rows):
+            calls.append(len(rows))
+            return super().predict_proba(rows)
+
+    monkeypatch.setattr("app_pages._ui.classifier", lambda *a, **k: Counting())
     at = app("pf", "app_pages/export.py", run="r1")
     at.file_uploader(key="pred_file").set_value(
         [("mail.csv", b"sender,subject\nann,bad offer\nbob,lunch today\n", "text/csv")]).run()
@@ -1028,6 +1035,9 @@ def test_export_predict_a_file_asks_for_the_text_column_the_file_lacks(home, mon
     at.selectbox(key="pred_col_text").set_value("subject").run()
     no_errors(at)
     assert "dl_pred" in {b.key for b in at.get("download_button")}
+    # Another click on the page (the Try-it box) reruns it: the file's predictions are not made again.
+    at.text_area(key="try_text").set_value("a typed text").run()
+    assert calls == [2] and "dl_pred" in {b.key for b in at.get("download_button")}
 
 
 def test_train_page_explains_its_words(home):
