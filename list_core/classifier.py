@@ -12,22 +12,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .config import PRESETS, ListConfig
+from .data import is_missing
 from .prompts import Template, Verbalizer
 from .runs import atomic_write_json, read_json
 
 
 class NotFittedError(ValueError, AttributeError):
     """The classifier was used before `fit` or `load` (a ValueError and an AttributeError, like scikit-learn's)."""
-
-
-def _is_missing(value: Any) -> bool:
-    """None, NaN or pandas' NA: a cell without a value."""
-    if value is None:
-        return True
-    try:
-        return bool(value != value)
-    except (TypeError, ValueError):  # pd.NA refuses bool()
-        return True
 
 
 def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False,
@@ -60,7 +51,7 @@ def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False,
                 raise ValueError(f"row {i} has no column {', '.join(repr(f) for f in missing)}, which the template "
                                  f"reads (its columns are {list(fields)}; the row has {list(row)}): rename the "
                                  "column(s) to the template's, or the template's placeholders to the columns")
-            empty = [f for f in fields if _is_missing(row[f])]
+            empty = [f for f in fields if is_missing(row[f])]
             if empty:
                 raise ValueError(f"row {i} has no text in {', '.join(repr(f) for f in empty)} (None or NaN): drop "
                                  "or fill such rows first, e.g. frame.dropna(subset=[...])")

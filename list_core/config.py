@@ -149,6 +149,12 @@ class ListConfig:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    @property
+    def warmup_steps(self) -> int:
+        """Student steps of plain distillation before meta re-weighting (all of them without re-weighting): one
+        count for the trainer's loop and the run's progress bars."""
+        return int(round(self.warmup_fraction * self.student_steps)) if self.reweight else self.student_steps
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

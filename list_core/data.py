@@ -103,6 +103,16 @@ class LoadReport:
         return asdict(self)
 
 
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas' NA: a cell without a value (the API's rows, the Label table's edits)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):  # pd.NA refuses bool()
+        return True
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Reading raw bytes and decoding
 # --------------------------------------------------------------------------------------------------------------

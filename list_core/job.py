@@ -175,7 +175,7 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
                      error=None, finished_at=None, resumed_from=resume_state[0] if resume_state else None,
                      earlier_seconds=round(earlier, 1))
     trainer = ListTrainer(config, stop=stop, backbone=backbone)
-    recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers, warmup_steps=_warmup_steps(config))
+    recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers, warmup_steps=config.warmup_steps)
     trainer.callbacks = [recorder, *callbacks]
     try:
         with stop.sigterm():
@@ -195,11 +195,6 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
     run.write_status(state="done", finished_at=now(), pid=None, stage="done")
     run.log("done")
     return trainer
-
-
-def _warmup_steps(config: ListConfig) -> int:
-    """Student steps of plain distillation before meta re-weighting, counted as the trainer's train_student does."""
-    return int(round(config.warmup_fraction * config.student_steps)) if config.reweight else config.student_steps
 
 
 def _record_failure(run: RunDir, exc: BaseException) -> None:

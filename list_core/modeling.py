@@ -97,6 +97,22 @@ def load_backbone(name: str) -> tuple[nn.Module, Any, bool]:
     return model, tokenizer, head_pretrained
 
 
+def max_tokens(mlm: nn.Module, tokenizer: Any) -> int | None:
+    """The longest input the model can read, or None when it names no limit. A prompt longer than the position
+    table fails deep inside the model ('index 514 is out of bounds'), so encoders cut to this. RoBERTa's family
+    numbers positions from padding_idx + 1, which leaves 512 of its 514 rows."""
+    limits = []
+    rows = getattr(mlm.config, "max_position_embeddings", None)
+    if isinstance(rows, int) and rows > 0:
+        table = getattr(getattr(mlm.base_model, "embeddings", None), "position_embeddings", None)
+        padding_idx = getattr(table, "padding_idx", None)
+        limits.append(rows - (padding_idx + 1 if padding_idx is not None else 0))
+    named = getattr(tokenizer, "model_max_length", None)
+    if isinstance(named, int) and 0 < named < 1_000_000:  # unset reads as 1e30
+        limits.append(named)
+    return min(limits) if limits else None
+
+
 class AdapterLinear(nn.Module):
     """A frozen Linear followed by the LiST low-rank residual adapter: y + (y W1^T) W2^T."""
 

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ConfigError, ListConfig
-from .modeling import Batch, ListModel, batches, collate, load_backbone, resolve_device
+from .modeling import Batch, ListModel, batches, collate, load_backbone, max_tokens, resolve_device
 from .prompts import Encoded, PromptEncoder, Template, Verbalizer
 from .propagation import spread_labels
 from .reweight import kl_per_example, l2rw_weights, meta_gradient, normalise
@@ -155,8 +155,10 @@ class ListTrainer:
         if cfg.reweight_method == "probe" and not model.supports_probe():
             raise ConfigError(f"reweight_method 'probe' needs tuning 'adapter' or 'head' (got {cfg.tuning!r}); "
                               "use 'auto' or 'jvp'")
-        self.encoder_ = (PlainEncoder(template.fields if template.fields else text_fields, tokenizer, cfg.max_length)
-                         if cfg.tuning == "classic" else PromptEncoder(template, tokenizer, cfg.max_length))
+        limit = max_tokens(backbone[0], tokenizer)
+        self.max_length_ = min(cfg.max_length, limit) if limit else cfg.max_length
+        self.encoder_ = (PlainEncoder(template.fields if template.fields else text_fields, tokenizer, self.max_length_)
+                         if cfg.tuning == "classic" else PromptEncoder(template, tokenizer, self.max_length_))
         self.text_fields_ = list(template.fields)
         self.model_ = model
         return model
@@ -337,7 +339,7 @@ class ListTrainer:
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         opt, sched = self._optimizer(cfg.student_lr, total)
-        warm = int(round(cfg.warmup_fraction * total)) if cfg.reweight else total
+        warm = cfg.warmup_steps
         meta_labels = torch.tensor(meta.labels)
         order: list[int] = []
         zero_steps = 0
@@ -408,11 +410,14 @@ class ListTrainer:
         self.info_ = {"eval_source": eval_source, "n_train": len(train), "n_eval": len(evaluation or []),
                       "n_unlabeled": len(pool), "params": counts, "device": str(model.device_),
                       "head_init": getattr(model, "head_init_used_", None), "adapter_dim": model.adapter_dim,
-                      "row_init": row_init, "pooling": model.pooling}
+                      "row_init": row_init, "pooling": model.pooling, "max_length": self.max_length_}
         self.emit("info", **self.info_)
         self.emit("log", message=f"trainable parameters {counts['trainable']:,} of {counts['total']:,} "
                                  f"({100 * counts['trainable'] / max(1, counts['backbone']):.2f}% of the backbone); "
                                  f"evaluation on {eval_source}")
+        if self.max_length_ < cfg.max_length:
+            self.emit("log", message=f"max_length {cfg.max_length} is more than this model reads: prompts are cut "
+                                     f"to {self.max_length_} tokens")
         if row_init == "prototypes" and cfg.tuning != "classic":
             self.init_prototype_rows(train)
 

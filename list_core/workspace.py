@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .config import DEFAULT_MODEL, PRESETS, ConfigError, ListConfig
+from .data import is_missing
 from .runs import ACTIVE_STATES, RunDir, atomic_write_json, finite, pid_alive, read_json
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -1070,28 +1071,28 @@ class Workspace:
             cols = s["text_columns"] or ["text"]
             old = {ex["uid"]: ex for ex in s["labeled"]}
             new_list, added, changed, blank = [], 0, 0, 0
-            keys = [_text_key({c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}, cols) for r in records]
+            keys = [_text_key({c: "" if is_missing(r.get(c)) else str(r.get(c)) for c in cols}, cols) for r in records]
             times = collections.Counter(keys)
             for n, r in enumerate(records):
-                texts = {c: "" if _isna(r.get(c)) else str(r.get(c)) for c in cols}
+                texts = {c: "" if is_missing(r.get(c)) else str(r.get(c)) for c in cols}
                 if not any(t.strip() for t in texts.values()):
-                    blank += 1 if _isna(r.get("uid")) else 0  # an added row left empty (a kept one is deleted)
+                    blank += 1 if is_missing(r.get("uid")) else 0  # an added row left empty (a kept one is deleted)
                     continue
                 uid = r.get("uid")
-                fresh = _isna(uid) or uid not in old or _text_key(old[uid], cols) != keys[n]
+                fresh = is_missing(uid) or uid not in old or _text_key(old[uid], cols) != keys[n]
                 if fresh and times[keys[n]] > 1:  # as Paste and Import: one example per text, one label
                     other = next(records[i] for i, k in enumerate(keys) if k == keys[n] and i != n)
                     raise WorkspaceError(f"the text {' / '.join(keys[n])[:60]!r} is already labeled (as "
                                          f"{other.get('label')!r}); change that row instead. Nothing was saved")
-                raw = "" if _isna(r.get("label")) else str(r.get("label")).strip()
+                raw = "" if is_missing(r.get("label")) else str(r.get("label")).strip()
                 if not raw:
                     raise WorkspaceError(f"the row {' / '.join(keys[n])[:60]!r} has no label: choose its class, or "
                                          "delete the row. Nothing was saved")
-                kept = not _isna(uid) and uid in old and old[uid]["label"] == raw
+                kept = not is_missing(uid) and uid in old and old[uid]["label"] == raw
                 # A row keeping the label it has may keep a class taken out of the list (its examples are kept
                 # aside, not trained on): only labels the edit sets must be classes.
                 label = raw if kept else self._check_label(raw, s)
-                if not _isna(uid) and uid in old:
+                if not is_missing(uid) and uid in old:
                     ex = dict(old[uid])
                     if any(ex.get(c) != texts[c] for c in cols) or ex["label"] != label:
                         changed += 1
@@ -2083,17 +2084,6 @@ def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
         label = (f"{stage} (pass {part}): {step}/{total}" if part and total else
                  f"{stage}: {step}/{total}" if total else f"{stage}: starting")
     return (min(1.0, done / whole) if whole else 0.0), done, whole, label
-
-
-def _isna(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def _fmt(x: Any) -> str:

@@ -274,6 +274,15 @@ def test_teacher_min_steps_is_validated_and_in_the_quick_preset_only():
     assert ListConfig.from_preset("paper").teacher_min_steps == 0  # the authors' schedule is left as published
 
 
+def test_warmup_steps_counts_the_plain_distillation_steps_of_the_student():
+    """One count for the trainer's loop and the run's progress bars: the warm-up's share of the student's steps,
+    or all of them when re-weighting is off."""
+    assert tiny_config(student_steps=60, warmup_fraction=0.5).warmup_steps == 30
+    assert tiny_config(student_steps=7, warmup_fraction=0.6).warmup_steps == 4
+    assert tiny_config(student_steps=60, warmup_fraction=0.5, reweight=False).warmup_steps == 60
+    assert tiny_config(student_steps=60, warmup_fraction=0.0).warmup_steps == 0
+
+
 def test_supervised_contrastive_loss_matches_its_definition():
     from list_core.trainer import supervised_contrastive_loss
 
