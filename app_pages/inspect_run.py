@@ -3,7 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from list_core.workspace import audit_text, filter_pseudo, page_of, pseudo_label_audit, with_gold
+from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, filter_pseudo, inspect_filters,
+                                 inspect_filters_to_keep, page_of, pseudo_label_audit, with_gold)
 from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, pseudo_labels, show_flash,
                            ws)
 
@@ -31,19 +32,39 @@ if (st.session_state.get("insp_iter") not in iterations or drawn_for is None or 
     st.session_state["insp_iter"] = iterations[-1]
 st.session_state["insp_iter_for"] = (rid, iterations[-1])
 it = f1.selectbox("Iteration", iterations, key="insp_iter")
-labels = f2.multiselect("Pseudo-label", sorted(frame["pseudo_label"].unique()), key="insp_labels")
-wmax = float(frame["weight"].max()) if frame["weight"].notna().any() else 1.0
-wr = f3.slider("Weight range", 0.0, max(wmax, 1e-6), (0.0, max(wmax, 1e-6)), key="insp_wr")
-conf = f4.slider("Confidence below", 0.0, 1.0, 1.0, 0.05, key="insp_conf")
+options = sorted(frame["pseudo_label"].unique())
+wmax = max(float(frame["weight"].max()) if frame["weight"].notna().any() else 1.0, 1e-6)
+# The filters are kept in the workspace, as the Train settings are: a refresh, or a visit to another page (which
+# drops this page's widget values), reset them mid-audit. On every draw they are fitted to the run shown.
+ss = st.session_state
+current = {**(w.state["settings"].get("inspect_filters") or {}), **{k: ss[k] for k in INSPECT_FILTERS if k in ss}}
+ss.update(inspect_filters(current, options, wmax, ss.get("insp_wr_max")))
+ss["insp_wr_max"] = wmax
+
+
+def keep_filters() -> None:
+    w.update_settings(inspect_filters=inspect_filters_to_keep(st.session_state, wmax))
+
+
+labels = f2.multiselect("Pseudo-label", options, key="insp_labels", on_change=keep_filters)
+wr = f3.slider("Weight range", 0.0, wmax, key="insp_wr", on_change=keep_filters)
+conf = f4.slider("Confidence below", 0.0, 1.0, step=0.05, key="insp_conf", on_change=keep_filters)
 g1, g2, g3, g4 = st.columns([3, 1, 1, 1])
-search = g1.text_input("Search text", key="insp_search")
-zero = g2.checkbox("Rejected only", key="insp_zero", help="Weight 0: the examples the meta re-weighting rejected.")
-sort = g3.selectbox("Sort by", ["confidence", "weight", "id"], key="insp_sort")
-asc = g4.checkbox("Ascending", True, key="insp_asc")
+search = g1.text_input("Search text", key="insp_search", on_change=keep_filters)
+zero = g2.checkbox("Rejected only", key="insp_zero", on_change=keep_filters,
+                   help="Weight 0: the examples the meta re-weighting rejected.")
+sort = g3.selectbox("Sort by", INSPECT_SORTS, key="insp_sort", on_change=keep_filters)
+asc = g4.checkbox("Ascending", key="insp_asc", on_change=keep_filters)
 audit = pseudo_label_audit(frame[frame["iteration"] == it])
 if audit:
-    st.info(audit_text(audit))
-    wrong = st.checkbox("Wrong pseudo-labels only", key="insp_wrong",
+    summary = audit_view(audit)
+    st.info(summary["headline"])
+    for col, (label, value, why) in zip(st.columns(len(summary["parts"]) or 1), summary["parts"]):
+        col.metric(label, value, help=why)
+    if summary["details"]:
+        with st.expander("Did the larger weights go to the right pseudo-labels?"):
+            st.markdown(summary["details"])
+    wrong = st.checkbox("Wrong pseudo-labels only", key="insp_wrong", on_change=keep_filters,
                         help="Rows whose pseudo-label differs from the pool file's own label.")
     listed = frame[frame["right"].eq(False)] if wrong else frame
 else:
@@ -54,7 +75,7 @@ else:
     else:
         st.caption("Choose the pool file's label column on the Data page (if it has one), with its values matched "
                    "to the classes, to see which pseudo-labels are right.")
-view = filter_pseudo(listed, it, labels, None if wr == (0.0, max(wmax, 1e-6)) else wr, zero,
+view = filter_pseudo(listed, it, labels, None if wr == (0.0, wmax) else wr, zero,
                      None if conf >= 1.0 else conf, search, sort, asc)
 size = 50
 pages = max(1, -(-len(view) // size))

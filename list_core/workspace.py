@@ -2293,6 +2293,53 @@ def filter_pseudo(frame, iteration: int | None = None, labels: Sequence[str] | N
     return f
 
 
+INSPECT_SORTS = ("confidence", "weight", "id")
+INSPECT_FILTERS = {"insp_labels": [], "insp_wr": None, "insp_conf": 1.0, "insp_search": "", "insp_zero": False,
+                   "insp_sort": "confidence", "insp_asc": True, "insp_wrong": False}
+
+
+def inspect_filters(values: Mapping[str, Any] | None, classes: Sequence[str], max_weight: float,
+                    previous_max: float | None = None) -> dict[str, Any]:
+    """The Inspect page's filters (its widget keys), fitted to the run shown. `values` are the kept or current ones:
+    a missing or unusable value falls back to its default, classes the run lacks are dropped, and the weight range
+    is cut to the run's largest weight. A range that reached the largest weight of the run it was set on
+    (`previous_max`), or None, is the whole range of this run, so picking another run does not hide its heavy rows.
+    Kept, the whole range is None (`inspect_filters_to_keep`)."""
+    values = dict(values or {})
+    out: dict[str, Any] = {}
+    picked = values.get("insp_labels")
+    out["insp_labels"] = [c for c in picked if c in classes] if isinstance(picked, (list, tuple)) else []
+    top = max(float(max_weight), 1e-6)
+    wr = values.get("insp_wr")
+    try:
+        lo, hi = (float(wr[0]), float(wr[1])) if wr is not None else (0.0, top)
+    except (TypeError, ValueError, IndexError):
+        lo, hi = 0.0, top
+    if wr is None or (previous_max is not None and hi >= previous_max - 1e-12):
+        hi = top
+    lo, hi = min(max(lo, 0.0), top), min(max(hi, 0.0), top)
+    out["insp_wr"] = (min(lo, hi), hi)
+    conf = values.get("insp_conf")
+    out["insp_conf"] = float(conf) if isinstance(conf, (int, float)) and 0.0 <= conf <= 1.0 else 1.0
+    out["insp_search"] = values["insp_search"] if isinstance(values.get("insp_search"), str) else ""
+    out["insp_sort"] = values["insp_sort"] if values.get("insp_sort") in INSPECT_SORTS else "confidence"
+    for key in ("insp_zero", "insp_asc", "insp_wrong"):
+        out[key] = values[key] if isinstance(values.get(key), bool) else INSPECT_FILTERS[key]
+    return out
+
+
+def inspect_filters_to_keep(values: Mapping[str, Any], max_weight: float) -> dict[str, Any]:
+    """The filters as the workspace keeps them: JSON values, the whole weight range as None (another run's largest
+    weight differs)."""
+    kept = {k: values[k] for k in INSPECT_FILTERS if k in values}
+    if "insp_wr" in kept:
+        lo, hi = kept["insp_wr"]
+        kept["insp_wr"] = None if lo <= 0.0 and hi >= max(float(max_weight), 1e-6) - 1e-12 else [lo, hi]
+    if "insp_labels" in kept:
+        kept["insp_labels"] = list(kept["insp_labels"])
+    return kept
+
+
 def with_gold(frame, gold: Mapping[int, str]):
     """The pseudo-label table with the pool file's own label ('gold', blank where unknown) and whether the
     pseudo-label matches it ('right': True / False / None)."""
@@ -2342,12 +2389,57 @@ def pseudo_label_audit(frame) -> dict[str, Any] | None:
             "weighting_noise": weighting_noise(scored)}
 
 
+def _rejection_sentence(audit: Mapping[str, Any]) -> str:
+    """Were the rejected (weight 0) pseudo-labels wrong more often than the kept ones? Only a gap beyond chance on
+    these counts is read as one."""
+    (n_kept, kept), (n_rejected, rejected) = audit["kept"], audit["rejected"]
+    if not (n_kept and n_rejected):
+        return ""
+    if abs(kept - rejected) <= audit.get("rejection_noise", 0.0):
+        return (f"The rejected and the kept pseudo-labels were wrong about as often ({1 - rejected:.0%} against "
+                f"{1 - kept:.0%}; a gap this small is within chance on these counts).")
+    return (f"The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than the kept ones "
+            f"({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
+
+
+def _weighting_sentences(audit: Mapping[str, Any]) -> list[str]:
+    """Among the kept, and over all re-weighted rows: did the larger weights go to the right pseudo-labels?"""
+    out = []
+    n_kept, kept = audit["kept"]
+    if audit["weighted"] is not None and n_kept:
+        text = (f"Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
+                f"{kept:.1%} counted equally: ")
+        if abs(audit["weighted"] - kept) <= audit.get("kept_weighting_noise", 0.0):
+            text += "too close to tell whether the larger weights went to right ones."
+        else:
+            text += "the larger weights " + ("went to right ones." if audit["weighted"] > kept
+                                            else "did not go to right ones.")
+        out.append(text)
+    if audit["weighted"] is not None and audit["unweighted"] is not None:
+        gap = audit["weighted"] - audit["unweighted"]
+        text = (f"Overall, the re-weighted pseudo-labels are {audit['weighted']:.1%} right by weight against "
+                f"{audit['unweighted']:.1%} counted equally: the weights ")
+        if abs(gap) <= audit.get("weighting_noise", 0.0):
+            text += "neither clearly favour nor disfavour the right ones (the gap is within chance on these counts)."
+        else:
+            text += "favour the right ones." if gap > 0 else "do not favour the right ones here."
+        out.append(text)
+    return out
+
+
+_AUDIT_PARTS = (("kept", "Kept (weight > 0)", "Pseudo-labels the meta re-weighting kept: it trained the student on "
+                 "them, each counted by its weight."),
+                ("rejected", "Rejected (weight 0)", "Pseudo-labels the meta re-weighting gave weight 0: the student "
+                 "did not learn from them after the warm-up."),
+                ("warmup_only", "Warm-up only", "Pseudo-labels seen only in the warm-up, before the re-weighting: "
+                 "they have no weight."))
+
+
 def audit_text(audit: Mapping[str, Any]) -> str:
-    """`pseudo_label_audit` in words (markdown), for the Inspect page: the share right as a bold headline, then one
-    bullet per finding, since a single paragraph was hard to read for a non-expert. The weights act twice, and the
-    two can disagree (a walkthrough read 'kept 95 % right, rejected 83 %' and then 'the weights do not favour the
-    right ones' as a contradiction): weight 0 rejects, and among the kept a larger weight counts more. Each gets its
-    own bullet before the overall verdict."""
+    """`pseudo_label_audit` in words (markdown): the share right as a bold headline, then one bullet per finding.
+    The weights act twice, and the two can disagree (a walkthrough read 'kept 95 % right, rejected 83 %' and then
+    'the weights do not favour the right ones' as a contradiction): weight 0 rejects, and among the kept a larger
+    weight counts more. Each gets its own bullet before the overall verdict."""
     def share(part: tuple[int, float | None], what: str) -> str:
         return f"{what}: {part[1]:.0%} right ({part[0]:,})" if part[0] else ""
 
@@ -2356,31 +2448,27 @@ def audit_text(audit: Mapping[str, Any]) -> str:
                          share(audit["warmup_only"], "seen only in the warm-up (no weight)")) if p]
     text = (f"**Pseudo-labels {audit['accuracy']:.1%} right**, checked against the pool file's own labels "
             f"({audit['n']:,} with a known label).\n\n- " + "; ".join(parts) + ".")
-    (n_kept, kept), (n_rejected, rejected) = audit["kept"], audit["rejected"]
-    if n_kept and n_rejected:
-        if abs(kept - rejected) <= audit.get("rejection_noise", 0.0):
-            text += (f"\n- The rejected and the kept pseudo-labels were wrong about as often ({1 - rejected:.0%} "
-                     f"against {1 - kept:.0%}; a gap this small is within chance on these counts).")
-        else:
-            text += (f"\n- The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than "
-                     f"the kept ones ({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
-    if audit["weighted"] is not None and n_kept:
-        text += (f"\n- Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
-                 f"{kept:.1%} counted equally: ")
-        if abs(audit["weighted"] - kept) <= audit.get("kept_weighting_noise", 0.0):
-            text += "too close to tell whether the larger weights went to right ones."
-        else:
-            text += "the larger weights " + ("went to right ones." if audit["weighted"] > kept
-                                            else "did not go to right ones.")
-    if audit["weighted"] is not None and audit["unweighted"] is not None:
-        gap = audit["weighted"] - audit["unweighted"]
-        text += (f"\n- Overall, the re-weighted pseudo-labels are {audit['weighted']:.1%} right by weight against "
-                 f"{audit['unweighted']:.1%} counted equally: the weights ")
-        if abs(gap) <= audit.get("weighting_noise", 0.0):
-            text += "neither clearly favour nor disfavour the right ones (the gap is within chance on these counts)."
-        else:
-            text += "favour the right ones." if gap > 0 else "do not favour the right ones here."
+    for sentence in [_rejection_sentence(audit)] + _weighting_sentences(audit):
+        if sentence:
+            text += "\n- " + sentence
     return text
+
+
+def audit_view(audit: Mapping[str, Any]) -> dict[str, Any]:
+    """`pseudo_label_audit` laid out for the Inspect page, where the one box of bullets was dense for a non-expert:
+    a headline (the share right and whether the rejected ones were the wrong ones), one figure per group of
+    pseudo-labels `(label, value, help)`, and the comparisons of weights as details to open."""
+    headline = (f"**{audit['accuracy']:.1%} of these pseudo-labels are right**, checked against the pool file's own "
+                f"labels ({audit['n']:,} with a known label).")
+    rejection = _rejection_sentence(audit)
+    if rejection:
+        headline += " " + rejection
+    elif audit["kept"][0] and not audit["rejected"][0]:
+        headline += " The re-weighting rejected none of them."
+    parts = [(f"{label} · {audit[key][0]:,}", f"{audit[key][1]:.0%} right", help_)
+             for key, label, help_ in _AUDIT_PARTS if audit[key][0]]
+    details = "\n".join(f"- {s}" for s in _weighting_sentences(audit))
+    return {"headline": headline, "parts": parts, "details": details}
 
 
 def _model_name(model: str | None) -> str:

@@ -367,7 +367,14 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     fake_run(ws, "r1", gold=["pos", "neg", "pos", "pos", "neg", "pos", "neg", "pos", None, None])
     at = app("ig", "app_pages/inspect_run.py", run="r1")
     no_errors(at)
-    assert any("62.5% right" in i.value and "favour the right ones" in i.value for i in at.info)
+    # A headline with the verdict on the rejected, one figure per group, the weights' comparisons folded away:
+    # the single box of five findings was dense for a non-expert.
+    assert [i.value for i in at.info] == ["**62.5% of these pseudo-labels are right**, checked against the pool "
+                                          "file's own labels (8 with a known label). The rejected pseudo-labels were "
+                                          "wrong more often than the kept ones (100% against 0% wrong)."]
+    assert [(m.label, m.value) for m in at.metric] == [("Kept (weight > 0) · 5", "100% right"),
+                                                        ("Rejected (weight 0) · 3", "0% right")]
+    assert any("favour the right ones." in m.value for m in at.expander[0].markdown)
     assert "gold" in at.dataframe[0].value.columns
     at.checkbox(key="insp_wrong").check().run()
     assert sorted(at.dataframe[0].value["id"]) == [0, 1, 2]
@@ -492,6 +499,31 @@ def test_inspect_filters_accept_correct(home):
     at.button(key="insp_accept").click().run()
     assert [e for e in W.Workspace("in").labeled if e.get("pool_id") == 7][0]["label"] == "neg"
     assert any("has your own label" in e.value for e in at.error)
+
+
+def test_inspect_filters_survive_a_refresh_and_a_visit_to_another_page(home):
+    """The filters were widget values only: a refresh (a new session) or a visit to another page reset them
+    mid-audit. They are kept in the workspace and fitted to the run shown."""
+    ws = prepared("keep")
+    fake_done_run(ws, "r1")
+    at = app("keep", "app_pages/inspect_run.py", run="r1")
+    at.text_input(key="insp_search").set_value("pool 7").run()
+    at.selectbox(key="insp_sort").set_value("weight").run()
+    at.checkbox(key="insp_asc").uncheck().run()
+    at.multiselect(key="insp_labels").set_value(["pos"]).run()
+    picked = list(at.dataframe[0].value["id"])
+    at.switch_page("app_pages/label.py").run()
+    at.switch_page("app_pages/inspect_run.py").run()
+    no_errors(at)
+    assert at.text_input(key="insp_search").value == "pool 7" and at.selectbox(key="insp_sort").value == "weight"
+    fresh = app("keep", "app_pages/inspect_run.py", run="r1")  # a refresh: a new session on the same address
+    no_errors(fresh)
+    assert fresh.text_input(key="insp_search").value == "pool 7"
+    assert fresh.selectbox(key="insp_sort").value == "weight" and fresh.checkbox(key="insp_asc").value is False
+    assert fresh.multiselect(key="insp_labels").value == ["pos"]
+    assert list(fresh.dataframe[0].value["id"]) == picked
+    fresh.text_input(key="insp_search").set_value("").run()
+    assert W.Workspace("keep").state["settings"]["inspect_filters"]["insp_search"] == ""
 
 
 def test_runs_page_compare_and_delete(home):

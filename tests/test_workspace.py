@@ -736,6 +736,29 @@ def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     assert summary["seed"] == 0 and summary["reweight"] is True
 
 
+def test_inspect_filters_are_fitted_to_the_run_shown():
+    fit = W.inspect_filters
+    defaults = fit(None, ["neg", "pos"], 2.0)
+    assert defaults == {"insp_labels": [], "insp_wr": (0.0, 2.0), "insp_conf": 1.0, "insp_search": "",
+                        "insp_sort": "confidence", "insp_zero": False, "insp_asc": True, "insp_wrong": False}
+    kept = {"insp_labels": ["pos", "gone"], "insp_wr": [0.5, 9.0], "insp_conf": 0.4, "insp_search": "refund",
+            "insp_sort": "weight", "insp_zero": True, "insp_asc": False, "insp_wrong": True, "other": 1}
+    out = fit(kept, ["neg", "pos"], 2.0)
+    assert out["insp_labels"] == ["pos"] and out["insp_wr"] == (0.5, 2.0) and out["insp_conf"] == 0.4
+    assert (out["insp_search"], out["insp_sort"], out["insp_zero"], out["insp_asc"], out["insp_wrong"]) == \
+        ("refund", "weight", True, False, True) and "other" not in out
+    # The whole range of one run is the whole range of the next, even where that run's weights reach further.
+    assert fit({"insp_wr": (0.0, 2.0)}, [], 5.0, previous_max=2.0)["insp_wr"] == (0.0, 5.0)
+    assert fit({"insp_wr": (0.0, 1.0)}, [], 5.0, previous_max=2.0)["insp_wr"] == (0.0, 1.0)
+    assert fit({"insp_wr": None}, [], 5.0)["insp_wr"] == (0.0, 5.0)
+    bad = {"insp_labels": "pos", "insp_wr": "wide", "insp_conf": 3, "insp_search": 7, "insp_sort": "text",
+           "insp_zero": "yes"}
+    assert fit(bad, ["pos"], 1.0) == fit(None, ["pos"], 1.0)
+    assert W.inspect_filters_to_keep({"insp_wr": (0.0, 2.0), "insp_labels": ("pos",), "run_id": "r1"}, 2.0) == \
+        {"insp_wr": None, "insp_labels": ["pos"]}
+    assert W.inspect_filters_to_keep({"insp_wr": (0.5, 2.0)}, 2.0) == {"insp_wr": [0.5, 2.0]}
+
+
 def test_hold_out_moves_labeled_pool_rows_into_the_evaluation_set(home, monkeypatch):
     ws = W.Workspace("ho")
     ws.save_upload("p.csv", csv_bytes([{"text": f"t {i}", "label": ["Neg", "pos", "?"][i % 3]} for i in range(60)]))
