@@ -111,6 +111,21 @@ def class_colors(n_classes: int) -> list[str] | None:
     return [c for c in px.colors.qualitative.Dark24 if c.upper() != "#FC0080"]
 
 
+def try_it_chart(classes: list[str], proba: list[float]):
+    """The Try-it answer as one labelled bar per class, most likely on top, the scale 0-100 % whatever the answer:
+    Streamlit's bar chart was a small unlabelled strip whose axis stretched to the largest bar."""
+    import plotly.express as px
+
+    order = sorted(range(len(classes)), key=lambda i: -proba[i])
+    fig = px.bar(x=[proba[i] for i in order], y=[str(classes[i]) for i in order], orientation="h",
+                 text=[f"{proba[i]:.1%}" for i in order], range_x=[0, 1],
+                 labels={"x": "probability", "y": ""}, color_discrete_sequence=["#1f77b4"])
+    fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_layout(height=90 + 34 * len(classes), margin=dict(t=10, b=10, l=10, r=40),
+                      yaxis=dict(autorange="reversed"), xaxis=dict(tickformat=".0%"))
+    return fig
+
+
 def ws() -> W.Workspace:
     """The session's workspace; an unreadable one is reported and the page stops (no traceback)."""
     try:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from list_core.workspace import table_bytes
-from app_pages._ui import classifier, current_run, errors, file_predictions, not_there_yet, ws
+from app_pages._ui import classifier, current_run, errors, file_predictions, not_there_yet, try_it_chart, ws
 
 st.title("Export")
 w = ws()
@@ -46,15 +46,21 @@ fields = w.run_fields(rid)  # a pair task asks for each of its texts
 texts = ({fields[0]: st.text_area("Type a text to classify", key="try_text")} if len(fields) == 1 else
          {f: st.text_area(f"Text for {{{f}}}", key=f"try_text_{f}") for f in fields})
 clicked = st.button("Classify", key="try_btn")
+# The answer stays while its text does: any other click on the page (a download, a file to predict) reran the page
+# and the answer was gone. It is for this run's model, as saved when it was classified.
+asked = (str(run.path), run.model_path.stat().st_mtime, tuple(sorted(texts.items())))
 if clicked and not all(t.strip() for t in texts.values()):
     st.info("Type or paste a text in " + ("the box above" if len(fields) == 1 else "each box above") + " first.")
 elif clicked:
     with errors():
         clf = classifier(str(run.path), run.model_path.stat().st_mtime)
-        proba = clf.predict_proba([texts])[0]
-        best = int(proba.argmax())
-        st.success(f"**{clf.classes_[best]}** ({proba[best]:.1%})")
-        st.bar_chart({c: float(p) for c, p in zip(clf.classes_, proba)}, horizontal=True)
+        st.session_state["try_answer"] = (asked, list(clf.classes_), clf.predict_proba([texts])[0].tolist())
+answer = st.session_state.get("try_answer")
+if answer and answer[0] == asked:
+    _, classes, proba = answer
+    best = max(range(len(proba)), key=proba.__getitem__)
+    st.success(f"**{classes[best]}** ({proba[best]:.1%})")
+    st.plotly_chart(try_it_chart(classes, proba), width="stretch", key="try_chart")
 
 st.subheader("Predict a file")
 up = st.file_uploader("File to label", type=["csv", "tsv", "jsonl", "json", "parquet", "txt"], key="pred_file")

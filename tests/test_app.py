@@ -662,6 +662,13 @@ def test_export_try_it_asks_for_each_text_of_a_pair_task(home, monkeypatch):
     no_errors(at)
     assert seen == [{"premise": "A man sleeps.", "hypothesis": "A man is awake."}]
     assert any("yes" in s.value for s in at.success)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert chart["data"][0]["y"] == ["yes", "no"] and chart["data"][0]["text"] == ["70.0%", "30.0%"]
+    # Another click on the page keeps the answer while the texts are the same; a changed text drops it.
+    at.run()
+    assert any("yes" in s.value for s in at.success) and len(seen) == 1  # shown again, not predicted again
+    at.text_area(key="try_text_hypothesis").set_value("A man is asleep.").run()
+    assert not at.success and not at.get("plotly_chart")
     assert "clf.predict([{'premise': '...', 'hypothesis': '...'}])" in ws.model_card(rid)
 
 
