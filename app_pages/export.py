@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from list_core.workspace import table_bytes
+from list_core.workspace import columns_read, table_bytes
 from app_pages._ui import classifier, current_run, errors, file_predictions, not_there_yet, try_it_chart, ws
 
 st.title("Export")
@@ -67,7 +67,8 @@ up = st.file_uploader("File to label", type=["csv", "tsv", "jsonl", "json", "par
 if up is not None:
     with errors():
         # The workspace's text column(s) when the file has them, else the person names them (no guessing).
-        columns, wanted = w.file_columns(up.name, up.getvalue()), list(w.text_columns)
+        # Only the columns the run's template reads ('{premise} ? {mask}' over premise and hypothesis: premise).
+        columns, wanted = w.file_columns(up.name, up.getvalue()), columns_read(fields, w.text_columns)
         if not set(wanted) <= set(columns):
             st.caption(f"This file has no column {' / '.join(repr(c) for c in wanted if c not in columns)} (the "
                        "pool's): choose which of its columns holds the text.")

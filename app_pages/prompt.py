@@ -3,7 +3,7 @@
 import streamlit as st
 
 from list_core.prompts import SUGGESTED_TEMPLATES, PromptError, Template
-from list_core.workspace import (WorkspaceError, map_fields, match_suggested_words, preview_prompts,
+from list_core.workspace import (WorkspaceError, check_model, map_fields, match_suggested_words, preview_prompts,
                                  zero_shot_check)
 from app_pages._ui import errors, flash, grid, show_flash, ws
 
@@ -122,8 +122,17 @@ if len(rows) < 3 and len(pool):
 st.subheader("Preview")
 st.caption(f"At the next run's token budget: {max_len} tokens, from {budget_from}. A long text is cut to fit; the "
            "template and the mask never are.")
+try:  # a model outside LIST_STUDIO_MODEL_ROOTS is never read, not even for a preview
+    check_model(model)
+    model_error = None
+except WorkspaceError as exc:
+    model_error = str(exc)
 if template_error:
     st.caption("The preview appears once the template is fixed.")
+elif model_error:
+    if model_error not in problems:  # said above only once the classes have their words
+        st.warning(model_error)
+    st.caption("The preview appears once the Model on the Train page can be used.")
 else:
     with errors():
         fmap = field_map_of(parsed.fields)

@@ -260,6 +260,15 @@ def map_fields(fields: Sequence[str], cols: Sequence[str]) -> dict[str, str]:
     return {f: (f if f in cols else next(rest)) for f in fields}
 
 
+def columns_read(fields: Sequence[str], cols: Sequence[str]) -> list[str]:
+    """The text columns a template's fields read, in field order (`map_fields`): a template may read fewer columns
+    than the data has ('{premise} ? {mask}' over premise and hypothesis); `cols` when they do not fit."""
+    try:
+        return list(dict.fromkeys(map_fields(fields, cols).values()))
+    except WorkspaceError:
+        return list(cols)
+
+
 def rename_fields(template: str, mapping: Mapping[str, str]) -> str:
     """The template with each placeholder {old} (or {old:modifier}) renamed to {mapping[old]}; {mask}, literal
     braces and every other character are kept as written."""
@@ -1110,9 +1119,24 @@ class Workspace:
         return [c for c, w in self.label_words.items() if not w]
 
     def classes_without_examples(self) -> list[str]:
-        """Classes with no labeled example: `start_run` refuses to start."""
+        """Classes with no labeled example (with text): `start_run` refuses to start."""
         counts = self.class_counts()
+        for ex in self.textless_examples():
+            counts[ex["label"]] -= 1
         return [c for c in self.classes if counts.get(c, 0) == 0]
+
+    def textless_examples(self) -> list[dict[str, Any]]:
+        """Labeled examples of the classes with no text in some text column: those labeled when the data had other
+        text columns (one column, then a pool of pairs, or the reverse). Runs leave them out (they trained as empty
+        texts), and the Label page says so. Only the columns the template reads count ('{premise} ? {mask}')."""
+        from .prompts import PromptError
+
+        try:
+            cols = list(dict.fromkeys(self.field_map().values()))
+        except (PromptError, WorkspaceError):
+            cols = self.text_columns
+        return [ex for ex in self.state["labeled"] if ex["label"] in self.classes
+                and not all(str(ex.get(c) or "").strip() for c in cols)]
 
     def start_blocked(self) -> bool:
         """Whether `start_run` would refuse for a reason known without loading a tokenizer (too few classes, a class
@@ -1144,6 +1168,15 @@ class Workspace:
             out.append(f"{sum(gone.values())} labeled example(s) belong to class(es) no longer listed "
                        f"({', '.join(map(repr, gone))}); they are kept but not trained on: add the class(es) back, "
                        "or rename a class in place to carry them over")
+        textless = self.textless_examples()
+        if textless:
+            old = sorted({k for ex in textless for k in ex if k not in ("uid", "label", "source", "pool_id")}
+                         - set(self.text_columns))
+            blank = sorted({c for ex in textless for c in self.text_columns if not str(ex.get(c) or "").strip()},
+                           key=self.text_columns.index)
+            out.append(f"{len(textless)} labeled example(s) have no text in the text column(s) "
+                       f"{', '.join(blank)}" + (f" (they were labeled under {', '.join(old)})" if old else "")
+                       + ": runs leave them out. Label them again, or load the file they came from on the Data page")
         return out
 
     # --- one-by-one labeling from the pool ---
@@ -1188,7 +1221,19 @@ class Workspace:
         now = self.text_columns
         if len(names) == len(now) and not set(names) & set(now):  # made when the text column(s) had other names:
             names = now  # they follow by position, as the labeled examples did (else blank texts in the export)
-        return {int(r["id"]): {n: str(r[f]) for n, f in zip(names, fields)} for r in rows.to_dict("records")}
+        out = {int(r["id"]): {n: str(r[f]) for n, f in zip(names, fields)} for r in rows.to_dict("records")}
+        # A template that reads only some of the text columns ('{title} {mask}' over title and body): the run kept
+        # the columns it reads; the others come from the pool row of the same id (this load of the pool only), or
+        # the export and Accept would give those rows a blank second text.
+        missing = [c for c in now if c not in names]
+        if missing and out and self.run_on_current_pool(run_id):
+            pool = self.pool()
+            if set(missing) <= set(pool.columns):
+                by_id = pool.set_index(pool["id"].astype(int))[missing]
+                for i, texts in out.items():
+                    if i in by_id.index:
+                        texts.update({c: str(by_id.at[i, c]) for c in missing})
+        return out
 
     def run_on_current_pool(self, run_id: str) -> bool:
         """Whether a run was made on this load of the pool, so its row ids are the pool's ids (a run from before
@@ -1478,8 +1523,9 @@ class Workspace:
     def _run_rows(self) -> "RunRows":
         """What a run trains and measures on, from the workspace as it is now (one read of each file)."""
         fmap = self.field_map()  # template field -> data column
+        textless = {ex["uid"] for ex in self.textless_examples()}
         labeled = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]}
-                   for ex in self.state["labeled"] if ex["label"] in self.classes]
+                   for ex in self.state["labeled"] if ex["label"] in self.classes and ex.get("uid") not in textless]
         pool = self.pool()
         taken = {ex.get("pool_id") for ex in self.state["labeled"] if ex.get("pool_id") is not None}
         if len(pool):
@@ -1855,6 +1901,7 @@ class Workspace:
         name = safe_filename(filename)
         out, _ = read_table(io.BytesIO(bytes(data)), name=name)  # the same rows load_examples numbers by 'id'
         # The workspace's text columns when the file has them all, else the loader's guess (a file of other names).
+        text_columns = columns_read(fields, text_columns) if text_columns else text_columns
         cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, out.columns)) else None
         try:
             ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False)
@@ -2204,6 +2251,7 @@ def preview_prompts(template: str, rows: Sequence[Mapping[str, Any]], words: Map
     from .prompts import PromptEncoder, PromptError, Template
 
     tpl = Template(template)
+    model = check_model(model)  # a path outside LIST_STUDIO_MODEL_ROOTS is read by no page, the preview included
     tok = load_tokenizer(model)
     warnings: list[str] = []
     if words and all(str(w).strip() for w in words.values()):

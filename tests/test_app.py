@@ -1088,3 +1088,19 @@ def test_train_page_explains_its_words(home):
     assert any(e.label == "What the words on this page mean" for e in at.expander)
     text = " ".join(m.value for m in at.markdown)
     assert all(w in text for w in ("**Teacher**", "**Student**", "**Pseudo-label**", "**weight**", "macro-F1"))
+
+
+def test_prompt_preview_reads_no_model_outside_the_allowed_roots(home, tiny_model):
+    """A Model typed on the Train page outside LIST_STUDIO_MODEL_ROOTS: Start refuses it, but the Prompt page's
+    preview loaded its tokenizer (and embeddings) anyway. The page now says why there is no preview, once."""
+    ws = prepared("outside")
+    ws.update_settings(model=str(tiny_model))  # the home fixture's roots do not hold it
+    W._TOKENIZERS.pop(str(tiny_model), None)
+    at = app("outside", "app_pages/prompt.py")
+    no_errors(at)
+    assert not at.code and str(tiny_model) not in W._TOKENIZERS
+    assert len([w for w in at.warning if "not under an allowed model root" in w.value]) == 1
+    W.Workspace("outside").set_classes([])  # without classes prompt_problems says nothing of the model: the page does
+    at = app("outside", "app_pages/prompt.py")
+    no_errors(at)
+    assert not at.code and len([w for w in at.warning if "not under an allowed model root" in w.value]) == 1

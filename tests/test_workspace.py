@@ -1535,3 +1535,85 @@ def test_renaming_a_class_does_not_show_its_old_name_as_a_match_the_person_made(
     assert ws.matched_label_values == {"1": "spam"}
     ws.set_classes(["spam", "not spam"])  # renamed back: its name is a class again, and no alias
     assert "not spam" not in W.Workspace("ren").state["former_class_names"]
+
+
+def test_a_template_reading_one_of_two_text_columns_exports_and_accepts_both_texts(home, monkeypatch):
+    """Two text columns, a template that reads one ('{premise} ? {mask}'): the run keeps only the column it reads;
+    the export gave its pseudo-labeled rows a blank 'hypothesis', and Accept made examples without one."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
+    ws = W.Workspace("onefield")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(4)]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_template("{premise} ? {mask}")
+    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
+    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    rid = ws.start_run("quick", check=False)
+    ws.run(rid).append_pseudo_labels(pd.DataFrame({"id": range(4), "text": [f"p {i}" for i in range(4)],
+                                                   "pseudo_label": ["yes"] * 4, "confidence": [0.9] * 4,
+                                                   "weight": [1.0] * 4, "reweighted_steps": [1] * 4,
+                                                   "iteration": [1] * 4}))
+    rows = ws.export_frame(rid)
+    rows = rows[rows["source"] == "pseudo"]
+    assert rows["premise"].tolist() == ["p 0", "p 1", "p 2", "p 3"]
+    assert rows["hypothesis"].tolist() == ["h 0", "h 1", "h 2", "h 3"]
+    ws.accept_pseudo(rid, [2])
+    accepted = [ex for ex in W.Workspace("onefield").labeled if ex["source"] == "accepted"]
+    assert [(ex["premise"], ex.get("hypothesis")) for ex in accepted] == [("p 2", "h 2")]
+
+
+def test_predict_a_file_with_a_run_reading_one_of_two_text_columns(home):
+    """A pair workspace whose run's template reads only {premise}: the pool's own file (premise and hypothesis)
+    was refused with 'the model's template needs 1 text column(s) (premise); the file gave premise, hypothesis'."""
+    ws = W.Workspace("onefieldpred")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "p", "hypothesis": "h"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+
+    class Premise(_StubClassifier):
+        class template_:
+            fields = ["premise"]
+
+        def predict_proba(self, rows):
+            assert all(set(r) == {"premise"} for r in rows)
+            return np.array([[0.9, 0.1] if "bad" in r["premise"] else [0.2, 0.8] for r in rows])
+
+    data = csv_bytes([{"premise": "bad film", "hypothesis": "it is good"}, {"premise": "great", "hypothesis": "x"}])
+    frame = pd.read_csv(io.BytesIO(ws.predict_upload(Premise(), "new.csv", data, ws.text_columns)[0]))
+    assert frame["prediction"].tolist() == ["neg", "pos"] and frame["hypothesis"].tolist() == ["it is good", "x"]
+    assert W.columns_read(["premise"], ["premise", "hypothesis"]) == ["premise"]
+
+
+def test_prompt_preview_reads_no_model_outside_the_allowed_roots(home, tiny_model):
+    """The Train page keeps the typed model unchecked; the Prompt page's preview loaded its tokenizer (and read its
+    embeddings for label-word advice) from any server path, past LIST_STUDIO_MODEL_ROOTS (the saved tiny BERT is
+    outside the home fixture's roots)."""
+    W._TOKENIZERS.pop(str(tiny_model), None)
+    with pytest.raises(W.WorkspaceError, match="not under an allowed model root"):
+        W.preview_prompts("{text} It was {mask}.", [{"text": "a film"}], {"neg": "terrible", "pos": "great"},
+                          str(tiny_model), 32)
+    assert str(tiny_model) not in W._TOKENIZERS
+
+
+def test_examples_labeled_under_other_text_columns_are_said_and_not_trained_as_empty_texts(home, monkeypatch):
+    """Six examples labeled on a one-column pool ('text'), then a pool of pairs: the examples keep their text under
+    'text', and the next run trained them as empty premise / hypothesis, with no word on any page."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
+    ws = W.Workspace("switch")
+    ws.save_upload("s.csv", csv_bytes([{"text": f"film {i}"} for i in range(10)]))
+    ws.set_pool("s.csv", ["text"])
+    ws.set_classes(["neg", "pos"], {"neg": "No", "pos": "Yes"})
+    for i in range(6):
+        ws.label_pool_example(i, ["neg", "pos"][i % 2])
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(10)]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
+    assert not any(r["premise"] == "" for r in ws._run_rows().labeled)
+    assert any("6 labeled example(s) have no text in the text column(s) premise, hypothesis" in m
+               for m in ws.label_warnings())
+    assert ws.start_blocked()
+    with pytest.raises(W.WorkspaceError, match="have no labeled example"):
+        ws.start_run("quick", check=False)
+    ws.add_example({"premise": "a", "hypothesis": "b"}, "neg")
+    ws.add_example({"premise": "c", "hypothesis": "d"}, "pos")
+    rid = ws.start_run("quick", check=False)
+    assert json.loads(ws.run(rid).config_path.read_text())["counts"]["labeled"] == 2
