@@ -26,6 +26,9 @@ def use_suggestion() -> None:
     matched = match_suggested_words(w.classes, words) if words else None
     if matched:
         w.set_label_words(matched)
+    elif words and not w.classes:  # no word boxes below yet: say where the classes come from
+        flash("Template set. Its label words (" + ", ".join(f"{k} -> {v}" for k, v in words.items()) + ") wait for "
+              "your classes (below: where to name them).", "info")
     elif words:
         flash("Label words not applied: the suggestion's classes ("
               + ", ".join(f"{k} -> {v}" for k, v in words.items()) + ") do not match yours by name; "

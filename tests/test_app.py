@@ -298,6 +298,15 @@ def test_prompt_suggestion_gives_each_class_its_own_label_word(home):
     at.button(key="use_suggestion").click().run()
     assert W.Workspace("sug").label_words == {"bad": "", "good": ""}
     assert any("Label words not applied" in w.value for w in at.warning)
+    ws.set_classes([])  # no classes yet: no word boxes to point at, the page says where the classes come from
+    at = app("sug", "app_pages/prompt.py")
+    at.selectbox(key="suggestion").set_value("sentiment").run()
+    at.button(key="use_suggestion").click().run()
+    no_errors(at)
+    assert W.Workspace("sug").template.endswith("It was {mask}.")
+    assert not any("Label words not applied" in w.value for w in at.warning)  # 'set the words below': none there
+    assert any("wait for your classes" in i.value for i in at.info)
+    assert any("Define the classes on the Label page" in i.value for i in at.info)
     assert W.match_suggested_words(["pos", "neg"], {"negative": "terrible", "positive": "great"}) == {
         "pos": "great", "neg": "terrible"}
 
