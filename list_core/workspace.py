@@ -2263,6 +2263,11 @@ def preview_prompts(template: str, rows: Sequence[Mapping[str, Any]], words: Map
         missing = [k for k, w in (words or {}).items() if not str(w).strip()]
         if missing:
             warnings.append(f"class(es) {', '.join(missing)} have no label word yet")
+    named = getattr(tok, "model_max_length", None)
+    if isinstance(named, int) and 0 < named < max_length:  # a run cuts to what the model reads: so does its preview
+        warnings.append(f"this model reads at most {named} tokens: runs cut prompts to {named}, not max_length "
+                        f"{max_length}")
+        max_length = named
     enc = PromptEncoder(tpl, tok, max_length)
     out = []
     for r in rows:
@@ -2284,7 +2289,7 @@ def zero_shot_check(template: str, words: Mapping[str, str], rows: Sequence[Mapp
     import pandas as pd
     import torch
 
-    from .modeling import load_backbone
+    from .modeling import load_backbone, max_tokens
     from .prompts import PromptEncoder, Template, Verbalizer
 
     name = check_model(model)
@@ -2293,7 +2298,8 @@ def zero_shot_check(template: str, words: Mapping[str, str], rows: Sequence[Mapp
         _BACKBONES[name] = load_backbone(name)
     mlm, tok, head_pretrained = _BACKBONES[name]
     verb = Verbalizer(dict(words), tok)
-    enc = PromptEncoder(Template(template), tok, max_length)
+    limit = max_tokens(mlm, tok)  # as a run cuts: past the position table the model fails ('index out of bounds')
+    enc = PromptEncoder(Template(template), tok, min(max_length, limit) if limit else max_length)
     mlm.eval()
     out = []
     for start in range(0, len(rows), 16):

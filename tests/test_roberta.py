@@ -141,3 +141,25 @@ def test_max_tokens_reads_the_position_table_and_the_tokenizer(roberta_dir):
     assert max_tokens(roberta, tok) == 64
     named = AutoTokenizer.from_pretrained(str(roberta_dir), model_max_length=32)
     assert max_tokens(roberta, named) == 32
+
+
+def test_the_prompt_pages_preview_and_zero_shot_check_cut_as_a_run_does(roberta_dir, tmp_path, monkeypatch):
+    """The Prompt page previews, and zero-shot checks, at the next run's max_length: past the model's position table
+    the check failed inside the model as training did, and the preview showed tokens no run reads."""
+    from transformers import AutoTokenizer
+
+    from list_core import workspace as W
+
+    named = tmp_path / "named"  # the same model, its tokenizer naming its limit as hub tokenizers do (512)
+    named.mkdir()
+    for f in roberta_dir.iterdir():
+        (named / f.name).write_bytes(f.read_bytes())
+    AutoTokenizer.from_pretrained(str(roberta_dir), model_max_length=32).save_pretrained(str(named))
+    monkeypatch.setenv("LIST_STUDIO_MODEL_ROOTS", f"{roberta_dir.parent}:{tmp_path}")
+    long_text = " ".join(["great movie and good film"] * 40)
+    words = {"neg": "terrible", "pos": "great"}
+    frame, _, _ = W.zero_shot_check(TEMPLATE, words, [{"text": long_text, "label": "pos"}], str(roberta_dir), 200)
+    assert len(frame) == 1
+    previews, warnings = W.preview_prompts(TEMPLATE, [{"text": long_text}], words, str(named), 200)
+    assert previews[0]["tokens"] == 32 and previews[0]["truncated"]
+    assert any("reads at most 32 tokens" in w for w in warnings)
