@@ -652,16 +652,29 @@ def test_export_says_which_class_a_matched_label_value_means(home):
     assert frame["file_label_class"].fillna("-").tolist() == ["neg", "pos", "-", "neg", "pos", "-"]  # '?': no class
 
 
+def pseudo_labeled(run, n, label="pos"):
+    """`n` pseudo-labels of pool rows 0..n-1, all `label`, weight 1, in iteration 1."""
+    run.append_pseudo_labels(pd.DataFrame({"id": range(n), "text": ["joined"] * n, "pseudo_label": [label] * n,
+                                           "confidence": [0.9] * n, "weight": [1.0] * n,
+                                           "reweighted_steps": [1] * n, "iteration": [1] * n}))
+
+
+def pair_workspace(name, template, n):
+    """A yes/no pair task: a pool of `n` premise/hypothesis rows ('p i' / 'h i'), two labeled pairs, `template`."""
+    ws = W.Workspace(name)
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(n)]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_template(template)
+    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
+    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    return ws
+
+
 def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypatch):
     """Runs store rows by template field; a field named unlike its column ({text} reading 'sentence') and a pair
     task (two columns) must come back under the data's columns, each on its own."""
     monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
-
-    def pseudo(run, n):
-        run.append_pseudo_labels(pd.DataFrame({"id": range(n), "text": ["joined"] * n, "pseudo_label": ["pos"] * n,
-                                               "confidence": [0.9] * n, "weight": [1.0] * n,
-                                               "reweighted_steps": [1] * n, "iteration": [1] * n}))
-
     ws = W.Workspace("fmap")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
     ws.save_upload("s.csv", csv_bytes([{"sentence": f"s {i}"} for i in range(4)]))
@@ -670,20 +683,14 @@ def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypa
     ws.add_example("good", "pos")
     ws.add_example("bad", "neg")
     rid = ws.start_run("quick", check=False)
-    pseudo(ws.run(rid), 4)
+    pseudo_labeled(ws.run(rid), 4)
     ws.accept_pseudo(rid, [1])
     assert [ex["sentence"] for ex in W.Workspace("fmap").labeled if ex["source"] == "accepted"] == ["s 1"]
     assert sorted(ws.export_frame(rid)["sentence"]) == ["bad", "good", "s 0", "s 1", "s 2", "s 3"]
 
-    ws = W.Workspace("pairs")
-    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
-    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(3)]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_template("{premise} ? {mask} , {hypothesis}")
-    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
-    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    ws = pair_workspace("pairs", "{premise} ? {mask} , {hypothesis}", 3)
     rid = ws.start_run("quick", check=False)
-    pseudo(ws.run(rid), 3)
+    pseudo_labeled(ws.run(rid), 3, "yes")
     rows = ws.export_frame(rid)
     rows = rows[rows["source"] == "pseudo"]
     assert rows["premise"].tolist() == ["p 0", "p 1", "p 2"] and rows["hypothesis"].tolist() == ["h 0", "h 1", "h 2"]
@@ -1541,18 +1548,9 @@ def test_a_template_reading_one_of_two_text_columns_exports_and_accepts_both_tex
     """Two text columns, a template that reads one ('{premise} ? {mask}'): the run keeps only the column it reads;
     the export gave its pseudo-labeled rows a blank 'hypothesis', and Accept made examples without one."""
     monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
-    ws = W.Workspace("onefield")
-    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
-    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(4)]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_template("{premise} ? {mask}")
-    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
-    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    ws = pair_workspace("onefield", "{premise} ? {mask}", 4)
     rid = ws.start_run("quick", check=False)
-    ws.run(rid).append_pseudo_labels(pd.DataFrame({"id": range(4), "text": [f"p {i}" for i in range(4)],
-                                                   "pseudo_label": ["yes"] * 4, "confidence": [0.9] * 4,
-                                                   "weight": [1.0] * 4, "reweighted_steps": [1] * 4,
-                                                   "iteration": [1] * 4}))
+    pseudo_labeled(ws.run(rid), 4, "yes")
     rows = ws.export_frame(rid)
     rows = rows[rows["source"] == "pseudo"]
     assert rows["premise"].tolist() == ["p 0", "p 1", "p 2", "p 3"]
