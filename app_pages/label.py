@@ -74,17 +74,22 @@ with one:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")
         st.markdown("\n\n".join(f"> {ex[c]}" for c in w.text_columns))
+        # Key shortcuts only while this tab is shown: the hidden tab's buttons are still on the page, and 1-9, 0
+        # and Backspace on the Table or Paste tab (Backspace clears a table cell) labeled, skipped or took back a
+        # row the user could not see.
+        keys = one.open is not False
         many = len(w.classes) > 6  # rows of 6 keep names readable at 15 classes; Skip / Undo then get a row
         buttons = grid(len(w.classes), 6) + st.columns(4)[:2] if many else st.columns(len(w.classes) + 2)
         for i, c in enumerate(w.classes):
             # 'lab_class_' keeps a class named 'skip' or 'undo' apart from the Skip and Undo buttons' keys.
-            buttons[i].button(c, key=f"lab_class_{c}", width="stretch", shortcut=str(i + 1) if i < 9 else None,
-                              on_click=label_shown, args=(int(ex["id"]), c))
-        buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0", on_click=skip_shown,
-                           args=(int(ex["id"]),))
+            buttons[i].button(c, key=f"lab_class_{c}", width="stretch",
+                              shortcut=str(i + 1) if i < 9 and keys else None, on_click=label_shown,
+                              args=(int(ex["id"]), c))
+        buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0" if keys else None,
+                           on_click=skip_shown, args=(int(ex["id"]),))
         buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
-                           shortcut="Backspace", help="Take back the last label or skip (Backspace).",
-                           on_click=undo_last)
+                           shortcut="Backspace" if keys else None,
+                           help="Take back the last label or skip (Backspace).", on_click=undo_last)
         # Class names quoted: a class named '0' or 'skip' reads apart from the keys and the Skip button.
         st.caption("Keys: " + ", ".join(f"{i + 1} = '{c}'" for i, c in enumerate(w.classes[:9]))
                    + ", 0 = Skip, Backspace = Undo. Wait for the next text before the next key.")

@@ -829,14 +829,23 @@ class Workspace:
         folded = class_lookup(self.state)
         labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
         free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
+        if int(n) < 2 * len(self.classes):  # not the label column's fault: too few rows asked for
+            raise WorkspaceError(f"hold out at least {2 * len(self.classes)} rows (two per class, "
+                                 f"{len(self.classes)} classes)")
         want = min(int(n), int(free.sum()) // 2)
         if want < 2 * len(self.classes):
             raise WorkspaceError(f"only {int(free.sum())} pool rows have a label that is one of the classes "
                                  f"({', '.join(self.classes)}); match the label column's values to the classes "
                                  "(Data page) or choose another label column")
         candidates = pool[free]
-        held = candidates.groupby(labels[free], group_keys=False).sample(frac=want / len(candidates),
-                                                                         random_state=int(seed))
+        # Exactly `want` rows, stratified: each label's share rounded down, the rows left over going to the largest
+        # remainders (a per-class rounding of the fraction held out 45 rows when 40 were asked at 15 classes).
+        sizes = labels[free].value_counts().sort_index()
+        exact = sizes * want / len(candidates)
+        quota = exact.astype(int)
+        quota[(exact - quota).sort_values(ascending=False, kind="stable").index[:want - int(quota.sum())]] += 1
+        held = pd.concat([candidates[labels[free] == c].sample(n=int(k), random_state=int(seed))
+                          for c, k in quota.items() if k])
         cols = [c for c in self.text_columns if c in pool.columns]
         frame = pd.DataFrame({"id": held["id"].astype("int64").to_numpy(), **{c: held[c].to_numpy() for c in cols},
                               "label": labels[held.index].to_numpy()})

@@ -1113,3 +1113,21 @@ def test_prompt_preview_reads_no_model_outside_the_allowed_roots(home, tiny_mode
     at = app("outside", "app_pages/prompt.py")
     no_errors(at)
     assert not at.code and len([w for w in at.warning if "not under an allowed model root" in w.value]) == 1
+
+
+def test_label_key_shortcuts_only_on_the_one_by_one_tab(home):
+    """The one-by-one buttons are drawn in every tab of the Label page; their keys (1-9, 0, Backspace) must not act
+    while the Table or Paste tab is shown: Backspace clearing a table cell took back the last label, and a digit
+    typed outside a box labeled a pool row the user could not see."""
+    prepared("keys")
+    at = app("keys", "app_pages/label.py")
+    no_errors(at)
+    assert at.button(key="lab_class_neg").proto.shortcut and at.button(key="lab_undo").proto.shortcut
+    for tab in ("Table", "Paste"):
+        at.session_state["label_tab"] = tab
+        at.run()
+        no_errors(at)
+        assert not any(b.proto.shortcut for b in at.button if b.key and b.key.startswith("lab_")), tab
+    at.session_state["label_tab"] = "One by one"
+    at.run()
+    assert at.button(key="lab_skip").proto.shortcut == "0"

@@ -786,6 +786,22 @@ def test_hold_out_moves_labeled_pool_rows_into_the_evaluation_set(home, monkeypa
 
 
 
+def test_hold_out_with_many_classes_holds_out_the_rows_asked_and_says_why_too_few(home):
+    """15 classes of 60 rows each (the Brown sample): a request below two rows per class is refused as such, not as
+    'only 900 pool rows have a label that is one of the classes'; and 40 rows asked are 40 held out, not 45."""
+    ws = W.Workspace("ho15")
+    classes = [f"c{k:02d}" for k in range(15)]
+    ws.save_upload("p.csv", csv_bytes([{"text": f"t {i}", "label": classes[i % 15]} for i in range(900)]))
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    ws.set_classes(classes)
+    with pytest.raises(W.WorkspaceError, match="at least 30 rows") as info:
+        ws.hold_out_eval(20)
+    assert "match the label column" not in str(info.value)
+    assert ws.hold_out_eval(40).startswith("40 rows held out")
+    ev = pd.read_parquet(ws.eval_path)
+    assert len(ev) == 40 and len(ws.pool()) == 860 and set(ev["label"].value_counts()) == {2, 3}
+
+
 def test_held_out_rows_go_back_to_the_pool_when_their_evaluation_set_goes(home):
     """Rows held out of the pool are never in neither place: replacing or removing their evaluation set returns
     them (ids, file columns and labels as they were), a second hold-out starts from the whole pool, and loading
