@@ -1141,8 +1141,8 @@ class Workspace:
         from .prompts import PromptError
 
         try:
-            cols = list(dict.fromkeys(self.field_map().values()))
-        except (PromptError, WorkspaceError):
+            cols = columns_read(self.template_fields(), self.text_columns)
+        except PromptError:
             cols = self.text_columns
         return [ex for ex in self.state["labeled"] if ex["label"] in self.classes
                 and not all(str(ex.get(c) or "").strip() for c in cols)]
