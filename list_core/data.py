@@ -699,16 +699,24 @@ def load_examples(
     fmt: str | None = None,
     name: str | None = None,
     max_rows: int = MAX_ROWS_DEFAULT,
+    table: tuple[pd.DataFrame, LoadReport] | None = None,
 ):
     """Read + clean a file into a `datasets.Dataset` with columns id, the text column(s) and optionally label.
 
     Each read row is counted exactly once: rows_read == rows_kept + empty + unknown_label + duplicates + bad_rows.
     The checks run in that order (a blank row with an unknown label counts as empty). "id" is the row's 0-based
-    position in the frame read_table returns, so results can be joined back to the file.
+    position in the frame read_table returns, so results can be joined back to the file. A caller that needs that
+    frame too passes read_table's result as `table` (source is then not read), so a large file is read once; the
+    frame is not changed, and the returned report is a copy.
     """
+    import copy
+
     import datasets  # heavy import, only needed here
 
-    df, report = read_table(source, fmt=fmt, name=name, max_rows=max_rows)
+    if table is not None:
+        df, report = table[0], copy.deepcopy(table[1])
+    else:
+        df, report = read_table(source, fmt=fmt, name=name, max_rows=max_rows)
     name = report.source
     cols = list(df.columns)
 

@@ -85,6 +85,10 @@ class Template:
                 segments.append(Segment("text", literal))
                 literal = ""
             if name.lower() == MASK:
+                if modifier:  # the label word is the model's to fill: a modifier on it would be ignored unseen
+                    raise PromptError(f"{{{m.group(1)}}}: the {{mask}} takes no modifier (the label word goes there "
+                                      "as the verbalizer writes it); write {mask}, and put modifiers on columns, "
+                                      "e.g. {hypothesis:lower_first}")
                 segments.append(Segment("mask"))
             else:
                 segments.append(Segment("field", name, modifier))

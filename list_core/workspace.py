@@ -619,12 +619,17 @@ class Workspace:
         frame, report = read_table(self.upload_path(name))
         return list(frame.columns), frame.head(20), report
 
+    @staticmethod
+    def _file_name(name: str) -> str:
+        """The name messages give an uploaded or sample file."""
+        return Path(name.replace("sample:", "")).name
+
     def load_file(self, name: str, text_columns: Sequence[str] | None = None, label_column: str | None = None,
-                  labels: Sequence[str] | None = None):
+                  labels: Sequence[str] | None = None, table: Any = None):
         from .data import load_examples
 
         return load_examples(self.upload_path(name), text_columns=list(text_columns) if text_columns else None,
-                             label_column=label_column, labels=labels, name=Path(name.replace("sample:", "")).name)
+                             label_column=label_column, labels=labels, name=self._file_name(name), table=table)
 
     @staticmethod
     def _check_text_columns(cols: Sequence[str]) -> None:
@@ -642,11 +647,12 @@ class Workspace:
         from .data import read_table
 
         self._check_text_columns(text_columns or [])
-        ds, report = self.load_file(name, text_columns, None)
+        raw = read_table(self.upload_path(name), name=self._file_name(name))  # read once: rows and other columns
+        ds, report = self.load_file(name, text_columns, None, table=raw)
+        raw = raw[0]
         frame = ds.to_pandas()
         cols = [c for c in frame.columns if c not in ("id",)]
         self._check_text_columns(cols)  # also the column(s) the loader chose when none were given
-        raw, _ = read_table(self.upload_path(name))
         at = frame["id"].to_numpy()
         if label_column and label_column in raw.columns:
             frame["gold"] = raw[label_column].to_numpy()[at]
@@ -1908,12 +1914,14 @@ class Workspace:
 
         fields = classifier.template_.fields
         name = safe_filename(filename)
-        out, _ = read_table(io.BytesIO(bytes(data)), name=name)  # the same rows load_examples numbers by 'id'
+        table = read_table(io.BytesIO(bytes(data)), name=name)  # read once: load_examples numbers its rows by 'id'
+        out = table[0]
         # The workspace's text columns when the file has them all, else the loader's guess (a file of other names).
         text_columns = columns_read(fields, text_columns) if text_columns else text_columns
         cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, out.columns)) else None
         try:
-            ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False)
+            ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False,
+                                       table=table)
         except DataError as exc:
             if cols is not None or not text_columns:
                 raise

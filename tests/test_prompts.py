@@ -58,6 +58,8 @@ def test_repeated_field_listed_once():
     ("{text} {mask} }", "unbalanced"),
     ("{text} {} {mask}", "empty placeholder"),
     ("{text:upper} {mask}", "unknown modifier"),
+    ("{text} It was {mask:lower_first}.", "takes no modifier"),
+    ("{text} It was {MASK:strip_punct}.", "takes no modifier"),
 ])
 def test_template_errors(text, needle):
     with pytest.raises(PromptError, match=None) as info:

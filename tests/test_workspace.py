@@ -198,6 +198,28 @@ def test_sample_data_pool(home):
     assert "gold" in ws.pool().columns
 
 
+def test_a_pool_file_and_a_file_to_predict_are_read_once(home, monkeypatch):
+    """The pool keeps the file's other columns and the pool file's labels, and a prediction keeps every row and
+    column of the user's file: both from the one read the loader cleans, so a large file is parsed once."""
+    import list_core.data as D
+
+    reads = []
+    real = D._read_bytes
+    monkeypatch.setattr(D, "_read_bytes", lambda *a, **kw: reads.append(a) or real(*a, **kw))
+    ws = W.Workspace("once")
+    ws.save_upload("pool.csv", csv_bytes([{"doc": f"d{i}", "text": f"text {i}", "label": "pos" if i % 2 else "neg"}
+                                          for i in range(6)] + [{"doc": "d6", "text": "", "label": "neg"}]))
+    reads.clear()
+    report = ws.set_pool("pool.csv", ["text"], label_column="label")
+    assert len(reads) == 1 and report.rows_read == 7 and report.rows_kept == 6 and report.empty == 1
+    pool = ws.pool()
+    assert pool["gold"].tolist() == ["neg", "pos"] * 3 and pool[W.FILE_COLUMN + "doc"].tolist()[-1] == "d5"
+    reads.clear()
+    out, report = ws.predict_upload(_StubClassifier(), "new.csv", csv_bytes([{"text": "bad film"}, {"text": ""}]))
+    assert len(reads) == 1 and report.rows_read == 2 and report.rows_kept == 1
+    assert pd.read_csv(io.BytesIO(out), keep_default_na=False)["prediction"].tolist() == ["neg", ""]
+
+
 # --- runs ---------------------------------------------------------------------------------------------------------
 
 def fake_run(ws, run_id, state="done", pid=None, iteration=1, n=10, gold=None):
