@@ -1756,9 +1756,14 @@ class Workspace:
 
         cols = self.text_columns
         lab = self.labeled_frame()
+        # Texts kept under other column names (labeled, or a run made, when the data had other text columns: one
+        # column, then pairs) are exported under those names after the current ones, not lost as blank texts.
+        own = [k for ex in self.state["labeled"] for k in ex if k not in cols and k not in RESERVED_COLUMNS]
+        lab = lab.assign(**{c: [str(ex.get(c) or "") for ex in self.state["labeled"]] for c in dict.fromkeys(own)})
         human = pd.DataFrame({**{c: lab[c] if c in lab else "" for c in cols}, "label": lab["label"],
                               "source": "human:" + lab["source"].astype(str), "confidence": 1.0,
-                              "weight": float("nan"), "iteration": pd.NA, "pool_id": lab["pool_id"]})
+                              "weight": float("nan"), "iteration": pd.NA, "pool_id": lab["pool_id"],
+                              **{c: lab[c] for c in dict.fromkeys(own)}})
         frames = [human]
         if run_id:
             pseudo = self.run(run_id).pseudo_labels()
@@ -1778,15 +1783,22 @@ class Workspace:
                 keep = (~last["id"].isin(taken)).to_numpy() & [_text_key(t, cols) not in human_texts for t in texts]
                 last, texts = last[keep], [t for t, k in zip(texts, keep) if k]
                 lookup = class_lookup(self.state)  # old class names of a run made before a rename
+                run_own = dict.fromkeys(k for t in texts for k in t if k not in cols)
                 frames.append(pd.DataFrame({**{c: [t.get(c, "") for t in texts] for c in cols},
                                             "label": [lookup.get(fold(v), v) for v in last["pseudo_label"]],
                                             "source": "pseudo",
                                             "confidence": last["confidence"].to_numpy(),
                                             "weight": last["weight"].to_numpy(),
                                             "iteration": last["iteration"].to_numpy(),
-                                            "pool_id": last["id"].to_numpy()}))
+                                            "pool_id": last["id"].to_numpy(),
+                                            **{c: [t.get(c, "") for t in texts] for c in run_own}}))
+                own += list(run_own)
         frames = [f for f in frames if len(f)]
         out = pd.concat(frames, ignore_index=True) if frames else human
+        own = list(dict.fromkeys(own))
+        if own:  # after the current text columns and the labels, blank where a row has no such text
+            out[own] = out.reindex(columns=own).fillna("")
+            out = out[[c for c in out.columns if c not in own] + own]
         pool = self.pool()
         unlinked = (out["pool_id"].isna() & out["source"].astype(str).str.startswith("human:")).to_numpy()
         if len(pool) and unlinked.any() and set(cols) <= set(pool.columns):

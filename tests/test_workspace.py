@@ -718,6 +718,29 @@ def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypa
     assert rows["premise"].tolist() == ["p 0", "p 1", "p 2"] and rows["hypothesis"].tolist() == ["h 0", "h 1", "h 2"]
 
 
+def test_export_of_a_run_made_under_other_text_columns_keeps_its_texts(home, monkeypatch):
+    """A run on a one-column pool, exported after the pool became pairs: its texts can be put in neither of the
+    new columns, so they come under the run's own column instead of as blank rows."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
+    ws = W.Workspace("cols")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("s.csv", csv_bytes([{"sentence": f"s {i}"} for i in range(3)]))
+    ws.set_pool("s.csv", ["sentence"])
+    ws.add_example("a", "yes")
+    ws.add_example("b", "no")
+    rid = ws.start_run("quick", check=False)
+    pseudo_labeled(ws.run(rid), 3, "yes")
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(3)]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    rows = ws.export_frame(rid)
+    pseudo = rows[rows["source"] == "pseudo"]
+    assert pseudo["sentence"].tolist() == ["s 0", "s 1", "s 2"]
+    assert set(pseudo["premise"]) == {""}
+    # The two examples were labeled under 'sentence' too: their texts stay with them.
+    assert sorted(rows.loc[rows["source"] != "pseudo", "sentence"]) == ["a", "b"]
+    assert rows.columns.tolist()[:3] == ["premise", "hypothesis", "label"] and rows.columns[-1] == "sentence"
+
+
 def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     ws = ready_workspace(n=1)
     # pseudo: neg pos neg | pos neg pos neg pos neg pos (weight 0 for rows 0-2); gold: rows 0-2 wrong, 3-7 right
