@@ -1144,14 +1144,18 @@ class Workspace:
         """Labeled examples of the classes with no text in some text column: those labeled when the data had other
         text columns (one column, then a pool of pairs, or the reverse). Runs leave them out (they trained as empty
         texts), and the Label page says so. Only the columns the template reads count ('{premise} ? {mask}')."""
+        cols = self._text_columns_read()
+        return [ex for ex in self.state["labeled"] if ex["label"] in self.classes
+                and not all(str(ex.get(c) or "").strip() for c in cols)]
+
+    def _text_columns_read(self) -> list[str]:
+        """The text columns the template reads (all of them while the template does not parse)."""
         from .prompts import PromptError
 
         try:
-            cols = columns_read(self.template_fields(), self.text_columns)
+            return columns_read(self.template_fields(), self.text_columns)
         except PromptError:
-            cols = self.text_columns
-        return [ex for ex in self.state["labeled"] if ex["label"] in self.classes
-                and not all(str(ex.get(c) or "").strip() for c in cols)]
+            return self.text_columns
 
     def start_blocked(self) -> bool:
         """Whether `start_run` would refuse for a reason known without loading a tokenizer (too few classes, a class
@@ -1187,8 +1191,8 @@ class Workspace:
         if textless:
             old = sorted({k for ex in textless for k in ex if k not in ("uid", "label", "source", "pool_id")}
                          - set(self.text_columns))
-            blank = sorted({c for ex in textless for c in self.text_columns if not str(ex.get(c) or "").strip()},
-                           key=self.text_columns.index)
+            read = self._text_columns_read()  # a column the template does not read may stay blank
+            blank = [c for c in read if any(not str(ex.get(c) or "").strip() for ex in textless)]
             out.append(f"{len(textless)} labeled example(s) have no text in the text column(s) "
                        f"{', '.join(blank)}" + (f" (they were labeled under {', '.join(old)})" if old else "")
                        + ": runs leave them out. Label them again, or load the file they came from on the Data page")

@@ -1669,6 +1669,10 @@ def test_examples_labeled_under_other_text_columns_are_said_and_not_trained_as_e
     assert not any(r["premise"] == "" for r in ws._run_rows().labeled)
     assert any("6 labeled example(s) have no text in the text column(s) premise, hypothesis" in m
                for m in ws.label_warnings())
+    ws.set_template("{hypothesis} ? {mask}")  # the warning names only the column the template reads
+    assert any("6 labeled example(s) have no text in the text column(s) hypothesis (they were labeled under text)"
+               in m for m in ws.label_warnings())
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
     assert ws.start_blocked()
     with pytest.raises(W.WorkspaceError, match="have no labeled example"):
         ws.start_run("quick", check=False)
