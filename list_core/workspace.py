@@ -1245,7 +1245,7 @@ class Workspace:
         # the columns it reads; the others come from the pool row of the same id (this load of the pool only), or
         # the export and Accept would give those rows a blank second text.
         missing = [c for c in now if c not in names]
-        if missing and out and self.run_on_current_pool(run_id):
+        if missing and out and self._on_current_pool(sources):
             pool = self.pool()
             if set(missing) <= set(pool.columns):
                 by_id = pool.set_index(pool["id"].astype(int))[missing]
@@ -1257,7 +1257,10 @@ class Workspace:
     def run_on_current_pool(self, run_id: str) -> bool:
         """Whether a run was made on this load of the pool, so its row ids are the pool's ids (a run from before
         loads were versioned is taken as this load, as it was then). Reads the run's config only."""
-        sources = (read_json(self.run(run_id).config_path, {}) or {}).get("sources") or {}
+        return self._on_current_pool((read_json(self.run(run_id).config_path, {}) or {}).get("sources") or {})
+
+    def _on_current_pool(self, sources: Mapping[str, Any]) -> bool:
+        """`run_on_current_pool` from the `sources` of a run's config, for a caller that has read it."""
         pool_info = self.state.get("pool") or {}
         return not sources.get("pool_version") or (sources.get("pool_version") == pool_info.get("version")
                                                    and sources.get("pool") == pool_info.get("file"))
