@@ -149,7 +149,10 @@ if w.state.get("pool"):
                    "the evaluation set.")
     elif can_hold_out and not (gold_warning or "").startswith("none of"):  # nothing to hold out before matching
         h1, h2 = st.columns([1, 3])
-        n_hold = h1.number_input("Rows", 20, 5000, 300, 20, key="hold_n", label_visibility="collapsed")
+        least = max(20, 2 * len(w.classes))  # two per class, so each class is measured (hold_out_eval's floor)
+        if st.session_state.setdefault("hold_n", 300) < least:  # more classes since: the box follows
+            st.session_state["hold_n"] = least
+        n_hold = h1.number_input("Rows", least, 5000, step=10, key="hold_n", label_visibility="collapsed")
         if h2.button(f"Hold out {n_hold} labeled pool rows as the evaluation set", key="hold_out",
                      help="Rows whose label (this file's label column) is a class move out of the pool into the "
                           "evaluation set, so accuracy is measured on texts no run trains on."):

@@ -458,6 +458,12 @@ def test_data_page_holds_out_labeled_pool_rows_as_the_evaluation_set(home):
     assert any("40 rows went back to the pool" in m.value for m in at.success)
     assert any(m.value == "100" for m in at.metric) and not at.info
     assert not any("held out as the evaluation set" in c.value for c in at.caption)
+    at.number_input(key="hold_n").set_value(20).run()
+    classes = ["neg", "pos", *(f"c{i}" for i in range(13))]
+    ws.set_classes(classes, {c: f"w{i}" for i, c in enumerate(classes)})
+    at.run()  # 15 classes: two rows per class is the least the box offers, and the value follows
+    no_errors(at)
+    assert at.number_input(key="hold_n").min == 30 and at.number_input(key="hold_n").value == 30
     assert any("No evaluation set" in i.value for i in app("dh", "app_pages/train.py").info)  # pointed to it
 
 
