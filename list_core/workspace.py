@@ -1073,6 +1073,8 @@ class Workspace:
                 if ex["uid"] == uid:
                     if "label" in changes:
                         changes["label"] = self._check_label(changes["label"], s)
+                        if changes["label"] != ex["label"] and ex.get("source") == "accepted":
+                            ex["source"] = "corrected"  # a person's label now: Accept must not override it
                     for k, v in changes.items():
                         if k in ("label", *s["text_columns"]):
                             ex[k] = str(v)
@@ -1120,6 +1122,10 @@ class Workspace:
                     ex = dict(old[uid])
                     if any(ex.get(c) != texts[c] for c in cols) or ex["label"] != label:
                         changed += 1
+                    if ex["label"] != label and ex.get("source") == "accepted":
+                        # An accepted pseudo-label the person changed is a correction: left 'accepted', the next
+                        # Accept of that row put the pseudo-label back without a word.
+                        ex["source"] = "corrected"
                     ex.update(texts, label=label)
                 else:
                     ex = self._new_example(texts, label, "manual")

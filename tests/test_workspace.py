@@ -1680,3 +1680,22 @@ def test_examples_labeled_under_other_text_columns_are_said_and_not_trained_as_e
     ws.add_example({"premise": "c", "hypothesis": "d"}, "pos")
     rid = ws.start_run("quick", check=False)
     assert json.loads(ws.run(rid).config_path.read_text())["counts"]["labeled"] == 2
+
+
+def test_a_label_changed_in_the_table_after_accept_is_not_overridden_by_a_later_accept(home):
+    """Accepted on Inspect, then changed in the Label page's table (or edit_example): the example kept the source
+    'accepted', and the next Accept of that row (picked again, another iteration or run) put the pseudo-label back
+    without a word. A label changed by a person is a correction: Accept keeps it, as it keeps every label given."""
+    ws = ready_workspace(n=1)
+    fake_run(ws, "r1")  # row 5: 'pos', row 7: 'pos'
+    ws.accept_pseudo("r1", [5, 7])
+    table = ws.labeled_frame()
+    table.loc[table["pool_id"] == 5, "label"] = "neg"
+    assert ws.replace_labeled(table)["changed"] == 1
+    uid7 = next(ex["uid"] for ex in ws.labeled if ex.get("pool_id") == 7)
+    ws.edit_example(uid7, label="neg")
+    with pytest.raises(W.WorkspaceError, match="#5 .*#7 .*your own label"):
+        ws.accept_pseudo("r1", [5, 7])
+    assert {ex["pool_id"]: (ex["label"], ex["source"]) for ex in W.Workspace("w1").labeled
+            if ex.get("pool_id") in (5, 7)} == {5: ("neg", "corrected"), 7: ("neg", "corrected")}
+
