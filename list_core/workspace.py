@@ -1484,7 +1484,10 @@ class Workspace:
                 if same is not None and label is None and same["label"] != lab and same.get("source") != "accepted":
                     kept.append(f"#{int(rec['id'])} ({same['label']!r}, the run says {lab!r})")
                 elif same is not None:
-                    same.update(label=lab, source=source)
+                    # Already this label: its source stays (a person's label made 'accepted' here was then replaced
+                    # without a word by the next Accept of another run's or iteration's pseudo-label).
+                    if same["label"] != lab or source == "corrected":
+                        same.update(label=lab, source=source)
                 else:
                     ex = self._new_example(texts, lab, source, pid)
                     s["labeled"].append(ex)

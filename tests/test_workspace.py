@@ -1699,3 +1699,18 @@ def test_a_label_changed_in_the_table_after_accept_is_not_overridden_by_a_later_
     assert {ex["pool_id"]: (ex["label"], ex["source"]) for ex in W.Workspace("w1").labeled
             if ex.get("pool_id") in (5, 7)} == {5: ("neg", "corrected"), 7: ("neg", "corrected")}
 
+
+def test_accepting_a_pseudo_label_that_agrees_keeps_the_persons_label_protected(home):
+    """A row labeled one by one and then accepted with the same pseudo-label became 'accepted': the next Accept of
+    another run's (or iteration's) different pseudo-label then replaced the person's label without a word."""
+    ws = ready_workspace(n=1)
+    fake_run(ws, "r1")  # row 5: 'pos'
+    r2 = fake_run(ws, "r2")
+    r2.write_pseudo_labels(r2.pseudo_labels().assign(pseudo_label="neg"))  # another run says 'neg' everywhere
+    ws.label_pool_example(5, "pos")
+    assert ws.accept_pseudo("r1", [5]) == 1  # agrees: nothing to change
+    with pytest.raises(W.WorkspaceError, match="#5 .*your own label"):
+        ws.accept_pseudo("r2", [5])
+    assert [(ex["label"], ex["source"]) for ex in W.Workspace("w1").labeled if ex.get("pool_id") == 5] == [
+        ("pos", "pool")]
+
