@@ -37,7 +37,10 @@ def keep_order() -> None:
 
 
 def undo_last() -> None:
-    flash(f"took back pool example #{w.undo_pool_example()}", "info")
+    try:
+        flash(f"took back pool example #{w.undo_pool_example()}", "info")
+    except USER_ERRORS as exc:  # a label given since on Inspect or in the table: left, and said
+        flash(str(exc), "warning")
 
 
 def label_shown(pool_id: int, label: str) -> None:

@@ -1375,7 +1375,7 @@ class Workspace:
         with self._mutate() as s:
             label = self._check_label(label, s)
             ex = next((e for e in s["labeled"] if e.get("pool_id") == int(pool_id)), None)
-            self._remember(s, {"id": int(pool_id), "kind": "label",
+            self._remember(s, {"id": int(pool_id), "kind": "label", "label": label,
                                "before": None if ex is None else {"label": ex["label"], "source": ex["source"]}})
             if ex is None:
                 ex = self._new_example(texts, label, "pool", pool_id)
@@ -1399,7 +1399,10 @@ class Workspace:
 
     def undo_pool_example(self) -> int | None:
         """Take back the last one-by-one label or skip; returns its pool id (None when there is nothing to undo).
-        The row is offered again next, since every row before it in the fixed order is already handled."""
+        The row is offered again next, since every row before it in the fixed order is already handled. A label
+        changed since elsewhere (Correct or Accept on Inspect, the table) is left as it is: the step is dropped
+        and WorkspaceError says so (the undo deleted the example, and the correction with it)."""
+        since = None
         with self._mutate() as s:
             history = list(s.get("pool_history") or [])
             if not history:
@@ -1407,15 +1410,21 @@ class Workspace:
             action = history.pop()
             s["pool_history"] = history
             pid = int(action["id"])
+            now = next((ex for ex in s["labeled"] if ex.get("pool_id") == pid), None)
             if action["kind"] == "skip":
                 s["skipped"] = [i for i in s["skipped"] if int(i) != pid]
+            elif now is not None and (now.get("source") != "pool" or now["label"] != action.get("label", now["label"])):
+                since = now
             elif action.get("before"):
-                for ex in s["labeled"]:
-                    if ex.get("pool_id") == pid:
-                        ex.update(action["before"])
+                if now is not None:
+                    now.update(action["before"])
             else:
                 s["labeled"] = [ex for ex in s["labeled"] if ex.get("pool_id") != pid]
-            return pid
+        if since is not None:
+            raise WorkspaceError(f"pool example #{pid} was labeled again since ({since['label']!r}, "
+                                 f"{since.get('source')}): Undo left that label as it is. Undo again to take back "
+                                 "the step before it")
+        return pid
 
     def _labeled_pool_ids(self, pool) -> set[int]:
         """Pool ids a person labeled: by pool id, or by the same text added another way (paste, table, import)."""

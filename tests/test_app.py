@@ -1137,3 +1137,15 @@ def test_label_key_shortcuts_only_on_the_one_by_one_tab(home):
     at.session_state["label_tab"] = "One by one"
     at.run()
     assert at.button(key="lab_skip").proto.shortcut == "0"
+
+
+def test_label_page_undo_says_it_left_a_label_corrected_since_on_inspect(home):
+    ws = prepared("uc", n=0)
+    fake_done_run(ws, "r1")
+    ws.label_pool_example(5, "pos")
+    ws.accept_pseudo("r1", [5], label="neg")  # corrected on Inspect after the one-by-one label
+    at = app("uc", "app_pages/label.py")
+    at.button(key="lab_undo").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("#5" in m.value and "'neg'" in m.value for m in at.warning)
+    assert [ex["label"] for ex in W.Workspace("uc").labeled if ex.get("pool_id") == 5] == ["neg"]

@@ -1714,3 +1714,19 @@ def test_accepting_a_pseudo_label_that_agrees_keeps_the_persons_label_protected(
     assert [(ex["label"], ex["source"]) for ex in W.Workspace("w1").labeled if ex.get("pool_id") == 5] == [
         ("pos", "pool")]
 
+
+def test_undo_leaves_a_label_changed_since_on_inspect_or_in_the_table(home):
+    """Labeled one by one, then corrected on Inspect (or changed in the table): the Label page's Undo (Backspace)
+    took back the one-by-one label by deleting the example, and the correction made since was lost. Undo now leaves
+    a label given since, says so, and goes on with the steps before it."""
+    ws = ready_workspace(n=0)
+    fake_run(ws, "r1")
+    ws.label_pool_example(3, "pos")
+    ws.label_pool_example(5, "pos")
+    ws.accept_pseudo("r1", [5], label="neg")  # Correct on Inspect
+    with pytest.raises(W.WorkspaceError, match="#5 .*since.*'neg'"):
+        ws.undo_pool_example()
+    assert [(ex["label"], ex["source"]) for ex in W.Workspace("w1").labeled if ex.get("pool_id") == 5] == [
+        ("neg", "corrected")]
+    assert ws.undo_pool_example() == 3  # the step before it is taken back as usual
+    assert sorted(ex["pool_id"] for ex in W.Workspace("w1").labeled) == [5]
