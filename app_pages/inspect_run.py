@@ -3,8 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, filter_pseudo, inspect_filters,
-                                 inspect_filters_to_keep, page_of, pseudo_label_audit, with_gold)
+from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, class_lookup, filter_pseudo, fold,
+                                 inspect_filters, inspect_filters_to_keep, page_of, pseudo_label_audit, with_gold)
 from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, pseudo_labels, show_flash,
                            ws)
 
@@ -110,10 +110,14 @@ def apply_labels(correct: bool) -> None:
     already handled. Runs as a button callback, the one place a widget's value may be reset."""
     picked = st.session_state.get("insp_pick") or []
     target = st.session_state.get("insp_target") if correct else None
+    # Rows that already carry their pseudo-label (accepted before, picked again): not 'added' (the page said so).
+    lookup, pseudo = class_lookup(w.state), dict(zip(page["id"].astype(int), page["pseudo_label"]))
+    already = sum(1 for i in picked if int(i) in mine and mine[int(i)] == lookup.get(fold(pseudo.get(int(i))),
+                                                                                    pseudo.get(int(i))))
     try:
         n = w.accept_pseudo(rid, picked, label=target, iteration=it)
-        flash(f"{n} example(s) labeled '{target}'" if correct else f"{n} example(s) added to the labeled set "
-              "with their pseudo-label")
+        flash(f"{n} example(s) labeled '{target}'" if correct else f"{n - already} example(s) added to the labeled "
+              "set with their pseudo-label" + (f"; {already} already had it" if already else ""))
     except USER_ERRORS as exc:
         flash(str(exc), "error")
     st.session_state["insp_pick"] = []

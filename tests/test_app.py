@@ -1149,3 +1149,20 @@ def test_label_page_undo_says_it_left_a_label_corrected_since_on_inspect(home):
     assert not at.exception, [e.value for e in at.exception]
     assert any("#5" in m.value and "'neg'" in m.value for m in at.warning)
     assert [ex["label"] for ex in W.Workspace("uc").labeled if ex.get("pool_id") == 5] == ["neg"]
+
+
+def test_inspect_accept_again_does_not_say_the_rows_were_added(home):
+    """Accepting rows that already carry their pseudo-label (accepted before, picked again under another filter)
+    said '2 example(s) added to the labeled set' though nothing was added."""
+    ws = prepared("again")
+    fake_done_run(ws, "r1")
+    at = app("again", "app_pages/inspect_run.py", run="r1")
+    at.multiselect(key="insp_pick").set_value([4, 5]).run()
+    at.button(key="insp_accept").click().run()
+    assert any("2 example(s) added" in s.value for s in at.success)
+    at.multiselect(key="insp_pick").set_value([4, 5, 6]).run()
+    at.button(key="insp_accept").click().run()
+    no_errors(at)
+    assert [s.value for s in at.success] == ["1 example(s) added to the labeled set with their pseudo-label; 2 "
+                                             "already had it"]
+    assert len(W.Workspace("again").labeled) == 16 + 3  # no duplicates either
