@@ -25,6 +25,11 @@ with errors():
                        mime="text/csv", key="dl_csv")
     c2.download_button("Download JSONL", table_bytes(table, "jsonl"), key="dl_jsonl",
                        file_name=f"list_{w.name}_{rid or 'labels'}.jsonl", mime="application/jsonl")
+    if table.attrs.get("left_out"):  # a class deleted since: its examples are kept aside, not exported
+        gone = table.attrs["left_out"]
+        st.caption(f"Not in the download: {sum(gone.values()):,} row(s) labeled "
+                   + ", ".join(f"'{c}' ({n:,})" for c, n in gone.items())
+                   + ", class(es) no longer listed on the Label page. Add a class back there to export its rows.")
 if rid is None:
     st.stop()
 run = w.run(rid)

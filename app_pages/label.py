@@ -26,7 +26,9 @@ counts = w.class_counts()
 cols = grid(len(w.classes) + 1, 8)
 for col, c in zip(cols, w.classes):
     col.metric(c, counts.get(c, 0))
-cols[-1].metric("total", sum(counts.values()))
+cols[-1].metric("total", sum(counts[c] for c in w.classes),  # kept-aside examples of deleted classes: a warning below
+               help="Labeled examples of the classes above. Examples of a class deleted since are kept aside and "
+                    "not counted; the warning below says how many.")
 for warning in w.label_warnings() + [w.gold_warning() or ""]:  # the pool's label values, before labeling starts
     if warning:
         st.warning(warning)

@@ -1169,6 +1169,7 @@ class Workspace:
         return len(self.classes) < 2 or bool(self.classes_without_words()) or bool(self.classes_without_examples())
 
     def class_counts(self) -> dict[str, int]:
+        """Labeled examples per class: the classes first, then labels of classes deleted since (kept aside)."""
         counts = {c: 0 for c in self.classes}
         for ex in self.state["labeled"]:
             counts[ex["label"]] = counts.get(ex["label"], 0) + 1
@@ -1824,6 +1825,11 @@ class Workspace:
         if own:  # after the current text columns and the labels, blank where a row has no such text
             out[own] = out.reindex(columns=own).fillna("")
             out = out[[c for c in out.columns if c not in own] + own]
+        # Examples of a class deleted since, and an older run's pseudo-labels of it, are kept in the workspace (the
+        # class may come back) but are not data of this task: left out, counted in attrs for the page to say.
+        gone = ~out["label"].isin(self.classes)
+        left_out = {str(k): int(v) for k, v in out.loc[gone, "label"].value_counts().items()}
+        out = out[~gone].reset_index(drop=True)
         pool = self.pool()
         unlinked = (out["pool_id"].isna() & out["source"].astype(str).str.startswith("human:")).to_numpy()
         if len(pool) and unlinked.any() and set(cols) <= set(pool.columns):
@@ -1853,6 +1859,7 @@ class Workspace:
                 meant = gold.map(lambda v: None if v is None or pd.isna(v) else lookup.get(fold(v)))
                 if (meant.notna() & (meant != gold.astype(str).str.strip())).any():
                     out[extra["gold"] + "_class"] = meant
+        out.attrs["left_out"] = left_out  # label -> rows left out: classes no longer listed
         return out
 
     def _eval_texts(self, cols: list[str]) -> set[tuple[str, ...]]:

@@ -71,6 +71,14 @@ def test_export_offers_downloads_once_there_is_something_to_export(home):
     ws.add_example("a fine text", "pos")
     at = app("exempty", "app_pages/export.py")  # labels can be downloaded before any run
     assert len(at.get("download_button")) == 2 and not any("Nothing to export" in i.value for i in at.info)
+    ws.set_classes(["neg", "pos", "meh"], {"neg": "bad", "pos": "good", "meh": "okay"})
+    ws.add_example("so so", "meh")
+    ws.set_classes(["neg", "pos"])  # 'meh' deleted: its example is kept aside, not exported, and not in the total
+    at = app("exempty", "app_pages/export.py")
+    assert any("Not in the download: 1 row(s) labeled 'meh' (1)" in c.value for c in at.caption)
+    at = app("exempty", "app_pages/label.py")
+    assert [m.value for m in at.metric] == ["0", "1", "1"]  # neg, pos, total
+    assert any("belong to class(es) no longer listed" in m.value for m in at.warning)
 
 
 def test_new_session_gets_random_workspace(home):

@@ -1392,6 +1392,25 @@ def test_renaming_classes_in_place_carries_their_examples_and_label_words(home):
     assert ws.class_counts() == {"0": 1, "1": 1}
 
 
+def test_a_deleted_class_is_left_out_of_the_export_and_counted(home):
+    """Examples of a class deleted since are kept aside (the class may come back), and so is an older run's
+    pseudo-labels of it: not exported as data of the task, and the export says how many it left out."""
+    ws = ready_workspace("gone", n=2)  # labeled examples of neg and pos
+    ws.set_classes(["neg", "pos", "meh"], {"neg": "terrible", "pos": "great", "meh": "okay"})
+    ws.add_example("so so", "meh")
+    fake_run(ws, "r1", n=4)  # pseudo-labels of pool rows 0-3: neg pos neg pos
+    before = ws.export_frame("r1")["label"].value_counts().to_dict()
+    assert before["meh"] == 1 and before["pos"] == ws.class_counts()["pos"] + 2 and before["neg"] >= 2
+    ws.set_classes(["neg", "meh"])  # 'pos' deleted (not a rename: another number of classes)
+    out = ws.export_frame("r1")
+    assert out["label"].value_counts().to_dict() == {"neg": before["neg"], "meh": 1}
+    assert out.attrs["left_out"] == {"pos": before["pos"]}
+    assert W.Workspace("gone").class_counts()["pos"] == before["pos"] - 2  # kept aside, not lost
+    ws.set_classes(["neg", "pos", "meh"])
+    assert ws.export_frame("r1")["label"].value_counts().to_dict() == before
+    assert ws.export_frame("r1").attrs["left_out"] == {}
+
+
 def test_eval_set_with_other_label_values_says_what_to_do_in_the_app(home):
     ws = W.Workspace("ev01")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
