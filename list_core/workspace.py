@@ -2511,8 +2511,10 @@ def _rejection_sentence(audit: Mapping[str, Any]) -> str:
     if not (n_kept and n_rejected):
         return ""
     if abs(kept - rejected) <= audit.get("rejection_noise", 0.0):
-        return (f"The rejected and the kept pseudo-labels were wrong about as often ({1 - rejected:.0%} against "
-                f"{1 - kept:.0%}; a gap this small is within chance on these counts).")
+        # Said as chance, not as 'about as often': on a handful of rows 50% against 83% is within chance too.
+        return (f"Whether the rejected ones were the wrong ones cannot be told on these counts: {1 - rejected:.0%} "
+                f"of the {n_rejected:,} rejected and {1 - kept:.0%} of the {n_kept:,} kept were wrong, a gap chance "
+                "alone can make.")
     return (f"The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than the kept ones "
             f"({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
 

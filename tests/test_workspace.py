@@ -774,7 +774,10 @@ def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     noisy = {**mixed, "kept": (150, 0.14), "rejected": (76, 0.12), "weighted": 0.140, "unweighted": 0.133,
              "rejection_noise": 0.09, "kept_weighting_noise": 0.05, "weighting_noise": 0.04}
     text = W.audit_text(noisy)
-    assert "wrong about as often (88% against 86%; a gap this small is within chance" in text
+    assert ("cannot be told on these counts: 88% of the 76 rejected and 86% of the 150 kept were wrong, a gap "
+            "chance alone can make.") in text
+    tiny = {**noisy, "kept": (6, 1 / 6), "rejected": (2, 0.5), "rejection_noise": 0.7}  # 50% against 83% wrong
+    assert "wrong about as often" not in W.audit_text(tiny) and "50% of the 2 rejected" in W.audit_text(tiny)
     assert "too close to tell whether the larger weights went to right ones." in text
     assert text.endswith("the weights neither clearly favour nor disfavour the right ones (the gap is within chance "
                          "on these counts).")
