@@ -59,7 +59,8 @@ if clicked and not all(t.strip() for t in texts.values()):
 elif clicked:
     with errors():
         clf = classifier(str(run.path), run.model_path.stat().st_mtime)
-        st.session_state["try_answer"] = (asked, list(clf.classes_), clf.predict_proba([texts])[0].tolist())
+        st.session_state["try_answer"] = (asked, list(w.current_class_names(clf.classes_)),
+                                            clf.predict_proba([texts])[0].tolist())
 answer = st.session_state.get("try_answer")
 if answer and answer[0] == asked:
     _, classes, proba = answer

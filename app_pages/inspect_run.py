@@ -20,7 +20,11 @@ if not len(frame):
 if not w.run_on_current_pool(rid):
     st.caption("This run was made on an earlier load of the pool: its ids are that load's row numbers. Accept and "
                "Correct find each text in the pool as it is now.")
-gold = w.run_gold(rid)  # the pool file's own labels, when a label column was chosen on the Data page
+# A run made before a class was renamed spells its old name: shown, filtered and checked under the new one, as
+# Accept and the export already read it.
+lookup = class_lookup(w.state)
+frame = frame.assign(pseudo_label=[lookup.get(fold(v), v) for v in frame["pseudo_label"]])
+gold = {i: lookup.get(fold(g), g) for i, g in w.run_gold(rid).items()}  # the pool file's own labels, if chosen
 frame = with_gold(frame, gold)
 iterations = sorted(int(i) for i in frame["iteration"].unique())
 f1, f2, f3, f4 = st.columns([1, 2, 2, 2])
@@ -111,9 +115,8 @@ def apply_labels(correct: bool) -> None:
     picked = st.session_state.get("insp_pick") or []
     target = st.session_state.get("insp_target") if correct else None
     # Rows that already carry their pseudo-label (accepted before, picked again): not 'added' (the page said so).
-    lookup, pseudo = class_lookup(w.state), dict(zip(page["id"].astype(int), page["pseudo_label"]))
-    already = sum(1 for i in picked if int(i) in mine and mine[int(i)] == lookup.get(fold(pseudo.get(int(i))),
-                                                                                    pseudo.get(int(i))))
+    pseudo = dict(zip(page["id"].astype(int), page["pseudo_label"]))  # under the current class names
+    already = sum(1 for i in picked if int(i) in mine and mine[int(i)] == pseudo.get(int(i)))
     try:
         n = w.accept_pseudo(rid, picked, label=target, iteration=it)
         flash(f"{n} example(s) labeled '{target}'" if correct else f"{n - already} example(s) added to the labeled "

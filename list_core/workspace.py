@@ -1946,6 +1946,14 @@ class Workspace:
 
         return [str(c) for c in read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))[0].columns]
 
+    def current_class_names(self, classes: Iterable[Any]):
+        """A model's classes under the workspace's names now (a run made before a class was renamed spells its old
+        name), as an array in the model's order."""
+        import numpy as np
+
+        lookup = class_lookup(self.state)
+        return np.array([lookup.get(fold(c), str(c)) for c in classes], dtype=object)
+
     def predict_upload(self, classifier: Any, filename: str, data: bytes, text_columns: Sequence[str] | None = None,
                        fmt: str = "csv") -> tuple[bytes, Any]:
         """Predictions for an uploaded file as (bytes, LoadReport); the file is read as data only.
@@ -1985,7 +1993,7 @@ class Workspace:
         out[pred], out[conf] = "", float("nan")
         if len(kept):
             at = kept["id"].astype(int).to_numpy()
-            out.loc[out.index[at], pred] = classifier.classes_[probs.argmax(-1)]
+            out.loc[out.index[at], pred] = self.current_class_names(classifier.classes_)[probs.argmax(-1)]
             out.loc[out.index[at], conf] = probs.max(-1).round(6)
         return table_bytes(out, fmt), report
 

@@ -395,6 +395,12 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     assert "gold" in at.dataframe[0].value.columns
     at.checkbox(key="insp_wrong").check().run()
     assert sorted(at.dataframe[0].value["id"]) == [0, 1, 2]
+    ws.set_classes(["negative", "positive"])  # a rename after the run: its pseudo-labels and file labels follow
+    at = app("ig", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    assert at.multiselect(key="insp_labels").options == ["negative", "positive"]
+    assert set(at.dataframe[0].value["pseudo_label"]) == {"negative", "positive"}
+    assert at.info[0].value.startswith("**62.5% of these pseudo-labels are right**")
     fake_run(ws, "r2")  # no labels in the pool: no audit, a hint instead
     at = app("ig", "app_pages/inspect_run.py", run="r2")
     no_errors(at)

@@ -902,9 +902,13 @@ def test_predictions_keep_every_column_and_row_of_the_users_file(home):
     assert frame["id"].tolist() == [1000, 1001, 1002] and frame["label"].tolist() == ["pos", "neg", "neg"]
     assert frame["prediction"].tolist() == ["pos", "", "neg"] and report.rows_kept == 2
     assert frame["confidence"].astype(str).tolist() == ["0.8", "", "0.9"]
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    ws.set_classes(["negative", "positive"])  # renamed since the model was trained: predictions say the new names
+    out, _ = ws.predict_upload(_StubClassifier(), "mine.csv", data)
+    assert pd.read_csv(io.BytesIO(out), keep_default_na=False)["prediction"].tolist() == ["positive", "", "negative"]
     clash = csv_bytes([{"text": "bad", "prediction": "old"}])  # the user's own column is never overwritten
     frame = pd.read_csv(io.BytesIO(ws.predict_upload(_StubClassifier(), "c.csv", clash, ["text"])[0]))
-    assert frame["prediction"].tolist() == ["old"] and frame["list_prediction"].tolist() == ["neg"]
+    assert frame["prediction"].tolist() == ["old"] and frame["list_prediction"].tolist() == ["negative"]
 
 
 def test_predicting_a_file_reads_the_workspaces_text_column_among_others(home):
