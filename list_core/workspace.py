@@ -2011,10 +2011,11 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
              "the pool."]
     if first.get("ensemble_accuracy") is not None:
         parts.append(f"Ensemble accuracy {first['ensemble_accuracy']:.1%}.")
-    agreement = first.get("teacher_agreement")
+    # An agreement measured on no pool texts (unlabeled_per_iteration = 0) is NaN, stored as null: not said.
+    agreement = [a for a in (first.get("teacher_agreement") or []) if isinstance(a, (int, float)) and a == a]
     if chosen is not None:
         how = (f" (agreement with the ensemble on the pool: {', '.join(f'{a:.0%}' for a in agreement)})"
-               if agreement else "")
+               if agreement and len(agreement) == len(first.get("teacher_agreement") or []) else "")
         parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
 

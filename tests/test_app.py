@@ -1180,3 +1180,16 @@ def test_inspect_accept_again_does_not_say_the_rows_were_added(home):
     assert [s.value for s in at.success] == ["1 example(s) added to the labeled set with their pseudo-label; 2 "
                                              "already had it"]
     assert len(W.Workspace("again").labeled) == 16 + 3  # no duplicates either
+
+
+def test_train_page_shows_a_run_whose_teachers_saw_no_pool_sample(home):
+    """Custom settings with unlabeled_per_iteration = 0 and several teachers: their agreement on an empty pool
+    sample is NaN, written as null; the Train page of that run was a red TypeError box."""
+    ws = prepared("noagree")
+    run = fake_done_run(ws, "r1")
+    run.metrics_path.write_text(json.dumps({"iteration": 0, "accuracy": 0.5, "macro_f1": 0.5, "teachers": 3,
+                                            "teacher_agreement": [None, None, None], "ensemble_accuracy": 0.5,
+                                            "chosen_teacher": 0, "seconds": 0.2}) + "\n")
+    at = app("noagree", "app_pages/train.py", run="r1")
+    no_errors(at)
+    assert any("Kept teacher 1 of 3" in c.value for c in at.caption)
