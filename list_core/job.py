@@ -149,10 +149,16 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
     from .trainer import ListTrainer
 
     run = RunDir(run_dir)
-    spec = read_json(run.config_path)
-    if spec is None:
-        raise FileNotFoundError(f"{run.path} has no config.json: not a run directory")
-    config = ListConfig.from_dict(spec["config"])
+    try:
+        spec = read_json(run.config_path)
+        if spec is None:
+            raise FileNotFoundError(f"{run.path} has no readable config.json: not a run directory, or its "
+                                    "config.json is damaged")
+        config = ListConfig.from_dict(spec["config"])
+    except BaseException as exc:  # noqa: BLE001 - a run's worker must say why it ended (the app shows status.json)
+        if run.status_path.exists():  # a run directory, not a wrong --out of the command line
+            _record_failure(run, exc)
+        raise
     launched = run.status()  # by start_worker: 'queued' with this process's pid, after it removed any old STOP
     if run.stop_path.exists() and not (launched.get("state") == "queued" and launched.get("pid") == os.getpid()):
         run.stop_path.unlink()  # the STOP of an earlier attempt (CLI --resume); a Stop while queued is kept

@@ -347,3 +347,26 @@ def test_the_warm_up_and_the_re_weighting_each_count_their_own_steps(tmp_path):
     execute_run(run.path, callbacks=[watch], backbone=make_backbone())
     assert last[4] == (1.0, 4, 4, "warmup: 4/4")
     assert last[8] == (1.0, 4, 4, "reweight: 4/4")
+
+
+def test_a_worker_that_cannot_read_the_runs_config_fails_the_run_with_the_reason(tmp_path):
+    """Resume of a run whose config.json this version does not accept (a value another version allowed, a damaged
+    file): the worker ended before training without a word in status.json, train.log or worker.out, and the Train
+    page said 'the training process is gone (killed or the machine restarted); resume to continue' at every Resume."""
+    from list_core.config import ConfigError
+
+    run = new_run(tmp_path / "run")
+    spec = json.loads(run.config_path.read_text())
+    spec["config"]["device"] = "mps"
+    run.config_path.write_text(json.dumps(spec))
+    run.write_status(state="queued", pid=os.getpid())  # what start_worker leaves for its worker
+    with pytest.raises(ConfigError):
+        execute_run(run.path, resume=True, backbone=make_backbone())
+    status = run.status()
+    assert status["state"] == "failed" and "device = 'mps' is not allowed" in status["error"]
+    assert "device = 'mps'" in run.log_path.read_text()
+    run.config_path.write_text('{"config": {"template"')  # torn
+    run.write_status(state="queued", pid=os.getpid())
+    with pytest.raises(FileNotFoundError):
+        execute_run(run.path, backbone=make_backbone())
+    assert run.status()["state"] == "failed" and "config.json" in run.status()["error"]
