@@ -1193,3 +1193,22 @@ def test_train_page_shows_a_run_whose_teachers_saw_no_pool_sample(home):
     at = app("noagree", "app_pages/train.py", run="r1")
     no_errors(at)
     assert any("Kept teacher 1 of 3" in c.value for c in at.caption)
+
+
+def test_train_page_log_of_a_failed_run_shows_the_runs_lines_not_a_traceback(home):
+    """A failed run's Log (open by default) showed the last 12 lines of the Python traceback the worker keeps in
+    train.log for debugging: the run's own lines and its 'failed: ...' line were pushed out."""
+    ws = prepared("tb")
+    run = fake_done_run(ws, "r1")
+    run.write_status(state="failed", error="ModelLoadError: model path '/m' does not exist")
+    run.log("iteration 0: encode")
+    run.log("failed: ModelLoadError: model path '/m' does not exist")
+    with open(run.log_path, "a", encoding="utf-8") as fh:
+        fh.write("Traceback (most recent call last):\n" + "".join(f'  File "x.py", line {i}, in f\n    g()\n'
+                                                                  for i in range(10))
+                 + "list_core.modeling.ModelLoadError: model path '/m' does not exist\n")
+    at = app("tb", "app_pages/train.py", run="r1")
+    assert not at.exception
+    log = at.code[0].value
+    assert "failed: ModelLoadError" in log and "iteration 0: encode" in log
+    assert "Traceback" not in log and 'File "x.py"' not in log
