@@ -1732,6 +1732,9 @@ class Workspace:
         run = self.run(run_id)
         status = run.status()
         if status.get("state") in ACTIVE_STATES and pid_alive(status.get("pid"), status.get("pid_started")):
+            if run.stop_requested():  # Stop was pressed: the worker ends at its next step
+                raise WorkspaceError(f"run {run_id} is stopping (it ends at its next step); wait until it reads "
+                                     "stopped, then delete it")
             raise WorkspaceError(f"run {run_id} is {status['state']}; stop it before deleting it")
         shutil.rmtree(run.path)
 

@@ -1756,3 +1756,21 @@ def test_undo_leaves_a_label_changed_since_on_inspect_or_in_the_table(home):
         ("neg", "corrected")]
     assert ws.undo_pool_example() == 3  # the step before it is taken back as usual
     assert sorted(ex["pool_id"] for ex in W.Workspace("w1").labeled) == [5]
+
+
+def test_deleting_a_run_that_is_stopping_says_to_wait_not_to_stop_it(home):
+    """Stop, then Delete before the worker reached its next step: the refusal said 'stop it before deleting it',
+    the button the user had just pressed."""
+    import os
+
+    ws = W.Workspace("stopping")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    run = fake_run(ws, "r1")
+    run.write_status(state="running", pid=os.getpid(), pid_started=None)
+    with pytest.raises(W.WorkspaceError, match="stop it before deleting it"):
+        ws.delete_run("r1")
+    ws.stop_run("r1")
+    with pytest.raises(W.WorkspaceError) as refused:
+        ws.delete_run("r1")
+    assert "stop it" not in str(refused.value) and "stopping" in str(refused.value)
+    assert "wait" in str(refused.value)
