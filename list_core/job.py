@@ -78,8 +78,11 @@ class RunRecorder:
     """Trainer callback that keeps the run directory current (status at most every `interval` seconds)."""
 
     def __init__(self, run: RunDir, model_getter, interval: float = 1.0, teachers: int = 1,
-                 warmup_steps: int | None = None):
+                 warmup_steps: int | None = None, resumed_after: int | None = None):
         self.run, self.model_getter, self.interval = run, model_getter, interval
+        # A resumed run reads its data again (the trainer's 'encode' stage, of iteration 0) before the iteration it
+        # resumes: said as that iteration, not as 0, which read as a run started over.
+        self.resumed_after = resumed_after
         # The student's steps count 1..student_steps over its warm-up and its re-weighting: each is shown as a
         # stage of its own steps, so the warm-up's bar and time left do not run over the re-weighting's steps
         # (each slower: it takes a meta-gradient).
@@ -98,6 +101,8 @@ class RunRecorder:
         kind = event["type"]
         if kind == "stage":
             self.stage, self.iteration = event["stage"], event.get("iteration", self.iteration)
+            if self.stage == "encode" and self.resumed_after is not None:
+                self.iteration = self.resumed_after + 1
             self.run.log(f"iteration {self.iteration}: {self.stage}")
             self._passes, self._prev_steps = {}, {}
             self.run.write_status(stage=self.stage, iteration=self.iteration, step=0, total=None, part=None,
@@ -181,7 +186,8 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
                      error=None, finished_at=None, resumed_from=resume_state[0] if resume_state else None,
                      earlier_seconds=round(earlier, 1))
     trainer = ListTrainer(config, stop=stop, backbone=backbone)
-    recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers, warmup_steps=config.warmup_steps)
+    recorder = RunRecorder(run, lambda: trainer.model_, teachers=config.teachers, warmup_steps=config.warmup_steps,
+                           resumed_after=resume_state[0] if resume_state else None)
     trainer.callbacks = [recorder, *callbacks]
     try:
         with stop.sigterm():

@@ -370,3 +370,19 @@ def test_a_worker_that_cannot_read_the_runs_config_fails_the_run_with_the_reason
     with pytest.raises(FileNotFoundError):
         execute_run(run.path, backbone=make_backbone())
     assert run.status()["state"] == "failed" and "config.json" in run.status()["error"]
+
+
+def test_a_resumed_run_reads_its_data_under_the_iteration_it_resumes_not_iteration_0(tmp_path):
+    """Resume after iteration 1: while the worker read its data again (the 'encode' stage, seconds to minutes on a
+    large pool) the Train page said 'stage encode · iteration 0', as if the run had started over."""
+    run = new_run(tmp_path / "run")
+    execute_run(run.path, callbacks=[StopDuring(run, "student", 2)], backbone=make_backbone())
+    seen = []
+
+    def at_encode(event):
+        if event["type"] == "stage" and event["stage"] == "encode":
+            seen.append(run.status()["iteration"])
+
+    execute_run(run.path, resume=True, callbacks=[at_encode], backbone=make_backbone())
+    assert run.status()["state"] == "done" and seen == [2]
+    assert run.log_path.read_text().count("iteration 0: encode") == 1  # the first attempt's only
