@@ -195,7 +195,10 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
                         _read_rows(run.path / "data" / "unlabeled.parquet"),
                         _read_rows(run.path / "data" / "eval.parquet") or None, resume_state=resume_state)
     except Cancelled:
-        run.log("cancelled: stopped at the next step; the last finished iteration is kept")
+        kept = run.resumable_iterations()
+        run.log("cancelled: stopped at the next step; " + (f"iteration {kept[-1]} is kept, Resume goes on from it"
+                                                           if kept else "no iteration had finished: Resume starts "
+                                                                        "it over"))
         run.write_status(state="cancelled", finished_at=now(), pid=None)
         return trainer
     except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json

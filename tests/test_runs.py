@@ -386,3 +386,16 @@ def test_a_resumed_run_reads_its_data_under_the_iteration_it_resumes_not_iterati
     execute_run(run.path, resume=True, callbacks=[at_encode], backbone=make_backbone())
     assert run.status()["state"] == "done" and seen == [2]
     assert run.log_path.read_text().count("iteration 0: encode") == 1  # the first attempt's only
+
+
+def test_a_run_stopped_before_its_first_iteration_ended_does_not_claim_one_was_kept(tmp_path):
+    """Stop during the teacher stage: the log said 'the last finished iteration is kept' with none finished, and
+    Resume then started the run over without a word."""
+    run = new_run(tmp_path / "run")
+    execute_run(run.path, callbacks=[StopDuring(run, "teacher", 0)], backbone=make_backbone())
+    assert run.status()["state"] == "cancelled" and not run.metrics()
+    last = run.log_tail(1)[0]
+    assert "last finished iteration is kept" not in last and "starts it over" in last
+    stopped_later = new_run(tmp_path / "later")
+    execute_run(stopped_later.path, callbacks=[StopDuring(stopped_later, "student", 2)], backbone=make_backbone())
+    assert "iteration 1 is kept" in stopped_later.log_tail(1)[0]
