@@ -1746,8 +1746,10 @@ class Workspace:
         metrics = run.metrics()
         last = metrics[-1] if metrics else {}
         start = _parse_time(status.get("started_at"))
+        # An interrupted run (its worker killed) has no finished_at: it trained until its last status update.
         end = _parse_time(status.get("finished_at")) or (
-            _dt.datetime.now(_dt.timezone.utc) if status.get("state") in ACTIVE_STATES else None)
+            _dt.datetime.now(_dt.timezone.utc) if status.get("state") in ACTIVE_STATES else
+            _parse_time(status.get("updated_at")) if status.get("state") == "interrupted" else None)
         duration = (end - start).total_seconds() + float(status.get("earlier_seconds") or 0) if start and end else None
         accuracy = finite(last.get("accuracy"))
         n_eval = int((status.get("info") or {}).get("n_eval") or 0)

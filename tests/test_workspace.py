@@ -1774,3 +1774,23 @@ def test_deleting_a_run_that_is_stopping_says_to_wait_not_to_stop_it(home):
         ws.delete_run("r1")
     assert "stop it" not in str(refused.value) and "stopping" in str(refused.value)
     assert "wait" in str(refused.value)
+
+
+def test_runs_table_gives_an_interrupted_run_the_time_it_trained(home):
+    """A worker killed (or the machine restarted) mid-run: the run reads interrupted, and the Runs table's duration
+    was blank although it trained until its last status update (Resume counts that time, the table did not)."""
+    import subprocess
+
+    from list_core.runs import atomic_write_json, read_json
+
+    ws = W.Workspace("killed")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    run = fake_run(ws, "r1")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    status = read_json(run.status_path)
+    status.update(state="running", pid=gone.pid, pid_started=None, finished_at=None, earlier_seconds=30.0,
+                  started_at="2026-01-01T00:00:00+00:00", updated_at="2026-01-01T00:10:00+00:00")
+    atomic_write_json(run.status_path, status)
+    summary = ws.run_summary("r1")
+    assert summary["state"] == "interrupted" and summary["duration_s"] == 630.0
