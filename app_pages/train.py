@@ -168,7 +168,9 @@ def show_run():
                               legend_title_text=None)
             left.plotly_chart(fig, width="stretch", key="acc_chart")
         if "pseudo_label_distribution" in m:
-            bal = [{"iteration": r["iteration"], "class": k, "share": v} for r in metrics
+            # A run made before a class was renamed spells its old name: shown under the new one, as on Inspect.
+            lookup = W.class_lookup(w.state)
+            bal = [{"iteration": r["iteration"], "class": lookup.get(W.fold(k), k), "share": v} for r in metrics
                    for k, v in (r.get("pseudo_label_distribution") or {}).items()]
             if bal:
                 right.markdown("**Pseudo-label class balance**")

@@ -1212,3 +1212,18 @@ def test_train_page_log_of_a_failed_run_shows_the_runs_lines_not_a_traceback(hom
     log = at.code[0].value
     assert "failed: ModelLoadError" in log and "iteration 0: encode" in log
     assert "Traceback" not in log and 'File "x.py"' not in log
+
+
+def test_train_page_class_balance_names_the_classes_as_they_are_now(home):
+    """Classes renamed after a run (neg, pos -> negative, positive): Inspect, Accept and the export read the run's
+    pseudo-labels under the new names, while the Train page's class balance chart kept the old ones."""
+    ws = prepared("rename")
+    run = fake_done_run(ws, "r1")
+    run.append_metrics({"iteration": 1, "accuracy": 0.8, "macro_f1": 0.75, "seconds": 2.0,
+                        "pseudo_label_distribution": {"neg": 0.4, "pos": 0.6}})
+    ws.set_classes(["negative", "positive"])
+    at = app("rename", "app_pages/train.py", run="r1")
+    no_errors(at)
+    balance = json.loads(at.get("plotly_chart")[1].proto.spec)
+    names = {trace["name"] for trace in balance["data"]}
+    assert names == {"negative", "positive"}, names
