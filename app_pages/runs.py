@@ -34,6 +34,10 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
                             "range_low": st.column_config.NumberColumn("95% low", format="%.3f", help=span_help),
                             "range_high": st.column_config.NumberColumn("95% high", format="%.3f", help=span_help),
                             "eval_rows": st.column_config.NumberColumn("eval rows", format="%d"),
+                            "iteration": st.column_config.NumberColumn(
+                                "finished iteration", format="%d",
+                                help="The last iteration that finished, whose accuracy this row shows (0 = the "
+                                     "teacher alone); a run's Train page names the iteration it is in"),
                             "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
                             "duration_s": st.column_config.NumberColumn("duration (s)", format="%d"),
                             "accuracy": st.column_config.NumberColumn(format="%.3f"),

@@ -1227,3 +1227,17 @@ def test_train_page_class_balance_names_the_classes_as_they_are_now(home):
     balance = json.loads(at.get("plotly_chart")[1].proto.spec)
     names = {trace["name"] for trace in balance["data"]}
     assert names == {"negative", "positive"}, names
+
+
+def test_runs_table_says_its_iteration_is_the_last_finished_one(home):
+    """A run stopped in iteration 2: its Train page says 'stopped · stage warmup · iteration 2' while the Runs
+    table's column 'iteration' said 1 (the last finished one, whose accuracy the row shows), unexplained."""
+    ws = prepared("iters")
+    fake_done_run(ws, "r1").write_status(state="cancelled", stage="warmup", iteration=2)
+    at = app("iters", "app_pages/train.py", run="r1")
+    assert any("stopped** · stage `warmup` · iteration 2" in m.value for m in at.markdown)
+    at = app("iters", "app_pages/runs.py")
+    no_errors(at)
+    assert at.dataframe[0].value.set_index("run").at["r1", "iteration"] == 1
+    column = json.loads(at.dataframe[0].proto.columns)["iteration"]
+    assert column["label"] == "finished iteration" and "last" in column["help"]
