@@ -53,12 +53,15 @@ if preset == "custom":
             if isinstance(value, bool):
                 custom[knob] = col.checkbox(knob, value, key=f"k_{knob}", help=help_.get(knob),
                                             on_change=keep_settings)
+            # No knob takes a negative value; a float's step is a tenth of the quick preset's order of magnitude
+            # (a learning rate of 0.001 steps by 0.0001: the fixed 0.01 took one click to a negative rate).
             elif isinstance(value, float):
-                custom[knob] = col.number_input(knob, value=float(value), format="%g", key=f"k_{knob}",
-                                                help=help_.get(knob), on_change=keep_settings)
-            else:
-                custom[knob] = col.number_input(knob, value=int(value), step=1, key=f"k_{knob}", help=help_.get(knob),
+                custom[knob] = col.number_input(knob, 0.0, value=max(float(value), 0.0), format="%g",
+                                                step=W.knob_step(knob), key=f"k_{knob}", help=help_.get(knob),
                                                 on_change=keep_settings)
+            else:
+                custom[knob] = col.number_input(knob, 0, value=max(int(value), 0), step=1, key=f"k_{knob}",
+                                                help=help_.get(knob), on_change=keep_settings)
 
 active = w.active_run()
 # What Start would refuse for sure, said by the warnings below: Start waits instead of repeating one as an error.

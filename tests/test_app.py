@@ -355,6 +355,19 @@ def test_prompt_preview_uses_the_next_runs_token_budget(home):
     assert any("token budget: 16 tokens, from the custom settings" in c.value for c in at.caption)
 
 
+def test_custom_settings_take_no_negative_value_and_step_by_their_size(home):
+    """The float settings stepped by 0.01, so '-' on a learning rate of 0.001 gave a negative rate; negative values
+    (saved by an older page) are shown as 0, which Start then names."""
+    ws = prepared("knobs")
+    ws.update_settings(preset="custom", custom={"labeled_lr": -0.5, "student_steps": -3})
+    at = app("knobs", "app_pages/train.py")
+    no_errors(at)
+    lr, steps = at.number_input(key="k_labeled_lr"), at.number_input(key="k_student_steps")
+    assert (lr.min, lr.value, steps.min, steps.value) == (0.0, 0.0, 0, 0)
+    assert at.number_input(key="k_student_lr").step == pytest.approx(1e-4)
+    assert at.number_input(key="k_warmup_fraction").step == pytest.approx(0.01)
+
+
 def fake_done_run(ws, run_id="r1"):
     from test_workspace import fake_run
 
