@@ -173,9 +173,7 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
         try:  # a failure here (the disk still full, a damaged checkpoint) is the run's error, not a vanished worker
             done = run.resumable_iterations()
             if done:
-                from .modeling import ListModel
-
-                resume_state = (done[-1], ListModel.read_trainable(run.iteration_path(done[-1])))
+                resume_state = (done[-1], _read_checkpoint(run, done[-1]))
             run.truncate_after(done[-1] if done else -1)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json
             _record_failure(run, exc)
@@ -210,6 +208,26 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
     run.write_status(state="done", finished_at=now(), pid=None, stage="done")
     run.log("done")
     return trainer
+
+
+def _read_checkpoint(run: RunDir, iteration: int) -> dict[str, Any]:
+    """The trainable weights of a finished iteration, to resume from. A file that does not read as weights (damaged
+    on disk; the writes themselves are atomic) is named, with what to do: 'SafetensorError: invalid header length'
+    said neither."""
+    from .modeling import ListModel
+
+    path = run.iteration_path(iteration)
+    try:
+        return ListModel.read_trainable(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise  # said as a full disk
+        raise RuntimeError(f"the checkpoint {path.name} of iteration {iteration} cannot be read ({exc}); start a "
+                           "new run with the same settings") from exc
+    except Exception as exc:  # safetensors' own error type, a missing tensor, ...
+        raise RuntimeError(f"the checkpoint {path.name} of iteration {iteration} is damaged ({type(exc).__name__}: "
+                           f"{str(exc)[:200]}); Resume cannot go on from it: start a new run with the same "
+                           "settings") from exc
 
 
 def _record_failure(run: RunDir, exc: BaseException) -> None:

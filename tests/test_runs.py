@@ -399,3 +399,16 @@ def test_a_run_stopped_before_its_first_iteration_ended_does_not_claim_one_was_k
     stopped_later = new_run(tmp_path / "later")
     execute_run(stopped_later.path, callbacks=[StopDuring(stopped_later, "student", 2)], backbone=make_backbone())
     assert "iteration 1 is kept" in stopped_later.log_tail(1)[0]
+
+
+def test_resume_from_a_damaged_checkpoint_fails_saying_which_file_and_what_to_do(tmp_path):
+    """A checkpoint that does not read as weights (damaged on disk) failed Resume with only 'SafetensorError:
+    invalid header length ...': no file named, no way on."""
+    run = new_run(tmp_path / "run")
+    execute_run(run.path, callbacks=[StopDuring(run, "student", 2)], backbone=make_backbone())
+    run.iteration_path(1).write_bytes(b"\x00\x01 not weights")
+    with pytest.raises(RuntimeError, match="iter_1.safetensors of iteration 1 is damaged"):
+        execute_run(run.path, resume=True, backbone=make_backbone())
+    status = run.status()
+    assert status["state"] == "failed" and "start a new run with the same settings" in status["error"]
+    assert run.finished_iterations() == [0, 1]  # nothing else removed: the files stay for a look
