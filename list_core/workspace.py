@@ -54,7 +54,6 @@ CUSTOM_KNOBS = ("iterations", "teachers", "teacher_epochs", "teacher_max_steps",
                 "meta_batch_size", "warmup_fraction", "reweight", "eval_batch_size")
 
 
-
 def knob_step(knob: str) -> float:
     """The Train page's step for a float setting: a tenth of the order of magnitude of the quick preset's value
     (1e-3 -> 1e-4, 0.5 -> 0.01), or 0.05 for a setting that is 0 there."""
