@@ -1,6 +1,5 @@
 """Train: preset, model, device, seed; start / stop / resume; live status while the run is active."""
 
-import re
 import time
 
 import pandas as pd
@@ -114,20 +113,6 @@ if state in ("interrupted", "cancelled", "failed") and b2.button("Resume", key="
         st.rerun()
 
 
-def log_lines(run, n: int = 12) -> list[str]:
-    """The run's own log lines: a failed worker also writes its Python traceback to train.log (for debugging), and
-    its last lines pushed out the run's lines and the 'failed: ...' line that says why."""
-    out, in_traceback = [], False
-    for line in run.log_tail(400):
-        if line.startswith("Traceback (most recent call last)"):
-            in_traceback = True
-        elif in_traceback and re.match(r"\d\d:\d\d:\d\d ", line):  # the log's next time-stamped line
-            in_traceback = False
-        if not in_traceback:
-            out.append(line)
-    return out[-n:]
-
-
 def show_run():
     status = run.status()
     st_ = status.get("state")
@@ -205,7 +190,7 @@ def show_run():
             st.caption(f"{zero:.0%} of the re-weighted pseudo-labels got weight 0 (rejected); see them on Inspect "
                        "with 'Rejected only'.")
     with st.expander("Log", expanded=st_ in ("running", "failed")):
-        st.code("\n".join(log_lines(run)) or "(empty)", language=None, wrap_lines=True)
+        st.code("\n".join(run.log_messages()) or "(empty)", language=None, wrap_lines=True)
 
 
 polling = state in ("queued", "running")

@@ -21,6 +21,7 @@ import datetime as _dt
 import json
 import math
 import os
+import re
 import signal
 import tempfile
 import time
@@ -253,6 +254,19 @@ class RunDir:
         if not self.log_path.exists():
             return []
         return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+
+    def log_messages(self, n: int = 12) -> list[str]:
+        """The run's own last log lines, without the Python tracebacks a failed worker also writes to the log (for
+        debugging): shown in the app, their last lines pushed out the run's lines and the 'failed: ...' line."""
+        out, in_traceback = [], False
+        for line in self.log_tail(400):
+            if line.startswith("Traceback (most recent call last)"):
+                in_traceback = True
+            elif in_traceback and re.match(r"\d\d:\d\d:\d\d ", line):  # the log's next time-stamped line
+                in_traceback = False
+            if not in_traceback:
+                out.append(line)
+        return out[-n:]
 
     def request_stop(self) -> None:
         self.stop_path.touch()
