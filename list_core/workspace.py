@@ -1538,10 +1538,14 @@ class Workspace:
         settings = self.state.get("settings") or {}
         preset = settings.get("preset") or "quick"
         custom = (settings.get("custom") or {}).get("max_length") if preset == "custom" else None
-        if custom:
+        if custom is not None and int(custom) >= 16:
             return int(custom), "the custom settings on the Train page"
         base = "quick" if preset not in PRESETS else preset
-        return int(PRESETS[base].get("max_length", ListConfig.max_length)), f"the {base} preset"
+        budget = int(PRESETS[base].get("max_length", ListConfig.max_length))
+        if custom is not None:  # 0 read as 'not set' and the page claimed the quick preset's budget, unsaid
+            return budget, (f"the quick preset: the custom max_length on the Train page, {int(custom)}, is below 16 "
+                            "tokens, which Start refuses; fix it there")
+        return budget, f"the {base} preset"
 
     def build_config(self, preset: str = "quick", model: str = DEFAULT_MODEL, device: str = "auto", seed: int = 0,
                      custom: Mapping[str, Any] | None = None) -> ListConfig:

@@ -353,6 +353,11 @@ def test_prompt_preview_uses_the_next_runs_token_budget(home):
     ws.update_settings(preset="custom", custom={"max_length": 16})
     at = app("budget", "app_pages/prompt.py")
     assert any("token budget: 16 tokens, from the custom settings" in c.value for c in at.caption)
+    ws.update_settings(preset="custom", custom={"max_length": 0})  # refused at Start: said, not passed over
+    at = app("budget", "app_pages/prompt.py")
+    no_errors(at)
+    assert any("64 tokens, from the quick preset: the custom max_length on the Train page, 0, is below 16 tokens"
+               in c.value for c in at.caption)
 
 
 def test_custom_settings_take_no_negative_value_and_step_by_their_size(home):
