@@ -105,8 +105,10 @@ run = w.run(rid)
 state = run.status().get("state")
 st.subheader(f"Run {rid}")
 if state in ("queued", "running") and b2.button("Stop", key="stop"):
-    w.stop_run(rid)
-    st.toast("Stop requested: the run stops at the next step.")
+    if w.stop_run(rid):
+        st.toast("Stop requested: the run stops at the next step.")
+    else:  # it ended while the page was drawn: nothing to stop
+        st.toast(f"The run had already ended ({state_word(run.status().get('state'))}).")
 if state in ("interrupted", "cancelled", "failed") and b2.button("Resume", key="resume"):
     with errors():
         w.resume_run(rid)

@@ -1718,12 +1718,17 @@ class Workspace:
         self.update_settings(preset=preset, model=model, device=device, seed=int(seed), last_run=run_id, **kept)
         return run_id
 
-    def stop_run(self, run_id: str) -> None:
+    def stop_run(self, run_id: str) -> bool:
+        """Ask a run to stop at its next step; False when it had already ended (a Stop clicked on a page drawn while
+        it ran): no STOP file is left behind then, and the page says the run ended."""
         run = self.run(run_id)
+        status = run.status()  # interrupted, not running, when its worker is gone
+        if status.get("state") not in ACTIVE_STATES:
+            return False
         run.request_stop()
-        status = run.status()
         if status.get("state") == "queued" and not status.get("pid"):
             run.write_status(state="cancelled")
+        return True
 
     def resume_run(self, run_id: str) -> None:
         run = self.run(run_id)

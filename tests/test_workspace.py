@@ -1776,6 +1776,19 @@ def test_deleting_a_run_that_is_stopping_says_to_wait_not_to_stop_it(home):
     assert "wait" in str(refused.value)
 
 
+def test_stop_of_a_run_that_has_ended_leaves_no_stop_file(home):
+    """Stop clicked on a page drawn while the run trained, after it ended: a STOP file was left in the finished run
+    and the page said 'Stop requested'. Now nothing is written and the page can say the run ended."""
+    import os
+
+    ws = W.Workspace("ended")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    run = fake_run(ws, "r1")  # done
+    assert ws.stop_run("r1") is False and not run.stop_path.exists()
+    run.write_status(state="running", pid=os.getpid(), pid_started=None)
+    assert ws.stop_run("r1") is True and run.stop_path.exists()
+
+
 def test_runs_table_gives_an_interrupted_run_the_time_it_trained(home):
     """A worker killed (or the machine restarted) mid-run: the run reads interrupted, and the Runs table's duration
     was blank although it trained until its last status update (Resume counts that time, the table did not)."""
