@@ -66,6 +66,10 @@ active = w.active_run()
 # What Start would refuse for sure, said by the warnings below: Start waits instead of repeating one as an error.
 # Only the cheap checks: the prompt's (a tokenizer load) come after the button, so it is drawn at once on a rerun.
 blocked = w.start_blocked()
+settings_problem = w.custom_settings_problem(custom) if preset == "custom" else None
+if settings_problem:  # said under the settings as they are typed, not first by Start
+    st.warning(f"Custom settings: {settings_problem}. Start waits until it is fixed.")
+    blocked = True
 b1, b2, _ = st.columns([1, 1, 4])
 why_not = (f"Run {active} of this workspace is still training (one run at a time): wait for it, or stop it."
            if active is not None else "Fix what the warnings below name first." if blocked else None)

@@ -1547,6 +1547,17 @@ class Workspace:
                             "tokens, which Start refuses; fix it there")
         return budget, f"the {base} preset"
 
+    @staticmethod
+    def custom_settings_problem(custom: Mapping[str, Any] | None) -> str | None:
+        """What Start would refuse in the Train page's custom settings (a value out of range, as ListConfig checks
+        it), said while they are typed; None when they pass. Start used to be the first to say it."""
+        overrides = {k: v for k, v in dict(custom or {}).items() if k in CUSTOM_KNOBS and v is not None}
+        try:
+            ListConfig.from_preset("quick", **overrides)
+        except (ConfigError, TypeError) as exc:
+            return str(exc)
+        return None
+
     def build_config(self, preset: str = "quick", model: str = DEFAULT_MODEL, device: str = "auto", seed: int = 0,
                      custom: Mapping[str, Any] | None = None) -> ListConfig:
         """A ListConfig from the workspace's template and label words, a preset, and custom knobs."""

@@ -371,6 +371,13 @@ def test_custom_settings_take_no_negative_value_and_step_by_their_size(home):
     assert (lr.min, lr.value, steps.min, steps.value) == (0.0, 0.0, 0, 0)
     assert at.number_input(key="k_student_lr").step == pytest.approx(1e-4)
     assert at.number_input(key="k_warmup_fraction").step == pytest.approx(0.01)
+    # What Start would refuse is said as it is typed, and Start waits (it was Start that said it first).
+    assert any("Custom settings: labeled_lr must be a positive number" in m.value for m in at.warning)
+    assert at.button(key="start").disabled
+    lr.set_value(0.001).run()
+    steps.set_value(60).run()
+    no_errors(at)
+    assert not any("Custom settings" in m.value for m in at.warning) and not at.button(key="start").disabled
 
 
 def fake_done_run(ws, run_id="r1"):
