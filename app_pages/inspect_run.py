@@ -3,8 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, class_lookup, filter_pseudo, fold,
-                                 inspect_filters, inspect_filters_to_keep, page_of, pseudo_label_audit, with_gold)
+from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, filter_pseudo, inspect_filters,
+                                 inspect_filters_to_keep, page_of, pseudo_label_audit, with_gold)
 from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, pseudo_labels, show_flash,
                            ws)
 
@@ -22,9 +22,9 @@ if not w.run_on_current_pool(rid):
                "Correct find each text in the pool as it is now.")
 # A run made before a class was renamed spells its old name: shown, filtered and checked under the new one, as
 # Accept and the export already read it.
-lookup = class_lookup(w.state)
-frame = frame.assign(pseudo_label=[lookup.get(fold(v), v) for v in frame["pseudo_label"]])
-gold = {i: lookup.get(fold(g), g) for i, g in w.run_gold(rid).items()}  # the pool file's own labels, if chosen
+frame = frame.assign(pseudo_label=w.current_class_names(frame["pseudo_label"]))
+gold = w.run_gold(rid)  # the pool file's own labels, when a label column was chosen on the Data page
+gold = dict(zip(gold, w.current_class_names(gold.values())))
 frame = with_gold(frame, gold)
 iterations = sorted(int(i) for i in frame["iteration"].unique())
 f1, f2, f3, f4 = st.columns([1, 2, 2, 2])

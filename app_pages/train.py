@@ -163,9 +163,10 @@ def show_run():
             left.plotly_chart(fig, width="stretch", key="acc_chart")
         if "pseudo_label_distribution" in m:
             # A run made before a class was renamed spells its old name: shown under the new one, as on Inspect.
-            lookup = W.class_lookup(w.state)
-            bal = [{"iteration": r["iteration"], "class": lookup.get(W.fold(k), k), "share": v} for r in metrics
-                   for k, v in (r.get("pseudo_label_distribution") or {}).items()]
+            dist = [(r["iteration"], k, v) for r in metrics
+                    for k, v in (r.get("pseudo_label_distribution") or {}).items()]
+            bal = [{"iteration": i, "class": name, "share": v}
+                   for (i, _, v), name in zip(dist, w.current_class_names(k for _, k, _ in dist))]
             if bal:
                 right.markdown("**Pseudo-label class balance**")
                 n_classes = len({b["class"] for b in bal})  # past 10 the default palette repeats its colours

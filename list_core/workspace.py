@@ -1842,10 +1842,9 @@ class Workspace:
                 human_texts |= self._eval_texts(cols)
                 keep = (~last["id"].isin(taken)).to_numpy() & [_text_key(t, cols) not in human_texts for t in texts]
                 last, texts = last[keep], [t for t, k in zip(texts, keep) if k]
-                lookup = class_lookup(self.state)  # old class names of a run made before a rename
                 run_own = dict.fromkeys(k for t in texts for k in t if k not in cols)
                 frames.append(pd.DataFrame({**{c: [t.get(c, "") for t in texts] for c in cols},
-                                            "label": [lookup.get(fold(v), v) for v in last["pseudo_label"]],
+                                            "label": self.current_class_names(last["pseudo_label"]),
                                             "source": "pseudo",
                                             "confidence": last["confidence"].to_numpy(),
                                             "weight": last["weight"].to_numpy(),
@@ -1981,8 +1980,8 @@ class Workspace:
         return [str(c) for c in read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))[0].columns]
 
     def current_class_names(self, classes: Iterable[Any]):
-        """A model's classes under the workspace's names now (a run made before a class was renamed spells its old
-        name), as an array in the model's order."""
+        """Class names a run or its model wrote (its pseudo-labels, its file labels, its classes) under the
+        workspace's names now: a run made before a class was renamed spells its old name. An array, in order."""
         import numpy as np
 
         lookup = class_lookup(self.state)
