@@ -171,7 +171,12 @@ class ListClassifier:
         if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
             raise ValueError(f"{config_path} is damaged or not a LiST Studio model config (no 'config' object); "
                              "save the model again, or export it again from the app")
-        config = ListConfig.from_dict(spec["config"])
+        saved = dict(spec["config"])
+        if saved.get("unlabeled_per_iteration") == 0 and (saved.get("iterations") or 0) > 0:
+            # Made before ListConfig refused it: its iterations saw no pool text, so the model is its teacher (and
+            # the labeled fine-tune, if any). fit() again trains the teacher alone rather than refuse to load.
+            saved["iterations"] = 0
+        config = ListConfig.from_dict(saved)
         if device:
             config.device = device
         elif str(config.device).startswith("cuda") and not torch.cuda.is_available():

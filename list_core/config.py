@@ -139,6 +139,10 @@ class ListConfig:
                 raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
         if self.max_length < 16:
             raise ConfigError("max_length must be at least 16 tokens to leave room for the template and the text")
+        if self.iterations > 0 and self.unlabeled_per_iteration == 0:
+            raise ConfigError(f"unlabeled_per_iteration = 0 gives the {self.iterations} self-training iteration(s) no "
+                              "pool text to learn from; set iterations = 0 to train the teacher alone, or "
+                              "unlabeled_per_iteration to a positive number")
 
     # --- presets and (de)serialisation ------------------------------------------------------------------------
     @classmethod

@@ -536,8 +536,8 @@ class ListTrainer:
             return losses[0], {}, members
         extra: dict[str, Any] = {"teachers": len(members)}
         chosen = 0
-        if len(pool):
-            sample = self._pool_sample(pool, 1)
+        sample = self._pool_sample(pool, 1) if len(pool) else None
+        if sample is not None and len(sample):  # none with unlabeled_per_iteration = 0 (allowed at iterations = 0)
             passes = [self._teacher_probs(sample, st, "pseudo-label", cfg.propagation > 0) for st in members]
             mean = torch.stack([p for p, _ in passes]).mean(0)
             agreement = [float((p.argmax(-1) == mean.argmax(-1)).float().mean()) for p, _ in passes]

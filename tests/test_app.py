@@ -378,6 +378,14 @@ def test_custom_settings_take_no_negative_value_and_step_by_their_size(home):
     steps.set_value(60).run()
     no_errors(at)
     assert not any("Custom settings" in m.value for m in at.warning) and not at.button(key="start").disabled
+    # No pool text per iteration while self-training iterates: said with what to set (it ran and learned nothing).
+    at.number_input(key="k_unlabeled_per_iteration").set_value(0).run()
+    assert any("unlabeled_per_iteration = 0 gives the 1 self-training iteration(s) no pool text" in m.value
+               and "set iterations = 0" in m.value for m in at.warning)
+    assert at.button(key="start").disabled
+    at.number_input(key="k_iterations").set_value(0).run()
+    no_errors(at)
+    assert not any("Custom settings" in m.value for m in at.warning) and not at.button(key="start").disabled
 
 
 def fake_done_run(ws, run_id="r1"):

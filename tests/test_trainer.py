@@ -274,6 +274,20 @@ def test_teacher_min_steps_is_validated_and_in_the_quick_preset_only():
     assert ListConfig.from_preset("paper").teacher_min_steps == 0  # the authors' schedule is left as published
 
 
+def test_self_training_without_pool_texts_is_refused_and_the_teacher_alone_is_not():
+    """unlabeled_per_iteration = 0 with iterations > 0 ran 'done' self-training iterations that learned from no
+    pool text; it is refused, saying what to set. At iterations = 0 it is allowed, and several teachers are no
+    longer scored on an empty sample (their agreement was NaN, stored as null)."""
+    from list_core.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"unlabeled_per_iteration = 0 .* set iterations = 0"):
+        tiny_config(unlabeled_per_iteration=0)
+    trainer, _ = fit(iterations=0, unlabeled_per_iteration=0, teachers=3)
+    first = trainer.history_[0]
+    assert first["teachers"] == 3 and first["chosen_teacher"] == 0 and "teacher_agreement" not in first
+    assert len(trainer.history_) == 1
+
+
 def test_warmup_steps_counts_the_plain_distillation_steps_of_the_student():
     """One count for the trainer's loop and the run's progress bars: the warm-up's share of the student's steps,
     or all of them when re-weighting is off."""
@@ -433,6 +447,23 @@ def test_a_loaded_classifier_refits_with_the_settings_it_was_saved_with(tmp_path
     loaded.fit(data, backbone=make_backbone())
     assert loaded.config_.to_dict() == {**clf.config_.to_dict(), "preset": preset}
     np.testing.assert_array_equal(loaded.predict_proba(data[0]), clf.predict_proba(data[0]))
+
+
+def test_a_classifier_saved_with_self_training_on_no_pool_text_still_loads(tmp_path):
+    """A model saved before ListConfig refused unlabeled_per_iteration = 0 with iterations > 0 loads (its
+    iterations saw no pool text, so it is its teacher): a refit trains the teacher alone instead of failing."""
+    import json
+
+    from list_core.classifier import ListClassifier
+
+    clf = classifier().fit(texts_and_labels(), backbone=make_backbone())
+    path = clf.save(tmp_path / "m")
+    spec = json.loads((path / "config.json").read_text())
+    spec["config"]["unlabeled_per_iteration"] = 0
+    (path / "config.json").write_text(json.dumps(spec))
+    loaded = ListClassifier.load(path, backbone=make_backbone())
+    assert loaded.config_.iterations == 0 and loaded.config_.unlabeled_per_iteration == 0
+    np.testing.assert_array_equal(loaded.predict_proba(["great movie"]), clf.predict_proba(["great movie"]))
 
 
 def test_a_damaged_saved_classifier_gives_a_clear_error(tmp_path):
