@@ -40,6 +40,11 @@ def ensure_workspace() -> str:
         name = W.new_workspace_name()
     workspace = W.Workspace(name)
     st.session_state["ws_name"] = name
+    try:  # a table damaged on disk from outside failed every page, the Data page too, where it can be fixed
+        for note in workspace.repair_damaged_tables():
+            st.warning(note, icon=":material/build:")
+    except (W.WorkspaceError, OSError) as exc:
+        st.error(f"A table of this workspace could not be read or repaired: {exc}")
     wanted_params = {"ws": name}
     # No run named yet: the newest, the one every page shows first, goes into the address now, with the workspace
     # (a page that wrote it on its own added a second history entry, and Back seemed to do nothing).

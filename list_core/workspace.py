@@ -909,6 +909,64 @@ class Workspace:
         self.held_out_path.unlink(missing_ok=True)
         return back
 
+    def repair_damaged_tables(self) -> list[str]:
+        """The workspace's own tables (pool, evaluation set, hold-out stash) damaged on disk from outside: the app
+        writes them atomically, but a full disk of another program, a copy cut short or a hand edit can leave half a
+        file, and every page that read it failed with ArrowInvalid, the Data page too, where it could be fixed. A
+        damaged table is moved aside (NAME.damaged, nothing deleted); the pool is loaded again from its file, and
+        keeps its version when it gives the same rows (runs stay matched by row id); an evaluation set is removed.
+        Returns what was done, to show; [] when every table reads (the usual case: one footer read per table)."""
+        bad = {path: problem for path in (self.pool_path, self.eval_path, self.held_out_path)
+               if (problem := _table_problem(path))}
+        if not bad:
+            return []
+        for path in bad:
+            os.replace(path, path.with_name(path.name + ".damaged"))
+            _PARQUET_CACHE.pop(str(path), None)
+        notes, rebuild = [], self.pool_path in bad
+        held_eval = str((self.state.get("eval") or {}).get("file", "")).endswith(HELD_OUT)
+        if self.eval_path in bad:
+            back = self._return_held_out() if held_eval and self.pool_path not in bad else 0
+            self.held_out_path.unlink(missing_ok=True)  # with the pool loaded again, its rows are in it already
+            with self._mutate() as s:
+                s["eval"] = None
+            notes.append(f"The evaluation set could not be read ({bad[self.eval_path]}) and was removed; its damaged "
+                         f"copy is kept as {self.eval_path.name}.damaged. Load it again on the Data page"
+                         + (f" (its {back:,} held-out rows went back to the pool)." if back else "."))
+        elif self.held_out_path in bad and held_eval:
+            self.eval_path.unlink(missing_ok=True)  # its rows cannot go back to the pool: the pool is loaded again
+            with self._mutate() as s:
+                s["eval"] = None
+            rebuild = True
+            notes.append(f"The record of the rows held out of the pool could not be read ({bad[self.held_out_path]}):"
+                         " the held-out evaluation set was removed and the pool is loaded again with all its rows. "
+                         "Hold rows out again on the Data page.")
+        if rebuild:
+            notes.append(self._load_pool_again(bad.get(self.pool_path)))
+        return notes
+
+    def _load_pool_again(self, problem: str | None) -> str:
+        """`repair_damaged_tables`: the pool from its file, with the same columns and label column."""
+        info, skipped = dict(self.state.get("pool") or {}), list(self.state.get("skipped") or [])
+        said = f"The pool could not be read ({problem}); its damaged copy is kept as pool.parquet.damaged. " \
+            if problem else ""
+        if not info.get("file"):
+            return said + "Load the unlabeled file again on the Data page."
+        try:
+            self.set_pool(info["file"], self.text_columns, info.get("label_column"))
+        except (WorkspaceError, ValueError, OSError) as exc:
+            self.pool_path.unlink(missing_ok=True)
+            with self._mutate() as s:
+                s["pool"] = None
+            return (said + f"Loading it again from {display_file(info['file'])} failed ({exc}): load the unlabeled "
+                    "file again on the Data page.")
+        rows = int(self.state["pool"]["rows"])
+        if rows == info.get("rows") and problem:  # the same rows under the same ids: runs and skips still fit
+            with self._mutate() as s:
+                s["pool"].update(version=info.get("version"), report=info.get("report"), summary=info.get("summary"))
+                s["skipped"] = skipped
+        return said + f"The pool was loaded again from {display_file(info['file'])}: {rows:,} rows."
+
     def _chosen_text_columns(self, text_columns: Sequence[str] | None) -> list[str]:
         """The columns to read a labeled or evaluation file by: the choice, unless it holds more columns than the
         workspace reads and among them all of the workspace's own (then those: 'text' out of 'text, title')."""
@@ -2051,6 +2109,19 @@ def ensemble_summary(first: Mapping[str, Any]) -> str:
                if agreement and len(agreement) == len(first.get("teacher_agreement") or []) else "")
         parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def _table_problem(path: Path) -> str | None:
+    """Why a parquet table of the workspace cannot be read (its footer, which a file cut short lacks), or None."""
+    if not path.exists():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception as exc:  # noqa: BLE001 - any reason: the message names it
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'unreadable'}"
+    return None
 
 
 def _pool_ids_by_text(pool, cols: Sequence[str]) -> dict[tuple[str, ...], int]:

@@ -1274,3 +1274,20 @@ def test_runs_table_says_its_iteration_is_the_last_finished_one(home):
     assert at.dataframe[0].value.set_index("run").at["r1", "iteration"] == 1
     column = json.loads(at.dataframe[0].proto.columns)["iteration"]
     assert column["label"] == "finished iteration" and "last" in column["help"]
+
+
+def test_a_pool_table_damaged_on_disk_is_repaired_and_said_instead_of_failing_every_page(home):
+    """pool.parquet cut short from outside: the Data, Label and Prompt pages were exceptions ('This app has
+    encountered an error') and Export a red ArrowInvalid, so the workspace could not even be given a new pool."""
+    ws = prepared("cut")
+    fake_done_run(ws, "r1")
+    data = ws.pool_path.read_bytes()
+    ws.pool_path.write_bytes(data[: len(data) // 2])
+    at = app("cut", run="r1")  # the Data page, where a new pool would be loaded
+    no_errors(at)
+    assert any("The pool could not be read (ArrowInvalid" in w.value and "loaded again from pool.csv: 40 rows" in w.value
+               for w in at.warning)
+    for page in PAGES:
+        at = app("cut", page, run="r1")
+        no_errors(at)
+        assert not any("could not be read" in w.value for w in at.warning)  # said once, when it was repaired

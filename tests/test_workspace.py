@@ -1807,3 +1807,77 @@ def test_runs_table_gives_an_interrupted_run_the_time_it_trained(home):
     atomic_write_json(run.status_path, status)
     summary = ws.run_summary("r1")
     assert summary["state"] == "interrupted" and summary["duration_s"] == 630.0
+
+
+# --- tables damaged on disk from outside --------------------------------------------------------------------------
+
+def cut_in_half(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def held_out_workspace(name):
+    ws = W.Workspace(name)
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}", "label": ["neg", "pos"][i % 2]} for i in range(40)]))
+    ws.set_pool("p.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    return ws
+
+
+def test_a_pool_table_damaged_on_disk_is_loaded_again_from_its_file_keeping_ids_runs_and_skips(home):
+    """pool.parquet cut short (not by the app: its writes are atomic) failed every page with ArrowInvalid, the Data
+    page too. It is moved aside and loaded again from its file: same rows and ids, so runs and skips still fit."""
+    ws = ready_workspace("dmg")
+    fake_run(ws, "r1")
+    ws.skip_pool_example(3)
+    before, state = ws.pool(), W.Workspace("dmg").state
+    cut_in_half(ws.pool_path)
+    with pytest.raises(Exception):
+        pd.read_parquet(ws.pool_path)
+    notes = W.Workspace("dmg").repair_damaged_tables()
+    assert len(notes) == 1 and "The pool could not be read (" in notes[0]
+    assert "kept as pool.parquet.damaged" in notes[0] and "loaded again from pool.csv: 40 rows" in notes[0]
+    again = W.Workspace("dmg")
+    pd.testing.assert_frame_equal(again.pool(), before)
+    assert again.state["pool"] == state["pool"] and again.state["skipped"] == [3]
+    assert again.labeled == state["labeled"] and again.run_on_current_pool("r1")
+    assert (ws.path / "pool.parquet.damaged").exists()
+    assert again.repair_damaged_tables() == []  # once
+
+
+def test_a_damaged_pool_whose_file_is_gone_is_said_and_the_workspace_stays_usable(home):
+    ws = ready_workspace("gone")
+    (ws.uploads_dir / "pool.csv").unlink()
+    cut_in_half(ws.pool_path)
+    notes = W.Workspace("gone").repair_damaged_tables()
+    assert "Loading it again from pool.csv failed (no uploaded file named 'pool.csv'" in notes[0]
+    assert "load the unlabeled file again on the Data page" in notes[0]
+    again = W.Workspace("gone")
+    assert again.state["pool"] is None and len(again.pool()) == 0 and len(again.labeled) == 16
+
+
+def test_a_damaged_held_out_evaluation_set_gives_its_rows_back_to_the_pool(home):
+    ws = held_out_workspace("dmgev")
+    ws.hold_out_eval(10)
+    cut_in_half(ws.eval_path)
+    notes = W.Workspace("dmgev").repair_damaged_tables()
+    assert notes == ["The evaluation set could not be read (" + notes[0].split("(", 1)[1].split(")")[0] + ") and was "
+                     "removed; its damaged copy is kept as eval.parquet.damaged. Load it again on the Data page (its "
+                     "10 held-out rows went back to the pool)."]
+    again = W.Workspace("dmgev")
+    assert again.state["eval"] is None and len(again.pool()) == 40 and again.state["pool"]["rows"] == 40
+    assert not again.held_out_path.exists() and not again.eval_path.exists()
+
+
+def test_a_damaged_record_of_held_out_rows_removes_that_evaluation_set_and_loads_the_pool_again(home):
+    """Without held_out.parquet the held-out rows could never go back to the pool: the evaluation set made of them
+    goes, and the pool is loaded again with every row."""
+    ws = held_out_workspace("dmgho")
+    ws.hold_out_eval(10)
+    assert len(ws.pool()) == 30
+    cut_in_half(ws.held_out_path)
+    notes = W.Workspace("dmgho").repair_damaged_tables()
+    assert "the held-out evaluation set was removed and the pool is loaded again" in notes[0]
+    assert notes[1] == "The pool was loaded again from p.csv: 40 rows."
+    again = W.Workspace("dmgho")
+    assert again.state["eval"] is None and len(again.pool()) == 40 and not again.eval_path.exists()
