@@ -920,8 +920,11 @@ class Workspace:
                if (problem := _table_problem(path))}
         if not bad:
             return []
-        for path in bad:
-            os.replace(path, path.with_name(path.name + ".damaged"))
+        aside = {}
+        for path in bad:  # an older damaged copy is not replaced
+            aside[path] = next(n for n in (f"{path.name}.damaged", *(f"{path.name}.damaged-{i}" for i in range(2, 999)))
+                               if not path.with_name(n).exists())
+            os.replace(path, path.with_name(aside[path]))
             _PARQUET_CACHE.pop(str(path), None)
         notes, rebuild = [], self.pool_path in bad
         held_eval = str((self.state.get("eval") or {}).get("file", "")).endswith(HELD_OUT)
@@ -931,7 +934,7 @@ class Workspace:
             with self._mutate() as s:
                 s["eval"] = None
             notes.append(f"The evaluation set could not be read ({bad[self.eval_path]}) and was removed; its damaged "
-                         f"copy is kept as {self.eval_path.name}.damaged. Load it again on the Data page"
+                         f"copy is kept as {aside[self.eval_path]}. Load it again on the Data page"
                          + (f" (its {back:,} held-out rows went back to the pool)." if back else "."))
         elif self.held_out_path in bad and held_eval:
             self.eval_path.unlink(missing_ok=True)  # its rows cannot go back to the pool: the pool is loaded again
@@ -942,14 +945,13 @@ class Workspace:
                          " the held-out evaluation set was removed and the pool is loaded again with all its rows. "
                          "Hold rows out again on the Data page.")
         if rebuild:
-            notes.append(self._load_pool_again(bad.get(self.pool_path)))
+            notes.append(self._load_pool_again(bad.get(self.pool_path), aside.get(self.pool_path)))
         return notes
 
-    def _load_pool_again(self, problem: str | None) -> str:
+    def _load_pool_again(self, problem: str | None, aside: str | None) -> str:
         """`repair_damaged_tables`: the pool from its file, with the same columns and label column."""
         info, skipped = dict(self.state.get("pool") or {}), list(self.state.get("skipped") or [])
-        said = f"The pool could not be read ({problem}); its damaged copy is kept as pool.parquet.damaged. " \
-            if problem else ""
+        said = f"The pool could not be read ({problem}); its damaged copy is kept as {aside}. " if problem else ""
         if not info.get("file"):
             return said + "Load the unlabeled file again on the Data page."
         try:

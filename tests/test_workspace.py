@@ -1843,6 +1843,9 @@ def test_a_pool_table_damaged_on_disk_is_loaded_again_from_its_file_keeping_ids_
     assert again.labeled == state["labeled"] and again.run_on_current_pool("r1")
     assert (ws.path / "pool.parquet.damaged").exists()
     assert again.repair_damaged_tables() == []  # once
+    cut_in_half(ws.pool_path)  # again: the first damaged copy is kept too
+    assert "kept as pool.parquet.damaged-2" in W.Workspace("dmg").repair_damaged_tables()[0]
+    assert (ws.path / "pool.parquet.damaged").exists() and len(W.Workspace("dmg").pool()) == 40
 
 
 def test_a_damaged_pool_whose_file_is_gone_is_said_and_the_workspace_stays_usable(home):
