@@ -2122,7 +2122,8 @@ def _table_problem(path: Path) -> str | None:
     try:
         pq.read_metadata(path)
     except Exception as exc:  # noqa: BLE001 - any reason: the message names it
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'unreadable'}"
+        said = str(exc).splitlines()[0][:160].rstrip(". ") if str(exc).strip() else "unreadable"
+        return f"{type(exc).__name__}: {said}"
     return None
 
 
