@@ -3,15 +3,29 @@
 import streamlit as st
 
 from app_pages._ui import USER_ERRORS, errors, flash, grid, show_flash, ws
+from list_core import workspace as W
 
 st.title("Label")
 w = ws()
 show_flash()
-classes_text = st.text_input("Classes (comma-separated)", ", ".join(w.classes), key="classes_text",
-                             placeholder="e.g. negative, positive")
+# The classes this session's box was drawn from: changed since in another tab, the box shows them now unless it
+# holds an edit (a stale box saved over another tab's rename, whose examples were then set aside).
+shown = st.session_state.get("classes_shown", w.classes)
+if ("classes_text" not in st.session_state or st.session_state.pop("classes_reset", False)
+        or (shown != w.classes and st.session_state["classes_text"] == ", ".join(shown))):
+    st.session_state["classes_text"] = ", ".join(w.classes)  # the box's value comes from here only
+    shown = w.classes
+st.session_state["classes_shown"] = shown
+classes_text = st.text_input("Classes (comma-separated)", key="classes_text", placeholder="e.g. negative, positive")
 if st.button("Save classes", key="save_classes"):
     with errors():
-        renamed = w.set_classes([c for c in classes_text.split(",")])
+        try:
+            renamed = w.set_classes([c for c in classes_text.split(",")], expected=shown)
+        except W.StaleEditError as exc:  # the box shows the classes as they are now, with the message
+            st.session_state["classes_reset"] = True
+            flash(str(exc), "error")
+            st.rerun()
+        st.session_state["classes_shown"] = w.classes
         if st.session_state.get("paste_class") in renamed:  # the class picked for pasting follows its rename
             st.session_state["paste_class"] = renamed[st.session_state["paste_class"]]
         if renamed:  # say it: a rename moves the examples and label word of each class along

@@ -81,6 +81,10 @@ class WorkspaceError(ValueError):
     """Something the user asked for cannot be done; the message says why and what to do."""
 
 
+class StaleEditError(WorkspaceError):
+    """An edit started from values another tab or window has changed since: nothing was saved."""
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Roots, names and paths
 # --------------------------------------------------------------------------------------------------------------
@@ -456,8 +460,11 @@ class Workspace:
             s["settings"].update(changes)
 
     # --- classes, label words, template ---
-    def set_classes(self, classes: Iterable[str], words: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Set the class list; returns the classes renamed in place (old -> new), whose examples moved along."""
+    def set_classes(self, classes: Iterable[str], words: Mapping[str, str] | None = None,
+                    expected: Sequence[str] | None = None) -> dict[str, str]:
+        """Set the class list; returns the classes renamed in place (old -> new), whose examples moved along.
+        `expected`: the classes the edit started from (a page's box); when they changed since (another tab renamed
+        them), nothing is saved: the edit would undo that change and set the renamed classes' examples aside."""
         clean = list(dict.fromkeys(str(c).strip() for c in classes if str(c).strip()))
         folded: dict[str, str] = {}
         for c in clean:
@@ -466,6 +473,10 @@ class Workspace:
                 raise WorkspaceError(f"classes {folded[key]!r} and {c!r} differ only in case or spaces; keep one")
             folded[key] = c
         with self._mutate() as s:
+            if expected is not None and list(expected) != list(s["classes"]):
+                raise StaleEditError(
+                    f"the classes were changed in another tab or window since this page was drawn: they are now "
+                    f"{', '.join(s['classes']) or '(none)'}. Nothing was saved; make your change to them again")
             old_words = s["label_words"]
             # Same number of classes with some names changed in place is a rename ('neg, pos' -> '0, 1'): the
             # examples and label words of each renamed class follow it instead of being left behind.

@@ -1291,3 +1291,35 @@ def test_a_pool_table_damaged_on_disk_is_repaired_and_said_instead_of_failing_ev
         at = app("cut", page, run="r1")
         no_errors(at)
         assert not any("could not be read" in w.value for w in at.warning)  # said once, when it was repaired
+
+
+def test_a_stale_classes_box_in_another_tab_does_not_undo_a_rename(home):
+    """Tab B renamed neg, pos to negative, positive; tab A's box still read 'neg, pos' after a rerun, and adding a
+    class there saved neg, pos, neutral: the rename was undone and B's 16 examples set aside as deleted classes."""
+    prepared("tabs")
+    a = app("tabs", "app_pages/label.py")
+    b = app("tabs", "app_pages/label.py")
+    b.text_input(key="classes_text").set_value("negative, positive").run()
+    b.button(key="save_classes").click().run()
+    a.run()  # any click in tab A: its box shows the classes as they are now
+    assert a.text_input(key="classes_text").value == "negative, positive"
+    a.text_input(key="classes_text").set_value("negative, positive, neutral").run()
+    a.button(key="save_classes").click().run()
+    no_errors(a)
+    assert W.Workspace("tabs").class_counts() == {"negative": 8, "positive": 8, "neutral": 0}
+    # An edit typed in A before B saved is not saved over B's change: refused, and the box shows B's classes.
+    b.run()
+    b.text_input(key="classes_text").set_value("bad, good, meh").run()
+    b.button(key="save_classes").click().run()
+    no_errors(b)
+    assert W.Workspace("tabs").classes == ["bad", "good", "meh"]
+    a.text_input(key="classes_text").set_value("negative, positive, neutral, other").run()
+    a.button(key="save_classes").click().run()
+    assert any("the classes were changed in another tab or window since this page was drawn: they are now bad, "
+               "good, meh. Nothing was saved" in e.value for e in a.error)
+    assert a.text_input(key="classes_text").value == "bad, good, meh"
+    assert W.Workspace("tabs").class_counts() == {"bad": 8, "good": 8, "meh": 0}
+    a.text_input(key="classes_text").set_value("bad, good, meh, other").run()  # made again: saved
+    a.button(key="save_classes").click().run()
+    no_errors(a)
+    assert W.Workspace("tabs").classes == ["bad", "good", "meh", "other"]
