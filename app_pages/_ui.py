@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -95,6 +96,17 @@ def not_there_yet(run, what: str, when: str) -> str:
         return (f"This run finished without {what}: it did no self-training (0 iterations, or no unlabeled "
                 "texts). Load a pool on the Data page and start a run with self-training to get them.")
     return f"This run has no {what} yet: {when}."
+
+
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def quoted_text(text: str) -> str:
+    """A user's text as a markdown block quote that shows it as written: every ASCII punctuation character escaped
+    (st.markdown read '$$...$$' as a formula, '# ' as a heading, '*x*' as italics, ':red[x]' as colour), each line
+    quoted and kept on its own line."""
+    lines = str(text).splitlines() or [""]
+    return "  \n".join("> " + _MD_PUNCTUATION.sub(r"\\\1", ln.strip()) for ln in lines)
 
 
 def grid(n: int, per_row: int) -> list:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages._ui import USER_ERRORS, errors, flash, grid, show_flash, ws
+from app_pages._ui import USER_ERRORS, errors, flash, grid, quoted_text, show_flash, ws
 from list_core import workspace as W
 
 st.title("Label")
@@ -92,7 +92,7 @@ with one:
     else:
         done, total = w.pool_progress()
         st.caption(f"Pool example #{ex['id']} ({done} of {total:,} labeled from the pool)")
-        st.markdown("\n\n".join(f"> {ex[c]}" for c in w.text_columns))
+        st.markdown("\n\n".join(quoted_text(ex[c]) for c in w.text_columns))
         # Key shortcuts only while this tab is shown: the hidden tab's buttons are still on the page, and 1-9, 0
         # and Backspace on the Table or Paste tab (Backspace clears a table cell) labeled, skipped or took back a
         # row the user could not see.

@@ -172,6 +172,33 @@ def test_label_page_takes_classes_named_like_its_buttons_and_says_why_a_row_cann
     assert [(ex["premise"], ex["label"]) for ex in W.Workspace("lk").labeled] == [("a dog runs", "skip")]
 
 
+def test_label_page_shows_a_pool_text_as_written_not_as_markdown(home):
+    """The one-by-one text was given to st.markdown as it is: the bundled spam sample's '$$$$$$For your satellite
+    system$$$$$$' showed as a LaTeX formula (no dollars, no spaces), '# Big news' as a heading, '*cheap*' lost its
+    stars. Each text line is shown quoted with every markdown character escaped (Streamlit reads \\$ as a dollar)."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    texts = ["$$$$$$For your satellite system$$$$$$ 2467SzaW6", "# Big news\n  *cheap* meds & AT&amp;T :red[now]"]
+    ws = W.Workspace("md")
+    ws.set_classes(["spam", "ham"], {"spam": "junk", "ham": "fine"})
+    ws.save_upload("p.csv", pd.DataFrame({"text": texts}).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["text"])
+    at = app("md", "app_pages/label.py")
+    for _ in texts:
+        no_errors(at)
+        shown = int(next(c.value for c in at.caption if c.value.startswith("Pool example #")).split("#")[1].split()[0])
+        body = next(m.value for m in at.markdown if m.value.startswith(">"))
+        assert not re.search(r"(?<!\\)\$", body)  # an unescaped $ starts a formula
+        rendered = MarkdownIt("commonmark").render(body)
+        assert rendered.startswith("<blockquote>") and "<h1>" not in rendered and "<em>" not in rendered
+        lines = [html.unescape(re.sub(r"<[^>]+>", "", ln)).strip() for ln in rendered.splitlines()]
+        assert [ln for ln in lines if ln] == [ln.strip() for ln in texts[shown].splitlines()]
+        at.button(key="lab_skip").click().run()
+
+
 def test_a_class_click_labels_the_text_on_screen_even_if_another_tab_labeled_it_first(home):
     """Two sessions show pool row #i; A labels it, then B clicks: B's class goes to the row B saw (last click
     wins), never to the next row that B never saw."""
