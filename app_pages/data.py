@@ -69,12 +69,14 @@ with errors():
         if gold != "(none)" and gold == st.session_state.get("_gold_guessed"):
             st.caption(f"'{gold}' was chosen by its name: check it holds labels, or pick (none).")
         st.dataframe(head, hide_index=True, height=220)
+        if not text_cols:  # the loader would guess (its advice names a command-line flag) or read 'text'
+            st.caption("Choose the column(s) that hold the texts under 'Text column(s)' first.")
         c1, c2, c3 = st.columns(3)
-        if c1.button("Use as unlabeled pool", type="primary", key="use_pool"):
+        if c1.button("Use as unlabeled pool", type="primary", key="use_pool", disabled=not text_cols):
             st.session_state.pop("upload_notes", None)  # the pool's own summary says what was read now
             report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
             st.success(f"Loaded as the unlabeled pool: {w.state['pool']['rows']:,} rows kept.")  # details below
-        if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)",
+        if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)" or not text_cols,
                      help="Needs the label column. Rows whose label is a class measure accuracy; values "
                           "spelled otherwise (0 / 1) can be matched to the classes below."):
             report = w.set_eval(src, gold, text_cols or None)
@@ -82,7 +84,7 @@ with errors():
                 st.warning(report.summary())
             else:
                 st.success(report.summary())
-        if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)",
+        if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)" or not text_cols,
                      help="Needs the label column: each row becomes a labeled example of its label's class."):
             result = w.import_labeled(src, gold, text_cols or None)
             (st.success if result["added"] else st.warning)(result["message"])

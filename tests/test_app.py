@@ -888,6 +888,24 @@ def test_data_page_offers_each_file_its_own_text_column(home):
     assert at.multiselect(key="text_cols").value == ["sentence"]  # not left empty by the last file's choice
 
 
+def test_data_page_waits_for_a_text_column_to_be_chosen(home):
+    """With no text column chosen, 'Use as unlabeled pool' let the loader guess and said 'name it (--text-column on
+    the command line)', a flag of the CLI; the evaluation set and the import read a column 'text' the file did not
+    have. The page says to choose the column and its three buttons wait."""
+    at = app("nt", "app_pages/data.py")
+    at.file_uploader[0].set_value([("news.csv", b"title,body,author,label\nBig win,The team won the cup,Ann,sport\n"
+                                                b"Rates up,The bank raised rates,Bob,business\n", "text/csv")]).run()
+    at.multiselect(key="text_cols").set_value([]).run()
+    no_errors(at)
+    assert any("Choose the column(s) that hold the texts" in c.value for c in at.caption)
+    assert all(at.button(key=k).disabled for k in ("use_pool", "use_eval", "import_labeled"))
+    at.multiselect(key="text_cols").set_value(["body"]).run()
+    assert not any(at.button(key=k).disabled for k in ("use_pool", "use_eval", "import_labeled"))
+    at.button(key="use_pool").click().run()
+    no_errors(at)
+    assert W.Workspace("nt").text_columns == ["body"]
+
+
 def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
     ws = W.Workspace("sg")
     for name, col in (("a.csv", "label"), ("b.csv", "tag")):
