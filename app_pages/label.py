@@ -19,8 +19,8 @@ st.session_state["classes_shown"] = shown
 classes_text = st.text_input("Classes (comma-separated)", key="classes_text", placeholder="e.g. negative, positive")
 if st.button("Save classes", key="save_classes"):
     with errors():
-        try:
-            renamed = w.set_classes([c for c in classes_text.split(",")], expected=shown)
+        try:  # 'Clothing, Shoes & Jewelry' (a class imported from a file) stays one class
+            renamed = w.set_classes(W.split_class_list(classes_text, w.classes), expected=shown)
         except W.StaleEditError as exc:  # the box shows the classes as they are now, with the message
             st.session_state["classes_reset"] = True
             flash(str(exc), "error")

@@ -260,6 +260,20 @@ def fold(label: Any) -> str:
     return "".join(str(label).split()).casefold()
 
 
+def split_class_list(text: str, known: Sequence[str] = ()) -> list[str]:
+    """Class names typed as a comma-separated list (the Label page). A known class whose name holds a comma (a label
+    imported from a file: 'Clothing, Shoes & Jewelry') stays one class where the list spells it whole (case and
+    spaces aside), as the page lists it; any other comma separates two names."""
+    pieces = str(text).split(",")
+    whole = {fold(k) for k in known if "," in str(k)}
+    out, i = [], 0
+    while i < len(pieces):
+        j = next((j for j in range(len(pieces), i + 1, -1) if fold(",".join(pieces[i:j])) in whole), i + 1)
+        out.append(",".join(pieces[i:j]).strip())
+        i = j
+    return out
+
+
 def map_fields(fields: Sequence[str], cols: Sequence[str]) -> dict[str, str]:
     """Template field -> text column: a field named like a column reads that column; the other fields take the
     remaining columns by position (so `{sentence2} ? {mask} , {s1}` never feeds sentence1 to `{sentence2}`)."""

@@ -252,6 +252,30 @@ def test_table_rows_added_without_text_are_counted_and_gone_after_save(home):
     assert len(W.Workspace("tb3").labeled) == 2
 
 
+def test_label_page_keeps_an_imported_class_whose_name_holds_a_comma(home):
+    """A file's label 'Clothing, Shoes & Jewelry' became a class on import; the Label page lists the classes
+    comma-separated, and Save classes (even unchanged) split it into 'Clothing' and 'Shoes & Jewelry', leaving its
+    examples kept aside and not trained on. A known class spelled whole in the list stays one class."""
+    at = app("cc", "app_pages/data.py")
+    at.file_uploader[0].set_value([("reviews.csv", b'text,category\nnice red shoes,"Clothing, Shoes & Jewelry"\n'
+                                                   b'great novel,Books\nsoft scarf,"Clothing, Shoes & Jewelry"\n',
+                                    "text/csv")]).run()
+    at.selectbox(key="gold_col").set_value("category").run()
+    at.button(key="import_labeled").click().run()
+    at.switch_page("app_pages/label.py").run()
+    assert at.text_input(key="classes_text").value == "Clothing, Shoes & Jewelry, Books"
+    at.button(key="save_classes").click().run()
+    no_errors(at)
+    assert W.Workspace("cc").classes == ["Clothing, Shoes & Jewelry", "Books"]
+    at.text_input(key="classes_text").set_value("Clothing, Shoes & Jewelry, Books, Electronics").run()
+    at.button(key="save_classes").click().run()
+    no_errors(at)
+    assert W.Workspace("cc").class_counts() == {"Clothing, Shoes & Jewelry": 2, "Books": 1, "Electronics": 0}
+    # Typed names are still split at each comma when no class spells them whole.
+    assert W.split_class_list("a, b,c", ["a, b"]) == ["a, b", "c"]
+    assert W.split_class_list("a, b,c", ["x"]) == ["a", "b", "c"]
+
+
 def test_the_paste_class_follows_a_rename_of_the_classes(home):
     prepared("pr", n=0)
     at = app("pr", "app_pages/label.py")
