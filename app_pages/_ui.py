@@ -204,7 +204,7 @@ def file_predictions(ws_name: str, run_path: str, mtime: float, filename: str, d
     """(CSV bytes, read summary) of a file's predictions, made once per model file, upload and text columns: the
     Export page reruns on every click (the Try-it box's included), and each rerun predicted the whole file again."""
     out, report = W.Workspace(ws_name).predict_upload(classifier(run_path, mtime), filename, data, list(columns))
-    return out, report.summary()
+    return out, W.prediction_summary(report)
 
 
 def flash(message: str, kind: str = "success") -> None:

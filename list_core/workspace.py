@@ -2339,6 +2339,25 @@ def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
 
 
+def prediction_summary(report: Any) -> str:
+    """What 'Predict a file' made of a file (`Workspace.predict_upload`'s report): every row read is in the download,
+    in order, a row without text with a blank prediction; only the rows the loader could not parse are not. The
+    loader's own summary ('5 rows read, 2 kept') read as if the rows without text were left out."""
+    from .data import MAX_TEXT_CHARS
+
+    n = report.rows_read - report.bad_rows
+    line = f"{report.source}: {n:,} row{'' if n == 1 else 's'} in the download, {report.rows_kept:,} predicted"
+    if report.empty:
+        line += f", {report.empty:,} without text (its prediction is blank)"
+    if report.truncated:
+        line += f"; {report.truncated:,} text(s) cut to {MAX_TEXT_CHARS:,} characters for the model"
+    if report.bad_rows:
+        line += (f"; {report.bad_rows:,} malformed row{'' if report.bad_rows == 1 else 's'} skipped, not in the "
+                 "download (wrong number of fields or bad quoting)")
+    others = [m for m in report.warnings if "malformed row" not in m]
+    return line + ("; " + "; ".join(others) if others else "")
+
+
 def table_bytes(frame, fmt: str = "csv") -> bytes:
     from .data import write_table
 

@@ -1210,6 +1210,26 @@ def test_export_predict_a_file_asks_for_the_text_column_the_file_lacks(home, mon
     assert calls == [2] and "dl_pred" in {b.key for b in at.get("download_button")}
 
 
+def test_export_predict_a_file_says_what_the_download_holds(home, monkeypatch):
+    """'Predict a file' said the loader's 'm.csv: 5 rows read, 2 kept (1 empty, 2 bad)', yet the download held 3
+    rows: the row without text is in it with a blank prediction, only the malformed rows are not. The caption says
+    what the download holds."""
+    from test_workspace import _StubClassifier
+
+    ws = prepared("pw")
+    fake_done_run(ws, "r1")
+    monkeypatch.setattr("app_pages._ui.classifier", lambda *a, **k: _StubClassifier())
+    data = b'text,id\ngreat,1\n"bad, row\nbad film,3\n   ,4\nx,y,z\n'
+    at = app("pw", "app_pages/export.py", run="r1")
+    at.file_uploader(key="pred_file").set_value([("m.csv", data, "text/csv")]).run()
+    no_errors(at)
+    out, report = ws.predict_upload(_StubClassifier(), "m.csv", data, ["text"])
+    assert len(pd.read_csv(io.BytesIO(out))) == 3
+    assert any(c.value == "m.csv: 3 rows in the download, 2 predicted, 1 without text (its prediction is blank); 2 "
+               "malformed rows skipped, not in the download (wrong number of fields or bad quoting)"
+               for c in at.caption), [c.value for c in at.caption]
+
+
 def test_train_page_explains_its_words(home):
     """Teacher, student, pseudo-label, re-weighting, macro-F1: words a non-expert meets on the Train page."""
     ws = prepared("words")
