@@ -872,6 +872,18 @@ class Workspace:
         if int(n) < 2 * len(self.classes):  # not the label column's fault: too few rows asked for
             raise WorkspaceError(f"hold out at least {2 * len(self.classes)} rows (two per class, "
                                  f"{len(self.classes)} classes)")
+        # A class no row is left of would not be measured at all: 'Spam' rows alone (the values 'ham' matched to no
+        # class) read a model that answers 'Spam' to everything as 100% accurate.
+        missing = [c for c in self.classes if not (labels[free] == c).any()]
+        if missing:
+            values = pool["gold"][labels.isna()].dropna().astype(str).str.strip()
+            values = values[values != ""]
+            raise WorkspaceError(
+                f"no pool row whose label is the class{'' if len(missing) == 1 else 'es'} "
+                f"{', '.join(map(repr, missing))} is left to hold out, so the evaluation set would not measure "
+                f"{'it' if len(missing) == 1 else 'them'}: "
+                + (f"match the label column's other values ({_some_values(values)}) to the classes (Data page), or "
+                   "use an evaluation file" if len(values) else "use an evaluation file with rows of each class"))
         want = min(int(n), int(free.sum()) // 2)
         if want < 2 * len(self.classes):
             raise WorkspaceError(f"only {int(free.sum())} pool rows have a label that is one of the classes "

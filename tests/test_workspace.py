@@ -850,6 +850,22 @@ def test_hold_out_with_many_classes_holds_out_the_rows_asked_and_says_why_too_fe
     assert len(ev) == 40 and len(ws.pool()) == 860 and set(ev["label"].value_counts()) == {2, 3}
 
 
+def test_hold_out_is_refused_while_a_class_has_no_labeled_pool_row(home):
+    """The spam sample with the classes 'Spam, not spam': 'ham' matches no class, and Hold out made an evaluation set
+    of 199 'Spam' rows and no 'not spam' one, so a model answering 'Spam' to everything read 100% accurate. It is
+    refused, naming the class and the values left to match; once matched, each class is held out."""
+    ws = W.Workspace("ho1")
+    ws.save_upload("p.csv", csv_bytes([{"text": f"t {i}", "label": ["spam", "ham"][i % 2]} for i in range(100)]))
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    ws.set_classes(["Spam", "not spam"])
+    with pytest.raises(W.WorkspaceError, match=r"no pool row whose label is the class 'not spam'.*'ham'"):
+        ws.hold_out_eval(20)
+    assert not ws.state.get("eval") and len(ws.pool()) == 100
+    ws.set_label_aliases({"ham": "not spam"})
+    assert ws.hold_out_eval(20).startswith("20 rows held out")
+    assert pd.read_parquet(ws.eval_path)["label"].value_counts().to_dict() == {"Spam": 10, "not spam": 10}
+
+
 def test_held_out_rows_go_back_to_the_pool_when_their_evaluation_set_goes(home):
     """Rows held out of the pool are never in neither place: replacing or removing their evaluation set returns
     them (ids, file columns and labels as they were), a second hold-out starts from the whole pool, and loading
