@@ -856,16 +856,18 @@ class Workspace:
         """Move up to `n` pool rows whose own label (the pool file's label column) is one of the classes into the
         evaluation set, stratified by that label. They leave the pool, so no run trains on them, labeled or
         pseudo-labeled: a real accuracy for a file that carries labels (a bundled sample, a demo) without a second
-        file. At most half of those rows go; pool rows a person labeled stay. A second hold-out first returns the
-        rows of the first. Returns a summary."""
+        file. At most half of those rows go; pool rows a person labeled stay. A second hold-out samples from the
+        whole pool, the rows of the first included (they go back to the pool); a refused one changes nothing.
+        Returns a summary."""
         import pandas as pd
 
         pool = self.pool()
         if "gold" not in pool.columns or len(self.classes) < 2:
             raise WorkspaceError("choose the pool file's label column on the Data page and define the classes on "
                                  "the Label page first")
-        if self._return_held_out():  # the rows of an earlier hold-out are back: sample from the whole pool
-            pool = self.pool()
+        whole = self._pool_with_held_out()  # with the rows of an earlier hold-out: sample from the whole pool
+        if whole is not None:
+            pool = whole  # written back only once nothing below refuses (a refusal leaves the earlier one as it was)
         folded = class_lookup(self.state)
         labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
         free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
@@ -902,6 +904,7 @@ class Workspace:
         frame = pd.DataFrame({"id": held["id"].astype("int64").to_numpy(), **{c: held[c].to_numpy() for c in cols},
                               "label": labels[held.index].to_numpy()})
         rest = pool.drop(index=held.index)
+        self._return_held_out()  # the earlier hold-out's rows first: a crash leaves them in the pool, not in neither
         self.path.mkdir(parents=True, exist_ok=True)
         # The stash first: a crash after it leaves rows in both places at worst (returning drops duplicate ids),
         # never rows in neither.
@@ -924,25 +927,32 @@ class Workspace:
             s["eval"] = None
         return back
 
-    def _return_held_out(self) -> int:
-        """Put the rows `hold_out_eval` took back into the pool (same ids, file columns and labels), before their
-        evaluation set is replaced or removed: otherwise they would be in neither. Returns how many went back."""
+    def _pool_with_held_out(self):
+        """The pool with the rows `hold_out_eval` took put back (same ids, file columns and labels), as
+        `_return_held_out` writes it; None when none can go back (none held out, or the pool was loaded again since
+        with other columns: that load has every row already)."""
         import pandas as pd
 
         if not self.held_out_path.exists():
-            return 0
+            return None
         held = pd.read_parquet(self.held_out_path)
         pool = self.pool()
-        if len(held) and "id" in pool.columns and set(held.columns) <= set(pool.columns):
-            merged = (pd.concat([pool, held[pool.columns]], ignore_index=True)
-                      .drop_duplicates("id").sort_values("id", kind="stable").reset_index(drop=True))
+        if not (len(held) and "id" in pool.columns and set(held.columns) <= set(pool.columns)):
+            return None
+        return (pd.concat([pool, held[pool.columns]], ignore_index=True)
+                .drop_duplicates("id").sort_values("id", kind="stable").reset_index(drop=True))
+
+    def _return_held_out(self) -> int:
+        """Put the rows `hold_out_eval` took back into the pool (same ids, file columns and labels), before their
+        evaluation set is replaced or removed: otherwise they would be in neither. Returns how many went back."""
+        merged = self._pool_with_held_out()
+        back = 0
+        if merged is not None:
+            back = len(merged) - len(self.pool())
             _write_parquet(self.pool_path, merged)
-            back = len(merged) - len(pool)
             with self._mutate() as s:
                 if s.get("pool"):
                     s["pool"]["rows"] = len(merged)
-        else:  # the pool was loaded again since (its columns changed): that load has every row already
-            back = 0
         self.held_out_path.unlink(missing_ok=True)
         return back
 

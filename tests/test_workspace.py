@@ -866,6 +866,27 @@ def test_hold_out_is_refused_while_a_class_has_no_labeled_pool_row(home):
     assert pd.read_parquet(ws.eval_path)["label"].value_counts().to_dict() == {"Spam": 10, "not spam": 10}
 
 
+def test_a_refused_hold_out_leaves_the_earlier_one_as_it_was(home):
+    """A second Hold out first put the rows of the first back into the pool, then was refused (a class added since
+    has no labeled pool row, too few rows left, ...): the evaluation set still held those rows, now pool rows too,
+    so runs self-trained on the texts they were measured on, and the page's button no longer offered them back."""
+    ws = W.Workspace("ho2")
+    ws.save_upload("p.csv", csv_bytes([{"text": f"t {i}", "label": ["spam", "ham"][i % 2]} for i in range(100)]))
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    ws.set_classes(["spam", "ham"])
+    ws.hold_out_eval(20)
+    ws.set_classes(["spam", "ham", "phishing"])
+    with pytest.raises(W.WorkspaceError, match="'phishing'"):
+        ws.hold_out_eval(20)
+    ws = W.Workspace("ho2")
+    held = set(pd.read_parquet(ws.eval_path)["text"])
+    assert len(held) == 20 and not held & set(ws.pool()["text"]) and len(ws.pool()) == 80
+    assert ws.held_out_path.exists() and ws.state["pool"]["rows"] == 80
+    ws.set_classes(["spam", "ham"])
+    ws.hold_out_eval(30)  # a second hold-out that goes through still starts from the whole pool
+    assert len(ws.pool()) == 70 and len(pd.read_parquet(ws.eval_path)) == 30
+
+
 def test_held_out_rows_go_back_to_the_pool_when_their_evaluation_set_goes(home):
     """Rows held out of the pool are never in neither place: replacing or removing their evaluation set returns
     them (ids, file columns and labels as they were), a second hold-out starts from the whole pool, and loading
