@@ -71,21 +71,25 @@ with errors():
         st.dataframe(head, hide_index=True, height=220)
         if not text_cols:  # the loader would guess (its advice names a command-line flag) or read 'text'
             st.caption("Choose the column(s) that hold the texts under 'Text column(s)' first.")
-        c1, c2, c3 = st.columns(3)
-        if c1.button("Use as unlabeled pool", type="primary", key="use_pool", disabled=not text_cols):
+        c1, c2, c3 = st.columns(3)  # all three drawn before any acts: a refusal left the others off the page
+        use_pool = c1.button("Use as unlabeled pool", type="primary", key="use_pool", disabled=not text_cols)
+        use_eval = c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)" or not text_cols,
+                             help="Needs the label column. Rows whose label is a class measure accuracy; values "
+                                  "spelled otherwise (0 / 1) can be matched to the classes below.")
+        use_import = c3.button("Import as labeled examples", key="import_labeled",
+                               disabled=gold == "(none)" or not text_cols,
+                               help="Needs the label column: each row becomes a labeled example of its label's class.")
+        if use_pool:
             st.session_state.pop("upload_notes", None)  # the pool's own summary says what was read now
             report = w.set_pool(src, text_cols or None, None if gold == "(none)" else gold)
             st.success(f"Loaded as the unlabeled pool: {w.state['pool']['rows']:,} rows kept.")  # details below
-        if c2.button("Use as evaluation set", key="use_eval", disabled=gold == "(none)" or not text_cols,
-                     help="Needs the label column. Rows whose label is a class measure accuracy; values "
-                          "spelled otherwise (0 / 1) can be matched to the classes below."):
+        if use_eval:
             report = w.set_eval(src, gold, text_cols or None)
             if report.unknown_label or report.warnings:  # blank labels, labels that are no class
                 st.warning(report.summary())
             else:
                 st.success(report.summary())
-        if c3.button("Import as labeled examples", key="import_labeled", disabled=gold == "(none)" or not text_cols,
-                     help="Needs the label column: each row becomes a labeled example of its label's class."):
+        if use_import:
             result = w.import_labeled(src, gold, text_cols or None)
             (st.success if result["added"] else st.warning)(result["message"])
 

@@ -930,6 +930,19 @@ def test_data_page_waits_for_a_text_column_to_be_chosen(home):
     assert W.Workspace("nt").text_columns == ["body"]
 
 
+def test_data_page_keeps_its_three_buttons_after_one_is_refused(home):
+    """A refused 'Use as unlabeled pool' (a text column named like one of the workspace's own) stopped the page
+    half-way: the evaluation and import buttons were gone until the next click."""
+    ws = W.Workspace("refused")
+    ws.save_upload("s.csv", b"source,label\nThe team won the cup,sport\nThe bank raised rates,business\n")
+    at = app("refused", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("s.csv").run()
+    at.multiselect(key="text_cols").set_value(["source"]).run()
+    at.button(key="use_pool").click().run()
+    assert any("the text column 'source' has a name LiST Studio uses" in e.value for e in at.error)
+    assert {"use_pool", "use_eval", "import_labeled"} <= {b.key for b in at.button}
+
+
 def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
     ws = W.Workspace("sg")
     for name, col in (("a.csv", "label"), ("b.csv", "tag")):
