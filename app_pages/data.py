@@ -18,9 +18,13 @@ if files:
     notes = []
     for f in files:
         try:
+            uses = w.upload_in_use(f.name)
             st.session_state["data_file"] = w.add_upload(f.name, f.getvalue())  # select what was just uploaded
             st.session_state.pop("_columns_of", None)  # its own columns' defaults, even under a name seen before
-            notes.append(("success", f"{f.name} added"))
+            notes.append(("warning", f"{f.name} added in place of the file of that name, which {' and '.join(uses)} "
+                                     f"{'was' if len(uses) == 1 else 'were'} read from: "
+                                     f"{'it keeps' if len(uses) == 1 else 'they keep'} the rows read before until you "
+                                     "use the new file below") if uses else ("success", f"{f.name} added"))
         except (DataError, W.WorkspaceError, OSError) as exc:
             notes.append(("error", f"{f.name} was not added: {exc}"))
     # A fresh uploader: its chips would otherwise keep showing refused files as if they were in.

@@ -627,6 +627,15 @@ class Workspace:
         read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))
         return self.save_upload(filename, data)
 
+    def upload_in_use(self, filename: str) -> list[str]:
+        """What was read from the upload that a new file of this name replaces ('the unlabeled pool', 'the evaluation
+        set'): they keep the rows read before until the file is used again, which the page has to say."""
+        name = safe_filename(filename)
+        if name not in self.list_uploads():
+            return []
+        return [what for what, key in (("the unlabeled pool", "pool"), ("the evaluation set", "eval"))
+                if (self.state.get(key) or {}).get("file") == name]
+
     def upload_path(self, name: str) -> Path:
         if name.startswith("sample:"):
             sample = Path(__file__).resolve().parent.parent / "sample_data" / safe_filename(name[7:])

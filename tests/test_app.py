@@ -943,6 +943,21 @@ def test_data_page_keeps_its_three_buttons_after_one_is_refused(home):
     assert {"use_pool", "use_eval", "import_labeled"} <= {b.key for b in at.button}
 
 
+def test_data_page_says_an_upload_replaced_the_file_the_pool_was_read_from(home):
+    """The pool's file uploaded again under its name (an edited copy) said only 'pool.csv added', while the pool kept
+    the rows read from the old one until 'Use as unlabeled pool' is clicked again."""
+    ws = prepared("again")
+    at = app("again", "app_pages/data.py")
+    at.file_uploader[0].set_value([("pool.csv", b"text\nan edited text\nanother one\n", "text/csv")]).run()
+    no_errors(at)
+    assert any("pool.csv added in place of the file of that name, which the unlabeled pool was read from: it keeps "
+               "the rows read before until you use the new file below" in m.value for m in at.warning)
+    assert W.Workspace("again").state["pool"]["rows"] == 40
+    at.file_uploader[0].set_value([("other.csv", b"text\na new file\nand more\n", "text/csv")]).run()
+    assert any(m.value == "other.csv added" for m in at.success)
+    assert ws.upload_in_use("other.csv") == [] and ws.upload_in_use("nothere.csv") == []
+
+
 def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
     ws = W.Workspace("sg")
     for name, col in (("a.csv", "label"), ("b.csv", "tag")):
