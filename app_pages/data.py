@@ -42,6 +42,24 @@ if st.session_state.get("data_file") not in choices:  # the pool in use; otherwi
     st.session_state["data_file"] = pool.get("file") if pool.get("file") in choices else None
 src = st.selectbox("File to use", choices, key="data_file", placeholder="Choose an upload or a bundled sample",
                    format_func=W.display_file)
+
+
+def remove_file(name: str) -> None:
+    try:
+        w.remove_upload(name)
+    except W.WorkspaceError as exc:
+        st.session_state["upload_notes"] = [("error", str(exc))]
+        return
+    st.session_state["data_file"] = None  # allowed in a callback: the box is not drawn yet
+    st.session_state["upload_notes"] = [("success", f"{name} removed from this workspace")]
+
+
+if src is not None and not src.startswith("sample:"):
+    in_use = w.upload_in_use(src)
+    st.button("Remove this file", key="remove_upload", on_click=remove_file, args=(src,), disabled=bool(in_use),
+              help=(f"{' and '.join(in_use).capitalize()} {'was' if len(in_use) == 1 else 'were'} read from this "
+                    "file: it stays while in use." if in_use else "Take this upload off the list and the disk. "
+                    "Runs keep their own copy of their data."))
 with errors():
     if src is not None:
         cols, head, rep = w.columns_of(src)

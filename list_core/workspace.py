@@ -636,6 +636,22 @@ class Workspace:
         return [what for what, key in (("the unlabeled pool", "pool"), ("the evaluation set", "eval"))
                 if (self.state.get(key) or {}).get("file") == name]
 
+    def remove_upload(self, name: str) -> None:
+        """Take an uploaded file off the list and the disk (a day's uploads piled up with no way to tidy them). The
+        file the pool or the evaluation set was read from stays: the pool is loaded again from it if its own copy
+        is ever damaged (`repair_damaged_tables`). Runs keep their own copy of their data."""
+        if name.startswith("sample:"):
+            raise WorkspaceError("a bundled sample is not an upload of this workspace; it cannot be removed")
+        uses = self.upload_in_use(name)
+        if uses:
+            raise WorkspaceError(f"{name} is the file {' and '.join(uses)} {'was' if len(uses) == 1 else 'were'} "
+                                 "read from, so it stays; use another file for "
+                                 f"{'it' if len(uses) == 1 else 'them'} first")
+        path = self.upload_path(name)  # refuses a name that is no upload of this workspace
+        with self._mutate() as s:
+            s["uploads"] = [n for n in s["uploads"] if n != safe_filename(name)]
+        path.unlink(missing_ok=True)
+
     def upload_path(self, name: str) -> Path:
         if name.startswith("sample:"):
             sample = Path(__file__).resolve().parent.parent / "sample_data" / safe_filename(name[7:])

@@ -958,6 +958,29 @@ def test_data_page_says_an_upload_replaced_the_file_the_pool_was_read_from(home)
     assert ws.upload_in_use("other.csv") == [] and ws.upload_in_use("nothere.csv") == []
 
 
+def test_data_page_removes_an_upload_that_is_not_in_use(home):
+    """A day's uploads piled up on the Data page with no way to take one off. A file the pool was read from stays
+    (its button is greyed, and the service refuses); a bundled sample has no button."""
+    ws = prepared("tidy")
+    ws.save_upload("old.csv", b"text\nan old text\nanother one\n")
+    at = app("tidy", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("pool.csv").run()
+    assert at.button(key="remove_upload").disabled
+    with pytest.raises(W.WorkspaceError, match="pool.csv is the file the unlabeled pool was read from, so it stays"):
+        ws.remove_upload("pool.csv")
+    at.selectbox(key="data_file").set_value("old.csv").run()
+    at.button(key="remove_upload").click().run()
+    no_errors(at)
+    assert any(m.value == "old.csv removed from this workspace" for m in at.success)
+    assert W.Workspace("tidy").list_uploads() == ["pool.csv"] and not (ws.uploads_dir / "old.csv").exists()
+    assert "old.csv" not in at.selectbox(key="data_file").options
+    assert at.selectbox(key="data_file").value == "pool.csv"  # back to the file in use
+    at.selectbox(key="data_file").set_value("sample:uci_sentiment_sentences.csv").run()
+    assert "remove_upload" not in [b.key for b in at.button]
+    with pytest.raises(W.WorkspaceError, match="bundled sample"):
+        ws.remove_upload("sample:uci_sentiment_sentences.csv")
+
+
 def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
     ws = W.Workspace("sg")
     for name, col in (("a.csv", "label"), ("b.csv", "tag")):
