@@ -75,6 +75,11 @@ with errors():
             st.session_state["_gold_guessed"] = guessed
             st.session_state["gold_col"] = (pool.get("label_column") or "(none)") if pool.get("file") == src else (
                 guessed or "(none)")
+        headless = W.text_like_column_names(cols)
+        if headless:
+            st.warning(f"The column name {headless[0][:80]!r} reads like a text: if the file has no header line, its "
+                       "first text was taken as one (and is no row). Add a first line naming the columns (e.g. "
+                       "'text'), or save a list of texts as a .txt file, one per line, and upload it again.")
         text_cols = st.multiselect("Text column(s)", cols, key="text_cols",
                                    help="One column for most tasks, two for pair tasks (e.g. NLI).")
         numeric = sorted(set(text_cols) & set(numeric_columns(head)), key=text_cols.index)

@@ -324,6 +324,13 @@ def numeric_columns(frame) -> list[str]:
     return out
 
 
+def text_like_column_names(columns: Sequence[Any]) -> list[str]:
+    """Column names that read like a text, not a header (four words or more, or over 40 characters): the first line
+    of a file with no header line, which the loader takes as one. Its first text is then no row, and in a CSV each
+    line with an unquoted comma is a malformed row."""
+    return [str(c) for c in columns if len(str(c)) > 40 or len(str(c).split()) >= 4]
+
+
 PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"), ("question1", "question2"), ("q1", "q2"),
                 ("text_a", "text_b"), ("question", "sentence"), ("question", "passage"))
 """Conventional column names of pair tasks (NLI, paraphrase, QA), in template order."""

@@ -981,6 +981,21 @@ def test_data_page_removes_an_upload_that_is_not_in_use(home):
         ws.remove_upload("sample:uci_sentiment_sentences.csv")
 
 
+def test_data_page_says_when_a_files_first_text_was_taken_as_its_header(home):
+    """A CSV of texts with no header line: its first text became the column name without a word (and no row)."""
+    ws = W.Workspace("nohead")
+    ws.save_upload("list.csv", b"I loved this film from start to end\nThe plot was thin\nGreat acting\n")
+    ws.save_upload("ok.csv", b"text,label\nI loved this film from start to end,pos\n")
+    at = app("nohead", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("list.csv").run()
+    no_errors(at)
+    assert any("The column name 'I loved this film from start to end' reads like a text: if the file has no "
+               "header line" in m.value for m in at.warning)
+    at.selectbox(key="data_file").set_value("ok.csv").run()
+    assert not any("reads like a text" in m.value for m in at.warning)
+    assert W.text_like_column_names(["text", "review body", "sentence1", "x" * 41]) == ["x" * 41]
+
+
 def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
     ws = W.Workspace("sg")
     for name, col in (("a.csv", "label"), ("b.csv", "tag")):
