@@ -110,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .data import load_examples
     from .job import create_run, execute_run
     from .prompts import Template
-    from .runs import RunDir
+    from .runs import ACTIVE_STATES, RunDir
 
     if args.resume:
         given = [f"--{n.replace('_', '-')}" for n in ("labeled", "unlabeled", "eval", "template", "verbalizer",
@@ -120,6 +120,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"note: {', '.join(given)} ignored: a resumed run keeps the config and data it was started with",
                   file=sys.stderr)
         run = RunDir(args.out)
+        status = run.status()  # a dead process reads as 'interrupted': only a live one is refused
+        if status.get("state") in ACTIVE_STATES and status.get("pid"):
+            raise ConfigError(f"{run.path} is still {status['state']} (process {status['pid']}); two trainers "
+                              f"would write one run directory. Stop it first (create {run.stop_path} or kill "
+                              f"{status['pid']}), then resume")
         execute_run(run.path, resume=True, callbacks=[] if args.quiet else [ProgressBar()])
         return _report(run, quiet=args.quiet)
     if not args.labeled:

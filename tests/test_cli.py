@@ -261,3 +261,24 @@ def test_split_reads_labels_with_surrounding_spaces_as_train_does(tmp_path):
     assert labeled["label"].value_counts().to_dict() == {"pos": 4, "neg": 4}
     assert set(test["label"]) == {"pos", "neg"}
     assert len(labeled) + len(unlabeled) + len(test) == 40
+
+
+def test_resume_refuses_a_run_that_is_still_training(tmp_path, files, saved_model_dir, capsys):
+    """`train --out RUN_DIR --resume` while the run trains in another terminal (or the app's worker) started a second
+    trainer on the same directory: both wrote its checkpoints, metrics and status, and the run read 'done' while the
+    first still trained. It is refused, saying which process trains it; the run is left as it is."""
+    import os
+
+    from list_core.runs import process_start
+
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0
+    run = RunDir(out)
+    run.write_status(state="running", pid=os.getpid(), pid_started=process_start(os.getpid()), stage="student")
+    metrics = run.metrics_path.read_text()
+    capsys.readouterr()
+    code = main(["train", "--out", str(out), "--resume", "--quiet"])
+    assert code == 2
+    assert_one_line_error(capsys, code, "still running", str(os.getpid()))
+    assert run.status()["state"] == "running" and run.metrics_path.read_text() == metrics
