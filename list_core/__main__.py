@@ -130,6 +130,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not args.labeled:
         raise ConfigError("--labeled is required to start a run (or continue one with --out RUN_DIR --resume)")
     settings = config_settings(args)
+    if settings.get("model") and os.path.isdir(settings["model"]):  # './my-bert': found from any directory later
+        settings["model"] = os.path.abspath(settings["model"])
     mapping = settings["verbalizer"]
     template = Template(settings["template"])
     config = ListConfig.from_preset(args.preset, **settings)

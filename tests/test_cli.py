@@ -282,3 +282,25 @@ def test_resume_refuses_a_run_that_is_still_training(tmp_path, files, saved_mode
     assert code == 2
     assert_one_line_error(capsys, code, "still running", str(os.getpid()))
     assert run.status()["state"] == "running" and run.metrics_path.read_text() == metrics
+
+
+def test_a_model_given_by_a_relative_path_is_found_from_another_directory(tmp_path, files, saved_model_dir,
+                                                                           monkeypatch):
+    """`--model ./my-bert` (README) was recorded as given: `predict --run` or `train --resume` from any other
+    directory failed with `model path './my-bert' does not exist`. The run records the model's absolute path."""
+    import os
+
+    labeled, unlabeled = files
+    monkeypatch.chdir(saved_model_dir.parent)
+    out = tmp_path / "run"
+    args = train_args(saved_model_dir, labeled, unlabeled, out)
+    args[args.index("--model") + 1] = os.path.join(".", saved_model_dir.name)
+    assert main(args) == 0
+    assert json.loads(RunDir(out).config_path.read_text())["config"]["model"] == str(saved_model_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    inp = tmp_path / "new.csv"
+    inp.write_text("text\ngreat movie\n", encoding="utf-8")
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", "pred.csv", "--device", "cpu"]) == 0
+    assert pd.read_csv(elsewhere / "pred.csv")["prediction"].isin(["neg", "pos"]).all()
