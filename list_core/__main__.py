@@ -179,13 +179,15 @@ def _report(run, quiet: bool = False) -> int:
 
 
 def check_prompt(config) -> None:
-    """Template and label words against the model's tokenizer, before any data is copied or model trained."""
+    """Template, device, and label words against the model's tokenizer, before any data is copied or model trained
+    (a run directory, once made, holds the run even when it fails at once: its --out cannot be given again)."""
     from transformers import AutoTokenizer
 
-    from .modeling import ModelLoadError, resolve_model_path
+    from .modeling import ModelLoadError, resolve_device, resolve_model_path
     from .prompts import Template, Verbalizer
 
     Template(config.template)
+    resolve_device(config.device)  # '--device cuda' without a GPU
     path = resolve_model_path(config.model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)

@@ -304,3 +304,23 @@ def test_a_model_given_by_a_relative_path_is_found_from_another_directory(tmp_pa
     inp.write_text("text\ngreat movie\n", encoding="utf-8")
     assert main(["predict", "--run", str(out), "--input", str(inp), "--output", "pred.csv", "--device", "cpu"]) == 0
     assert pd.read_csv(elsewhere / "pred.csv")["prediction"].isin(["neg", "pos"]).all()
+
+
+def test_device_cuda_without_a_gpu_is_refused_before_the_run_directory(tmp_path, files, saved_model_dir, capsys,
+                                                                          monkeypatch):
+    """`--device cuda` on a machine without a CUDA GPU failed after the run directory was made: the run read
+    'failed' and the same --out was refused ('already holds a run') when the command was given again with
+    --device cpu. It is refused before anything is written."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    args = train_args(saved_model_dir, labeled, unlabeled, out)
+    args[args.index("--device") + 1] = "cuda"
+    code = main(args)
+    assert code == 2
+    assert_one_line_error(capsys, code, "no CUDA GPU", "--device cpu")
+    assert not out.exists()
+    args[args.index("--device") + 1] = "cpu"
+    assert main(args) == 0
