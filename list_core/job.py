@@ -192,12 +192,14 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
             trainer.fit(_read_rows(run.path / "data" / "labeled.parquet"),
                         _read_rows(run.path / "data" / "unlabeled.parquet"),
                         _read_rows(run.path / "data" / "eval.parquet") or None, resume_state=resume_state)
-    except Cancelled:
+    except (Cancelled, KeyboardInterrupt) as exc:  # STOP, SIGTERM, or Ctrl-C on the command line: all cancel
         kept = run.resumable_iterations()
-        run.log("cancelled: stopped at the next step; " + (f"iteration {kept[-1]} is kept, Resume goes on from it"
-                                                           if kept else "no iteration had finished: Resume starts "
-                                                                        "it over"))
+        run.log(("cancelled (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else "cancelled: stopped at the next "
+                 "step") + "; " + (f"iteration {kept[-1]} is kept, Resume goes on from it"
+                                   if kept else "no iteration had finished: Resume starts it over"))
         run.write_status(state="cancelled", finished_at=now(), pid=None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise  # the command line still ends with 'interrupted' (exit 130)
         return trainer
     except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json
         _record_failure(run, exc)

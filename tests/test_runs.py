@@ -187,6 +187,27 @@ def test_resume_after_cancel_in_the_teacher_stage_starts_over(tmp_path):
     assert [m["iteration"] for m in run.metrics()] == [0, 1]
 
 
+
+def test_ctrl_c_cancels_the_run_as_stop_does(tmp_path):
+    """The README: 'Cancel a run with Ctrl-C, kill (SIGTERM) or by creating RUN_DIR/STOP'. Ctrl-C left status
+    'failed' with the error 'interrupted (Ctrl-C)' and a Python traceback in train.log, where kill and STOP leave
+    'cancelled'. It is 'cancelled' too, and the KeyboardInterrupt still ends the command (exit 130)."""
+
+    def ctrl_c(event):
+        if event["type"] == "stage" and event["stage"] == "student" and event["iteration"] == 2:
+            raise KeyboardInterrupt
+
+    run = new_run(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(run.path, callbacks=[ctrl_c], backbone=make_backbone())
+    status = run.status()
+    assert status["state"] == "cancelled" and status["error"] is None and status["pid"] is None
+    assert run.resumable_iterations() == [0, 1]
+    log = run.log_path.read_text()
+    assert "cancelled" in log and "Traceback" not in log
+    execute_run(run.path, resume=True, backbone=make_backbone())
+    assert run.status()["state"] == "done" and [m["iteration"] for m in run.metrics()] == [0, 1, 2]
+
 def test_status_of_a_dead_process_is_interrupted(tmp_path):
     run = new_run(tmp_path / "run")
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
