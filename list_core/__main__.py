@@ -169,9 +169,9 @@ def _report(run, quiet: bool = False) -> int:
                                                       if acc is not None else "")
                   + (f"mean weight {row['mean_weight']:.3f} " if row.get("mean_weight") is not None else "")
                   + f"({row['seconds']:.1f}s)")
-        from .workspace import run_accuracy_readout
+        from .workspace import CLI_EVAL_HINT, run_accuracy_readout
 
-        readout = run_accuracy_readout(run)
+        readout = run_accuracy_readout(run, eval_hint=CLI_EVAL_HINT)
         if readout:
             print(("warning: " if readout[0] == "warning" else "") + readout[1])
         print(f"{status['state']}: {run.path}")

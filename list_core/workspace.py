@@ -2300,19 +2300,24 @@ def metric_curve(metrics: Sequence[Mapping[str, Any]], n_eval: int):
     return pd.DataFrame(rows, columns=["iteration", "measure", "value", "plus", "minus"])
 
 
+APP_EVAL_HINT = "pick a labeled file as the evaluation set on the Data page"
+CLI_EVAL_HINT = "pass a labeled file with --eval"
+
+
 def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, eval_set: bool = False,
-                     advice: bool = True) -> tuple[str, str] | None:
+                     advice: bool = True, eval_hint: str = APP_EVAL_HINT) -> tuple[str, str] | None:
     """('warning' | 'info', sentence) telling a non-expert whether the run's accuracy can be trusted: its 95 % range
     on the rows it was measured on (an eval set's, or labeled rows held out of training), against `chance`, what
-    always answering the most common class scores. `advice` adds what to do in the app (not in a model card)."""
+    always answering the most common class scores. `advice` adds what to do (not in a model card): in the app, or
+    with `eval_hint` = CLI_EVAL_HINT on the command line."""
     if accuracy is None or not n_eval:
         return None
     lo, hi = accuracy_range(accuracy, n_eval)
     rows = "eval-set" if eval_set else "held-out labeled"
     said = (f"Accuracy {accuracy:.0%} on {n_eval:,} {rows} example{'s' if n_eval != 1 else ''} "
             f"(95% range {lo:.0%} to {hi:.0%})")
-    more = ("label more examples per class." if eval_set else "label more examples per class, or pick a labeled "
-            "file as the evaluation set on the Data page to measure it on more rows.")
+    more = ("label more examples per class." if eval_set else
+            f"label more examples per class, or {eval_hint} to measure it on more rows.")
     if hi < chance:  # reliably worse than guessing: a mix-up, not a lack of data
         return "warning", (f"{said}: below the {chance:.0%} that always answering the most common class scores. "
                            "Check that the classes of the labeled examples are not swapped and that each label word "
@@ -2326,7 +2331,8 @@ def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, eval_se
     return "info", f"{said}: above guessing ({chance:.0%})."
 
 
-def run_accuracy_readout(run: RunDir, advice: bool = True) -> tuple[str, str] | None:
+def run_accuracy_readout(run: RunDir, advice: bool = True, eval_hint: str = APP_EVAL_HINT
+                         ) -> tuple[str, str] | None:
     """`accuracy_readout` of a run directory's last metrics: the rows it was measured on come from the run's status;
     guessing is the most common class's share of the eval set, or of the labeled set when the eval rows were held
     out of it (stratified). Shared by the app and the CLI."""
@@ -2344,7 +2350,7 @@ def run_accuracy_readout(run: RunDir, advice: bool = True) -> tuple[str, str] | 
     except (OSError, ValueError, KeyError):
         classes = (read_json(run.path / "labels.json", {}) or {}).get("labels") or []
         chance = 1.0 / len(classes) if classes else 0.0
-    return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, eval_set, advice)
+    return accuracy_readout(finite(last.get("accuracy")), n_eval, chance, eval_set, advice, eval_hint)
 
 
 @functools.lru_cache(maxsize=64)

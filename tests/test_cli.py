@@ -324,3 +324,18 @@ def test_device_cuda_without_a_gpu_is_refused_before_the_run_directory(tmp_path,
     assert not out.exists()
     args[args.index("--device") + 1] = "cpu"
     assert main(args) == 0
+
+
+def test_the_accuracy_warning_of_the_command_line_says_what_to_do_on_the_command_line(tmp_path, files,
+                                                                                       saved_model_dir, capsys):
+    """A run measured on a few held-out labels printed '... or pick a labeled file as the evaluation set on the
+    Data page': advice for the app, where a command-line user has no Data page. It names --eval."""
+    from list_core.__main__ import _report
+
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0  # 2 held-out labels: a wide range
+    capsys.readouterr()
+    assert _report(RunDir(out)) == 0
+    printed = capsys.readouterr().out
+    assert "held-out labeled examples" in printed and "--eval" in printed and "Data page" not in printed
