@@ -2056,14 +2056,22 @@ class Workspace:
             raise WorkspaceError(f"run {run_id} has no trained model yet; wait for an iteration to finish")
         buf = io.BytesIO()
         spec = read_json(run.config_path, {}) or {}
+        names = self._exported_class_names(spec.get("config"))
+        labels = read_json(run.path / "labels.json", None)
         if isinstance(spec.get("config"), dict):
             # The device the run trained on ('cuda' picked on the Train page) would make ListClassifier.load fail
             # on a machine without that device: the exported model picks its device where it is loaded.
             spec = {**spec, "config": {**spec["config"], "device": "auto"}}
+            if names:  # the model answers in the classes' names now, as the page's predictions and data do
+                spec["config"]["verbalizer"] = {names[k]: v for k, v in spec["config"]["verbalizer"].items()}
+                if isinstance(labels, dict) and isinstance(labels.get("labels"), list):
+                    labels = {**labels, "labels": [names.get(str(y), y) for y in labels["labels"]]}
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.write(run.model_path, "model.safetensors")
-            if (run.path / "labels.json").exists():
-                zf.write(run.path / "labels.json", "labels.json")
+            if labels is not None:
+                info = zipfile.ZipInfo("labels.json", time.localtime()[:6])
+                info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
+                zf.writestr(info, json.dumps(labels, indent=2, default=str))
             info = zipfile.ZipInfo("config.json", time.localtime()[:6])
             info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
             zf.writestr(info, json.dumps(spec, indent=2, default=str))
@@ -2071,6 +2079,17 @@ class Workspace:
             card.external_attr, card.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED  # writestr's default is 0600
             zf.writestr(card, self.model_card(run_id))
         return buf.getvalue()
+
+    def _exported_class_names(self, cfg: Any) -> dict[str, str]:
+        """A run's class -> its name in the workspace now, for the exported model and its card: a class renamed
+        since the run keeps its label word under the new name. {} when no name changed (or the new names would
+        not be distinct)."""
+        verb = cfg.get("verbalizer") if isinstance(cfg, dict) else None
+        if not isinstance(verb, dict) or not verb:
+            return {}
+        old = [str(k) for k in verb]
+        new = [str(n) for n in self.current_class_names(old)]
+        return dict(zip(old, new)) if new != old and len(set(new)) == len(new) else {}
 
     def accuracy_readout(self, run_id: str) -> tuple[str, str] | None:
         """How far to trust a run's last accuracy: see `run_accuracy_readout`."""
@@ -2080,6 +2099,7 @@ class Workspace:
         run = self.run(run_id)
         spec = read_json(run.config_path, {}) or {}
         cfg = spec.get("config", {})
+        names = self._exported_class_names(cfg)  # the names the exported model answers in
         metrics = run.metrics()
         last = metrics[-1] if metrics else {}
         # The dimension used (0 in the config means hidden size / 8, resolved when the model was built).
@@ -2090,7 +2110,8 @@ class Workspace:
                  f"- Base model: {_model_name(cfg.get('model'))} (tuning: {cfg.get('tuning')}, adapter dimension "
                  f"{dim})",
                  f"- Template: `{cfg.get('template')}`",
-                 "- Label words: " + ", ".join(f"{k} -> `{v}`" for k, v in (cfg.get("verbalizer") or {}).items()),
+                 "- Label words: " + ", ".join(f"{names.get(k, k)} -> `{v}`"
+                                               for k, v in (cfg.get("verbalizer") or {}).items()),
                  f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
                  f"- Data: {(spec.get('counts') or {}).get('labeled')} labeled, "
                  f"{_unlabeled_count(spec, run.status())} unlabeled examples (up to "

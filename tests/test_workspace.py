@@ -384,6 +384,22 @@ def test_a_run_made_before_its_classes_were_renamed_exports_and_accepts_the_new_
                                                    9: ("negative", "corrected")}
 
 
+
+def test_the_model_zip_of_a_run_made_before_its_classes_were_renamed_answers_in_the_new_names(home):
+    """Classes renamed after a run (neg -> negative): the Export page's data, 'Try it' and 'Predict a file' answer
+    'negative', but the downloaded model answered 'neg' (`ListClassifier.load` names its classes from the zip's
+    config.json) and its card listed 'neg -> terrible'. The zip and its card use the workspace's names."""
+    ws = ready_workspace(n=1)
+    fake_run(ws, "r1")
+    ws.set_classes(["negative", "positive"])
+    z = zipfile.ZipFile(io.BytesIO(ws.export_model_zip("r1")))
+    config = json.loads(z.read("config.json"))["config"]
+    assert config["verbalizer"] == {"negative": "terrible", "positive": "great"}
+    assert json.loads(z.read("labels.json"))["labels"] == ["negative", "positive"]
+    assert "negative -> `terrible`" in z.read("MODEL_CARD.md").decode()
+    assert json.loads(ws.run("r1").config_path.read_text())["config"]["verbalizer"] == {"neg": "terrible",
+                                                                                          "pos": "great"}
+
 def test_export_leaves_out_pseudo_labels_of_rows_held_out_for_evaluation_after_the_run(home):
     """Rows held out after a run are evaluation rows now: exported as pseudo-labeled data they would leak into
     training, and they had lost their file columns (file_uid blank)."""
