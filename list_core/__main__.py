@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True)
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
-    p.add_argument("--text-column", action="append", dest="text_columns")
+    p.add_argument("--text-column", action="append", dest="text_columns",
+                   help="text column (repeat for pairs); default: the --text-column the run was trained with "
+                        "when the file has those columns, else the template's placeholders")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
 
     s = verbs.add_parser("split", help="make labeled / unlabeled / test files with K labels per class")
@@ -236,15 +238,22 @@ class ProgressBar:
 def cmd_predict(args: argparse.Namespace) -> int:
     from .classifier import ListClassifier
     from .data import load_examples, read_table, write_table
+    from .runs import read_json
 
     clf = ListClassifier.load(args.run, device=args.device)
-    columns, rename = _column_map(clf.template_.fields, args.text_columns)
+    # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
+    frame = read_table(args.input)[0].reset_index(drop=True)
+    fields, text_columns = clf.template_.fields, args.text_columns
+    if not text_columns:  # a run trained with --text-column reads a file that has those columns by them
+        sources = (read_json(Path(args.run) / "config.json", {}) or {}).get("sources") or {}
+        trained = [str(c) for c in sources.get("text_columns") or []]
+        if len(trained) == len(fields) and set(trained) <= set(map(str, frame.columns)):
+            text_columns = trained
+    columns, rename = _column_map(fields, text_columns)
     ds, rep = load_examples(args.input, text_columns=columns, dedupe=False)
     print(rep.summary(), file=sys.stderr)
     rows = _rows(ds, rename)
     probs = clf.predict_proba(rows)
-    # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
-    frame = read_table(args.input)[0].reset_index(drop=True)
     # The file's own 'prediction' / 'confidence' columns are kept (as the app's Predict a file does).
     pred, conf = ("prediction", "confidence") if not {"prediction", "confidence"} & set(frame.columns) else \
         ("list_prediction", "list_confidence")

@@ -339,3 +339,29 @@ def test_the_accuracy_warning_of_the_command_line_says_what_to_do_on_the_command
     assert _report(RunDir(out)) == 0
     printed = capsys.readouterr().out
     assert "held-out labeled examples" in printed and "--eval" in printed and "Data page" not in printed
+
+
+def test_predict_reads_the_text_columns_the_run_was_trained_with(tmp_path, files, saved_model_dir, capsys):
+    """A run trained with `--text-column sentence`: `predict --run RUN --input FILE` on a file like the training
+    files failed with `text column 'text' not found; columns are: sentence, label` unless --text-column was given
+    again. The run's own text columns are read when the file has them, else the template's placeholders."""
+    labeled, unlabeled = files
+    for path in files:
+        pd.read_csv(path).rename(columns={"text": "sentence"}).to_csv(path, index=False)
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out, extra=["--text-column", "sentence"])) == 0
+    inp = tmp_path / "new.csv"
+    inp.write_text("sentence,label\ngreat movie,pos\n,neg\n", encoding="utf-8")
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    frame = pd.read_csv(pred)
+    assert frame["prediction"][0] in {"neg", "pos"} and pd.isna(frame["prediction"][1])
+    inp.write_text("text\ngreat movie\n", encoding="utf-8")  # a file with the template's own column still works
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    inp.write_text("text,sentence\n,great movie\n", encoding="utf-8")  # both: the column the run was trained on
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    assert pd.read_csv(pred)["prediction"][0] in {"neg", "pos"}
+    inp.write_text("other\ngreat movie\n", encoding="utf-8")  # neither: the error names the template's column
+    capsys.readouterr()
+    code = main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"])
+    assert_one_line_error(capsys, code, "'text' not found")
