@@ -150,14 +150,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         ds, rep = load_examples(args.unlabeled, text_columns=columns)
         unlabeled = _rows(ds, rename)
         say(rep.summary())
-    eval_rows = None
+    labeled_rows = _rows(labeled, rename)
+    eval_rows, left_out = None, 0
     if args.eval:
         ds, rep = load_examples(args.eval, text_columns=columns, label_column=args.label_column, labels=labels)
-        eval_rows = _rows(ds, rename)
         say(rep.summary())
+        # As the app does: a text trained on measures nothing, so an eval row that is a labeled example is left out.
+        trained = {tuple(r[f] for f in template.fields) for r in labeled_rows}
+        all_eval = _rows(ds, rename)
+        eval_rows = [r for r in all_eval if tuple(r[f] for f in template.fields) not in trained]
+        left_out = len(all_eval) - len(eval_rows)
+        if left_out:
+            say(f"{left_out} evaluation rows are labeled examples: left out of the evaluation"
+                + ("" if eval_rows else "; it uses labeled examples held out of training instead"))
     sources = {"labeled": str(args.labeled), "unlabeled": args.unlabeled, "eval": args.eval,
-               "text_columns": columns, "label_column": args.label_column}
-    run = create_run(args.out, config, _rows(labeled, rename), unlabeled, eval_rows, sources)
+               "eval_rows_left_out_as_labeled": left_out, "text_columns": columns, "label_column": args.label_column}
+    run = create_run(args.out, config, labeled_rows, unlabeled, eval_rows, sources)
     execute_run(run.path, callbacks=[] if args.quiet else [ProgressBar()])
     return _report(run, quiet=args.quiet)
 

@@ -365,3 +365,25 @@ def test_predict_reads_the_text_columns_the_run_was_trained_with(tmp_path, files
     capsys.readouterr()
     code = main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"])
     assert_one_line_error(capsys, code, "'text' not found")
+
+
+def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(tmp_path, files, saved_model_dir,
+                                                                            capsys):
+    """`--eval` with rows that are also in `--labeled` (the same file, or overlapping splits) measured accuracy on
+    texts the model was trained on, reported as 'evaluation on eval set' without a word. As in the app, such rows
+    are left out of the evaluation, and the command says how many."""
+    labeled, unlabeled = files
+    ev = tmp_path / "eval.csv"
+    new = pd.DataFrame([{"text": "good movie", "label": "pos"}, {"text": "bad movie", "label": "neg"}])
+    pd.concat([pd.read_csv(labeled), new]).to_csv(ev, index=False)
+    out = tmp_path / "run"
+    args = [a for a in train_args(saved_model_dir, labeled, unlabeled, out, extra=["--eval", str(ev)])
+            if a != "--quiet"]
+    assert main(args) == 0
+    frozen = pd.read_parquet(out / "data" / "eval.parquet")
+    assert sorted(frozen["text"]) == ["bad movie", "good movie"]
+    spec = json.loads(RunDir(out).config_path.read_text())
+    assert spec["counts"]["eval"] == 2 and spec["sources"]["eval_rows_left_out_as_labeled"] == len(
+        pd.read_csv(labeled))
+    assert f"{len(pd.read_csv(labeled))} evaluation rows are labeled examples" in capsys.readouterr().err
+    assert RunDir(out).metrics()[-1]["eval_source"] == "eval set"
