@@ -268,7 +268,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     frame[pred], frame[conf] = None, float("nan")
     positions = [int(i) for i in ds["id"]]
     frame.loc[positions, pred] = clf.classes_[probs.argmax(-1)]
-    frame.loc[positions, conf] = probs.max(-1).round(6)
+    frame.loc[positions, conf] = probs.max(-1).astype("float64").round(6)  # float32 would print 16 digits
     write_table(frame, args.output)
     print(f"wrote {len(frame)} predictions to {args.output}", file=sys.stderr)
     return 0

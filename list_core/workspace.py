@@ -2187,7 +2187,7 @@ class Workspace:
         if len(kept):
             at = kept["id"].astype(int).to_numpy()
             out.loc[out.index[at], pred] = self.current_class_names(classifier.classes_)[probs.argmax(-1)]
-            out.loc[out.index[at], conf] = probs.max(-1).round(6)
+            out.loc[out.index[at], conf] = probs.max(-1).astype("float64").round(6)  # float32: 16 digits
         return table_bytes(out, fmt), report
 
 

@@ -387,3 +387,25 @@ def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(tmp_
         pd.read_csv(labeled))
     assert f"{len(pd.read_csv(labeled))} evaluation rows are labeled examples" in capsys.readouterr().err
     assert RunDir(out).metrics()[-1]["eval_source"] == "eval set"
+
+
+
+def test_predicted_confidences_are_written_with_six_decimals(tmp_path, files, saved_model_dir, home):
+    """The confidence is rounded to 6 decimals, but as float32 (the model's probabilities) it was written with the
+    float32 value's 16 digits, e.g. 0.6122239828109741. The app's 'Predict a file' did the same."""
+    import io
+
+    from list_core import workspace as W
+    from list_core.classifier import ListClassifier
+
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0
+    inp, pred = tmp_path / "new.csv", tmp_path / "pred.csv"
+    inp.write_text("text\ngreat movie\nterrible film\nlove it\n", encoding="utf-8")
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    written = pd.read_csv(pred, dtype=str)["confidence"]
+    assert all(len(c.split(".")[1]) <= 6 for c in written), written.tolist()
+    data, _ = W.Workspace("p").predict_upload(ListClassifier.load(out), "new.csv", inp.read_bytes())
+    written = pd.read_csv(io.BytesIO(data), dtype=str)["confidence"]
+    assert all(len(c.split(".")[1]) <= 6 for c in written), written.tolist()
