@@ -254,8 +254,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     fields, text_columns = clf.template_.fields, args.text_columns
     if not text_columns:  # a run trained with --text-column reads a file that has those columns by them
         sources = (read_json(Path(args.run) / "config.json", {}) or {}).get("sources") or {}
-        trained = [str(c) for c in sources.get("text_columns") or []]
-        if len(trained) == len(fields) and set(trained) <= set(map(str, frame.columns)):
+        fmap = sources.get("field_map")  # an app run's: data column -> template field (its columns are in pool order)
+        if isinstance(fmap, dict) and fmap:
+            by_field = {str(f): str(c) for c, f in fmap.items()}
+            trained = [by_field.get(f) for f in fields]
+        else:  # the command line's, in the template's order
+            trained = [str(c) for c in sources.get("text_columns") or []]
+        if len(trained) == len(fields) and all(trained) and set(trained) <= set(map(str, frame.columns)):
             text_columns = trained
     columns, rename = _column_map(fields, text_columns)
     ds, rep = load_examples(args.input, text_columns=columns, dedupe=False)

@@ -409,3 +409,31 @@ def test_predicted_confidences_are_written_with_six_decimals(tmp_path, files, sa
     data, _ = W.Workspace("p").predict_upload(ListClassifier.load(out), "new.csv", inp.read_bytes())
     written = pd.read_csv(io.BytesIO(data), dtype=str)["confidence"]
     assert all(len(c.split(".")[1]) <= 6 for c in written), written.tolist()
+
+
+def test_predict_maps_the_columns_of_an_app_run_by_its_field_map(tmp_path, saved_model_dir, monkeypatch):
+    """A run made in the app (or its exported model zip) records the workspace's text columns in the pool's order
+    and how they map to the template's fields: '{sentence2} ? {mask} , {s1}' over sentence1, sentence2 reads
+    sentence2 into {sentence2} and sentence1 into {s1}. `predict` reads a file with those columns by that map, not
+    by position (which would swap the two texts)."""
+    from list_core.classifier import ListClassifier
+
+    rows = [{"sentence2": f"great movie {i}", "s1": "love it", "label": "pos"} for i in range(4)]
+    rows += [{"sentence2": f"bad film {i}", "s1": "hate it", "label": "neg"} for i in range(4)]
+    labeled = tmp_path / "pairs.csv"
+    pd.DataFrame(rows).to_csv(labeled, index=False)
+    out = tmp_path / "run"
+    args = train_args(saved_model_dir, labeled, labeled, out, template="{sentence2} ? {mask} , {s1}")
+    args[args.index("--unlabeled"):args.index("--unlabeled") + 2] = []
+    assert main(args) == 0
+    spec = json.loads((out / "config.json").read_text())
+    spec["sources"] = {"workspace": "w", "text_columns": ["sentence1", "sentence2"],
+                       "field_map": {"sentence1": "s1", "sentence2": "sentence2"}}
+    (out / "config.json").write_text(json.dumps(spec))
+    seen = []
+    real = ListClassifier.predict_proba
+    monkeypatch.setattr(ListClassifier, "predict_proba", lambda self, r: seen.extend(r) or real(self, r))
+    inp = tmp_path / "new.csv"
+    inp.write_text("sentence1,sentence2\nfirst text,second text\n", encoding="utf-8")
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(tmp_path / "p.csv")]) == 0
+    assert seen[0]["sentence2"] == "second text" and seen[0]["s1"] == "first text"
