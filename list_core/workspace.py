@@ -2126,9 +2126,16 @@ class Workspace:
                   f"{_fmt(m.get('mean_weight'))} |" for m in metrics]
         fields = self.run_fields(run_id)
         example = "'some text'" if len(fields) == 1 else "{" + ", ".join(f"'{f}': '...'" for f in fields) + "}"
-        lines += ["", "## Use", "", "```python", "from list_core.classifier import ListClassifier",
-                  "clf = ListClassifier.load('unzipped_dir')  # needs the same base model available",
-                  f"clf.predict([{example}])", "```",
+        lines += ["", "## Use", "",
+                  "Unzip this file into a folder (`unzipped_dir` below). `list_core` is not an installed package: run "
+                  "the code with LiST Studio's Python in its folder (the one holding `list_core/`), or with that "
+                  "folder on `PYTHONPATH`. The base model must be available there too.", "",
+                  "```python", "from list_core.classifier import ListClassifier",
+                  "clf = ListClassifier.load('unzipped_dir')",
+                  f"clf.predict([{example}])", "```", "",
+                  "A whole file (CSV, TSV, JSONL, JSON or Parquet), keeping its columns and adding `prediction` "
+                  "and `confidence`:", "", "```bash",
+                  "python -m list_core predict --run unzipped_dir --input FILE --output predictions.csv", "```",
                   "", "Few-shot models can be confidently wrong: check predictions on your own data before use.", ""]
         return "\n".join(lines)
 

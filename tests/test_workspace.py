@@ -457,6 +457,24 @@ def test_runs_listing_export_and_delete(home):
     assert ws.runs() == []
 
 
+
+def test_the_model_cards_use_section_says_where_its_code_runs(home, tmp_path):
+    """The card's `from list_core.classifier import ListClassifier` failed with ModuleNotFoundError anywhere but the
+    LiST Studio folder (list_core is not an installed package), and the card did not say so. It says where to run
+    it, and gives the command line's predict for a file, which works as written from that folder."""
+    ws = ready_workspace(n=2)
+    fake_run(ws, "r1")
+    card = zipfile.ZipFile(io.BytesIO(ws.export_model_zip("r1"))).read("MODEL_CARD.md").decode()
+    assert "PYTHONPATH" in card and "list_core/" in card
+    assert "python -m list_core predict --run unzipped_dir --input FILE --output predictions.csv" in card
+    import os
+    import subprocess
+    import sys
+
+    outside = subprocess.run([sys.executable, "-c", "import list_core"], cwd=tmp_path, capture_output=True,
+                             env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert outside.returncode != 0  # what the card warns about
+
 def test_an_exported_model_picks_its_device_where_it_is_loaded(home):
     """A run trained with Device = cuda: the zip's config says 'auto', so ListClassifier.load works on a machine
     without a GPU (the model card tells users to load it just so)."""
