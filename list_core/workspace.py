@@ -2675,7 +2675,8 @@ def inspect_filters(values: Mapping[str, Any] | None, classes: Sequence[str], ma
     top = max(float(max_weight), 1e-6)
     wr = values.get("insp_wr")
     try:
-        lo, hi = (float(wr[0]), float(wr[1])) if wr is not None else (0.0, top)
+        # A kept top of None reached the largest weight of its run: the top of this one.
+        lo, hi = (float(wr[0]), top if wr[1] is None else float(wr[1])) if wr is not None else (0.0, top)
     except (TypeError, ValueError, IndexError):
         lo, hi = 0.0, top
     if wr is None or (previous_max is not None and hi >= previous_max - 1e-12):
@@ -2692,12 +2693,14 @@ def inspect_filters(values: Mapping[str, Any] | None, classes: Sequence[str], ma
 
 
 def inspect_filters_to_keep(values: Mapping[str, Any], max_weight: float) -> dict[str, Any]:
-    """The filters as the workspace keeps them: JSON values, the whole weight range as None (another run's largest
-    weight differs)."""
+    """The filters as the workspace keeps them: JSON values, the whole weight range as None, and a top at the
+    largest weight as None (another run's largest weight differs: a range raised at its low end only, kept as
+    [low, this run's top], cut the heavier rows of a run opened in a later session)."""
     kept = {k: values[k] for k in INSPECT_FILTERS if k in values}
     if "insp_wr" in kept:
         lo, hi = kept["insp_wr"]
-        kept["insp_wr"] = None if lo <= 0.0 and hi >= max(float(max_weight), 1e-6) - 1e-12 else [lo, hi]
+        top = hi >= max(float(max_weight), 1e-6) - 1e-12
+        kept["insp_wr"] = None if lo <= 0.0 and top else [lo, None if top else hi]
     if "insp_labels" in kept:
         kept["insp_labels"] = list(kept["insp_labels"])
     return kept

@@ -1478,3 +1478,22 @@ def test_a_stale_classes_box_in_another_tab_does_not_undo_a_rename(home):
     a.button(key="save_classes").click().run()
     no_errors(a)
     assert W.Workspace("tabs").classes == ["bad", "good", "meh", "other"]
+
+
+def test_a_weight_range_raised_only_at_its_low_end_shows_the_heavy_rows_of_a_run_opened_later(home):
+    """A weight range moved at its low end only, kept in the workspace as [low, that run's largest weight]: a later
+    session (a refresh, a bookmark) on a run whose weights reach further cut its heaviest pseudo-labels off, though
+    the person never lowered the top."""
+    from test_workspace import fake_run
+
+    ws = prepared("wtop")
+    fake_run(ws, "r1")  # weights 0 and 1
+    heavy = fake_run(ws, "r2")
+    heavy.write_pseudo_labels(heavy.pseudo_labels().assign(weight=[0.0] * 3 + [1.0] * 5 + [4.0, 6.0]))
+    at = app("wtop", "app_pages/inspect_run.py", run="r1")
+    at.slider(key="insp_wr").set_value((0.5, 1.0)).run()  # the low end raised: the rejected rows hidden
+    assert sorted(at.dataframe[0].value["id"]) == [3, 4, 5, 6, 7, 8, 9]
+    fresh = app("wtop", "app_pages/inspect_run.py", run="r2")  # another day, the other run
+    no_errors(fresh)
+    assert fresh.slider(key="insp_wr").value == (0.5, 6.0)
+    assert sorted(fresh.dataframe[0].value["id"]) == [3, 4, 5, 6, 7, 8, 9]

@@ -845,7 +845,9 @@ def test_inspect_filters_are_fitted_to_the_run_shown():
     assert fit(bad, ["pos"], 1.0) == fit(None, ["pos"], 1.0)
     assert W.inspect_filters_to_keep({"insp_wr": (0.0, 2.0), "insp_labels": ("pos",), "run_id": "r1"}, 2.0) == \
         {"insp_wr": None, "insp_labels": ["pos"]}
-    assert W.inspect_filters_to_keep({"insp_wr": (0.5, 2.0)}, 2.0) == {"insp_wr": [0.5, 2.0]}
+    assert W.inspect_filters_to_keep({"insp_wr": (0.5, 2.0)}, 2.0) == {"insp_wr": [0.5, None]}
+    assert W.inspect_filters_to_keep({"insp_wr": (0.5, 1.5)}, 2.0) == {"insp_wr": [0.5, 1.5]}
+    assert fit({"insp_wr": [0.5, None]}, [], 5.0)["insp_wr"] == (0.5, 5.0)  # the top of the run shown
 
 
 def test_hold_out_moves_labeled_pool_rows_into_the_evaluation_set(home, monkeypatch):
