@@ -3,8 +3,10 @@
 import plotly.express as px
 import streamlit as st
 
+from list_core.runs import read_json
 from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, filter_pseudo, inspect_filters,
-                                 inspect_filters_to_keep, page_of, pseudo_label_audit, with_gold)
+                                 inspect_filters_to_keep, never_drawn, page_of, pseudo_label_audit,
+                                 unweighted_words, with_gold)
 from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, pseudo_labels, show_flash,
                            ws)
 
@@ -60,8 +62,12 @@ zero = g2.checkbox("Rejected only", key="insp_zero", on_change=keep_filters,
 sort = g3.selectbox("Sort by", INSPECT_SORTS, key="insp_sort", on_change=keep_filters)
 asc = g4.checkbox("Ascending", key="insp_asc", on_change=keep_filters)
 audit = pseudo_label_audit(frame[frame["iteration"] == it])
+# Rows without a weight were seen only in the warm-up, or, when the student's steps draw fewer rows than the
+# iteration's sample, not drawn at all: how many is known from the run's config.
+never = never_drawn((read_json(w.run(rid).config_path, {}) or {}).get("config") or {},
+                    int((frame["iteration"] == it).sum()))
 if audit:
-    summary = audit_view(audit)
+    summary = audit_view(audit, never)
     st.info(summary["headline"])
     for col, (label, value, why) in zip(st.columns(len(summary["parts"]) or 1), summary["parts"]):
         col.metric(label, value, help=why)
@@ -101,11 +107,12 @@ st.dataframe(styled, hide_index=True, width="stretch", height=320,
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "reweighted_steps": st.column_config.NumberColumn(
                                 "steps", width="small", help="Re-weighted student steps that used this pseudo-label; "
-                                "its weight comes from them (0: seen only in the warm-up, no weight)"),
+                                "its weight comes from them (0: no weight, seen only in the warm-up or never drawn)"),
                             "gold": st.column_config.TextColumn("file's label", width=100),
                             "your_label": st.column_config.TextColumn("your label", width=100)})
 st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
-           "example was only seen during warm-up. 'your label' shows the label you gave a row (accepted, corrected, "
+           "example was not re-weighted: seen only during warm-up" + (", or never drawn by the student" if never else "")
+           + ". 'your label' shows the label you gave a row (accepted, corrected, "
            "labeled one by one, or its text pasted or imported); it goes into the next run's labeled set.")
 
 
@@ -159,4 +166,5 @@ fig.update_layout(height=380, margin=dict(t=40, b=10))
 st.plotly_chart(fig, width="stretch", key="insp_scatter")
 unweighted = int(cur["weight"].isna().sum())
 if unweighted:
-    st.caption(f"{unweighted:,} pseudo-labels were seen only in the warm-up (no weight) and are not drawn.")
+    st.caption(f"{unweighted:,} pseudo-labels have no weight ({unweighted_words(unweighted, never)}) and are not "
+               "drawn.")

@@ -2822,10 +2822,29 @@ def audit_text(audit: Mapping[str, Any]) -> str:
     return text
 
 
-def audit_view(audit: Mapping[str, Any]) -> dict[str, Any]:
+def never_drawn(config: Mapping[str, Any], n_rows: int) -> int:
+    """How many of an iteration's `n_rows` pseudo-labels its student never drew (`config`: the run's config). The
+    student's steps draw student_steps x unlabeled_batch_size rows, one shuffled pass over the sample after another:
+    fewer draws than rows leave the rest unseen, neither in the warm-up nor re-weighted (the quick preset draws 960
+    of a 1,000-row sample). Like the rows seen only in the warm-up, they have no weight."""
+    draws = int(config.get("student_steps") or 0) * int(config.get("unlabeled_batch_size") or 0)
+    return max(0, int(n_rows) - draws)
+
+
+def unweighted_words(n_unweighted: int, n_never_drawn: int = 0) -> str:
+    """What the pseudo-labels without a weight are: '3 seen only in the warm-up', or, when the student drew fewer
+    rows than the sample, '2 seen only in the warm-up, 6 never drawn by the student'."""
+    never = min(max(0, n_never_drawn), n_unweighted)
+    if not never:
+        return f"{n_unweighted:,} seen only in the warm-up"
+    return f"{n_unweighted - never:,} seen only in the warm-up, {never:,} never drawn by the student"
+
+
+def audit_view(audit: Mapping[str, Any], never_drawn: int = 0) -> dict[str, Any]:
     """`pseudo_label_audit` laid out for the Inspect page, where the one box of bullets was dense for a non-expert:
     a headline (the share right and whether the rejected ones were the wrong ones), one figure per group of
-    pseudo-labels `(label, value, help)`, and the comparisons of weights as details to open."""
+    pseudo-labels `(label, value, help)`, and the comparisons of weights as details to open. `never_drawn`: how
+    many rows the student never drew (`never_drawn`), counted among those without a weight, not as warm-up rows."""
     headline = (f"**{audit['accuracy']:.1%} of these pseudo-labels are right**, checked against the pool file's own "
                 f"labels ({audit['n']:,} with a known label).")
     rejection = _rejection_sentence(audit)
@@ -2835,6 +2854,12 @@ def audit_view(audit: Mapping[str, Any]) -> dict[str, Any]:
         headline += " The re-weighting rejected none of them."
     parts = [(f"{label} · {audit[key][0]:,}", f"{audit[key][1]:.0%} right", help_)
              for key, label, help_ in _AUDIT_PARTS if audit[key][0]]
+    if never_drawn and audit["warmup_only"][0]:  # not all of them were seen in the warm-up: said so
+        n = audit["warmup_only"][0]
+        parts = [(f"No weight · {n:,}", value, "Pseudo-labels without a weight: seen only in the warm-up, or never "
+                  f"drawn by the student ({never_drawn:,} of this iteration's pseudo-labels were not: its steps draw "
+                  "fewer rows than the iteration's sample).")
+                 if label.startswith("Warm-up only") else (label, value, help_) for label, value, help_ in parts]
     details = "\n".join(f"- {s}" for s in _weighting_sentences(audit))
     return {"headline": headline, "parts": parts, "details": details}
 

@@ -1497,3 +1497,27 @@ def test_a_weight_range_raised_only_at_its_low_end_shows_the_heavy_rows_of_a_run
     no_errors(fresh)
     assert fresh.slider(key="insp_wr").value == (0.5, 6.0)
     assert sorted(fresh.dataframe[0].value["id"]) == [3, 4, 5, 6, 7, 8, 9]
+
+
+def test_inspect_does_not_say_pseudo_labels_the_student_never_drew_were_seen_in_the_warm_up(home):
+    """The student's steps draw student_steps x unlabeled_batch_size rows (the quick preset: 960 of a 1,000-row
+    sample), one shuffled pass after another: the rest are never seen. They have no weight, like the rows seen only
+    in the warm-up, and the page called them all 'Warm-up only' / 'seen only in the warm-up'."""
+    import json as _json
+
+    from test_workspace import fake_run
+
+    ws = prepared("never")
+    run = fake_run(ws, "r1", gold=["pos", "neg"] * 5)
+    spec = _json.loads(run.config_path.read_text())
+    spec["config"].update(student_steps=2, unlabeled_batch_size=2, warmup_fraction=0.5)  # 4 of the 10 rows drawn
+    run.config_path.write_text(_json.dumps(spec))
+    frame = run.pseudo_labels()
+    frame["weight"] = [1.0, 0.0] + [float("nan")] * 8  # 2 re-weighted, 2 seen in the warm-up, 6 never drawn
+    frame["reweighted_steps"] = [1, 1] + [0] * 8
+    run.write_pseudo_labels(frame)
+    at = app("never", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    said = " ".join([m.label + " " + (m.help or "") for m in at.metric] + [c.value for c in at.caption])
+    assert "Warm-up only" not in said and "seen only in the warm-up (no weight)" not in said
+    assert "6 never drawn" in said and "2 seen only in the warm-up" in said

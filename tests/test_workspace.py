@@ -1957,3 +1957,13 @@ def test_a_damaged_record_of_held_out_rows_removes_that_evaluation_set_and_loads
     assert notes[1] == "The pool was loaded again from p.csv: 40 rows."
     again = W.Workspace("dmgho")
     assert again.state["eval"] is None and len(again.pool()) == 40 and not again.eval_path.exists()
+
+
+def test_never_drawn_counts_the_pseudo_labels_the_students_steps_did_not_reach():
+    from list_core.config import ListConfig
+
+    quick = ListConfig.from_preset("quick").to_dict()  # 60 steps of 16: 960 rows drawn
+    assert W.never_drawn(quick, 1000) == 40 and W.never_drawn(quick, 472) == 0
+    assert W.never_drawn({**quick, "student_steps": 0}, 10) == 10
+    assert W.unweighted_words(8, 6) == "2 seen only in the warm-up, 6 never drawn by the student"
+    assert W.unweighted_words(3) == "3 seen only in the warm-up"
