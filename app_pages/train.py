@@ -8,6 +8,7 @@ import streamlit as st
 
 from list_core import workspace as W
 from list_core.config import ListConfig, PRESETS
+from list_core.runs import read_json
 from app_pages._ui import class_colors, errors, say_unknown_run, state_word, ws
 
 st.title("Train")
@@ -183,7 +184,8 @@ def show_run():
             st.caption(f"Evaluated on {metrics[-1].get('eval_source', '?')}")
         first = metrics[0]
         if first.get("teachers"):
-            st.caption(W.ensemble_summary(first))
+            cfg = (read_json(run.config_path, {}) or {}).get("config") or {}
+            st.caption(W.ensemble_summary(first, self_training=int(cfg.get("iterations", 1) or 0) > 0))
     pseudo = run.pseudo_labels()
     if len(pseudo) and pseudo["weight"].notna().any():
         fig = px.histogram(pseudo.dropna(subset=["weight"]), x="weight", color=pseudo["iteration"].astype(str)

@@ -2203,12 +2203,14 @@ class Workspace:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def ensemble_summary(first: Mapping[str, Any]) -> str:
-    """One line on iteration 0's seed ensemble of teachers (metrics written by `ListTrainer.train_teachers`)."""
+def ensemble_summary(first: Mapping[str, Any], self_training: bool = True) -> str:
+    """One line on iteration 0's seed ensemble of teachers (metrics written by `ListTrainer.train_teachers`).
+    `self_training`: whether the run has iterations after 0; without, nothing was pseudo-labeled."""
     n = first.get("teachers")
     chosen = first.get("chosen_teacher")
-    parts = [f"Iteration 0 trained {n} teachers from different seeds; their averaged predictions pseudo-label "
-             "the pool."]
+    parts = [f"Iteration 0 trained {n} teachers from different seeds; " + (
+        "their averaged predictions pseudo-label the pool." if self_training else
+        "this run did no self-training, so nothing was pseudo-labeled.")]
     if first.get("ensemble_accuracy") is not None:
         parts.append(f"Ensemble accuracy {first['ensemble_accuracy']:.1%}.")
     # An agreement measured on no pool texts (unlabeled_per_iteration = 0) is NaN, stored as null: not said.

@@ -1521,3 +1521,24 @@ def test_inspect_does_not_say_pseudo_labels_the_student_never_drew_were_seen_in_
     said = " ".join([m.label + " " + (m.help or "") for m in at.metric] + [c.value for c in at.caption])
     assert "Warm-up only" not in said and "seen only in the warm-up (no weight)" not in said
     assert "6 never drawn" in said and "2 seen only in the warm-up" in said
+
+
+def test_train_page_does_not_say_a_run_without_self_training_pseudo_labeled_the_pool(home):
+    """A run of 0 iterations trains its seed ensemble of teachers and keeps one, but pseudo-labels nothing (Inspect
+    says so): the Train page said 'their averaged predictions pseudo-label the pool'."""
+    import json as _json
+
+    ws = prepared("noself")
+    run = fake_done_run(ws, "r0")
+    spec = _json.loads(run.config_path.read_text())
+    spec["config"]["iterations"] = 0
+    run.config_path.write_text(_json.dumps(spec))
+    run.pseudo_path.unlink()
+    run.metrics_path.write_text(_json.dumps({"iteration": 0, "accuracy": 0.6, "macro_f1": 0.55, "teachers": 3,
+                                             "chosen_teacher": 1, "teacher_agreement": [0.9, 0.95, 0.8],
+                                             "seconds": 1.0}) + "\n")
+    at = app("noself", "app_pages/train.py", run="r0")
+    no_errors(at)
+    line = next(c.value for c in at.caption if c.value.startswith("Iteration 0 trained 3 teachers"))
+    assert "pseudo-label the pool" not in line and "no self-training" in line
+    assert "Kept teacher 2 of 3" in line
