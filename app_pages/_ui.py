@@ -90,8 +90,9 @@ def not_there_yet(run, what: str, when: str) -> str:
     """Why a run has no `what` yet: it may still come (an active run), or only if the run is resumed."""
     state = run.status().get("state")
     if state in ("cancelled", "failed", "interrupted"):
-        return (f"This run was {state_word(state)} before it had {what}. Resume it on the Train page (Runs lists "
-                "every run), or pick another run above.")
+        # 'failed' is something the run did ('This run was failed' read wrong); stopped and interrupted befell it.
+        return (f"This run {'failed' if state == 'failed' else 'was ' + state_word(state)} before it had {what}. "
+                "Resume it on the Train page (Runs lists every run), or pick another run above.")
     if state == "done":  # finished without them: 0 self-training iterations, or no unlabeled text to pseudo-label
         return (f"This run finished without {what}: it did no self-training (0 iterations, or no unlabeled "
                 "texts). Load a pool on the Data page and start a run with self-training to get them.")

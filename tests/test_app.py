@@ -1113,6 +1113,7 @@ def test_train_start_waits_for_classes_words_and_examples_and_says_each_once(hom
 
 
 @pytest.mark.parametrize("state, expected", [("cancelled", "This run was stopped before it had"),
+                                             ("failed", "This run failed before it had"),
                                              ("running", "yet:")])
 def test_inspect_and_export_say_whether_a_runs_results_can_still_come(home, state, expected):
     from list_core.config import ListConfig
