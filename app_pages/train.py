@@ -196,8 +196,10 @@ def show_run():
         st.plotly_chart(fig, width="stretch", key="w_hist")
         zero = metrics[-1].get("zero_weight_share") if metrics else None
         if isinstance(zero, (int, float)) and zero == zero:  # the first bar mixes weight 0 with small weights
-            st.caption(f"{zero:.0%} of the re-weighted pseudo-labels got weight 0 (rejected); see them on Inspect "
-                       "with 'Rejected only'.")
+            several = pseudo["iteration"].nunique() > 1  # the share is the last iteration's: say which
+            st.caption(f"{zero:.0%} of the re-weighted pseudo-labels"
+                       + (f" of iteration {metrics[-1].get('iteration')}" if several else "")
+                       + " got weight 0 (rejected); see them on Inspect with 'Rejected only'.")
     with st.expander("Log", expanded=st_ in ("running", "failed")):
         st.code("\n".join(run.log_messages()) or "(empty)", language=None, wrap_lines=True)
 

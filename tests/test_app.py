@@ -581,6 +581,12 @@ def test_train_page_explains_the_stage_and_the_rejected_share(home):
     at = app("ts", "app_pages/train.py", run="r1")
     no_errors(at)
     assert any("30% of the re-weighted pseudo-labels got weight 0" in c.value for c in at.caption)
+    # A second iteration: the share is the last one's, and the caption says which (the histogram shows both).
+    second = run.pseudo_labels().assign(iteration=2)
+    run.append_pseudo_labels(second)
+    run.append_metrics({"iteration": 2, "accuracy": 0.8, "macro_f1": 0.75, "zero_weight_share": 0.25, "seconds": 3.0})
+    at = app("ts", "app_pages/train.py", run="r1")
+    assert any("25% of the re-weighted pseudo-labels of iteration 2 got weight 0" in c.value for c in at.caption)
     run.write_status(state="running", stage="reweight", step=3, total=30, pid=None)
     at = app("ts", "app_pages/train.py", run="r1")
     assert any(c.value.startswith("reweight: meta re-weighting") for c in at.caption)
