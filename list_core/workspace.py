@@ -638,10 +638,7 @@ class Workspace:
         """What was read from the upload that a new file of this name replaces ('the unlabeled pool', 'the evaluation
         set'): they keep the rows read before until the file is used again, which the page has to say."""
         name = safe_filename(filename)
-        if name not in self.list_uploads():
-            return []
-        return [what for what, key in (("the unlabeled pool", "pool"), ("the evaluation set", "eval"))
-                if (self.state.get(key) or {}).get("file") == name]
+        return _uses_of_upload(self.state, name) if name in self.list_uploads() else []
 
     def remove_upload(self, name: str) -> None:
         """Take an uploaded file off the list and the disk (a day's uploads piled up with no way to tidy them). The
@@ -649,15 +646,15 @@ class Workspace:
         is ever damaged (`repair_damaged_tables`). Runs keep their own copy of their data."""
         if name.startswith("sample:"):
             raise WorkspaceError("a bundled sample is not an upload of this workspace; it cannot be removed")
-        uses = self.upload_in_use(name)
-        if uses:
-            raise WorkspaceError(f"{name} is the file {' and '.join(uses)} {'was' if len(uses) == 1 else 'were'} "
-                                 "read from, so it stays; use another file for "
-                                 f"{'it' if len(uses) == 1 else 'them'} first")
         path = self.upload_path(name)  # refuses a name that is no upload of this workspace
-        with self._mutate() as s:
+        with self._mutate() as s:  # checked under the lock: another tab may have just used this file
+            uses = _uses_of_upload(s, safe_filename(name))
+            if uses:
+                raise WorkspaceError(f"{name} is the file {' and '.join(uses)} "
+                                     f"{'was' if len(uses) == 1 else 'were'} read from, so it stays; use another "
+                                     f"file for {'it' if len(uses) == 1 else 'them'} first")
             s["uploads"] = [n for n in s["uploads"] if n != safe_filename(name)]
-        path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
 
     def upload_path(self, name: str) -> Path:
         if name.startswith("sample:"):
@@ -2220,6 +2217,12 @@ def ensemble_summary(first: Mapping[str, Any], self_training: bool = True) -> st
                if agreement and len(agreement) == len(first.get("teacher_agreement") or []) else "")
         parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def _uses_of_upload(state: Mapping[str, Any], name: str) -> list[str]:
+    """What a workspace state read from the upload `name`: 'the unlabeled pool', 'the evaluation set'."""
+    return [what for what, key in (("the unlabeled pool", "pool"), ("the evaluation set", "eval"))
+            if (state.get(key) or {}).get("file") == name]
 
 
 def _table_problem(path: Path) -> str | None:

@@ -1967,3 +1967,17 @@ def test_never_drawn_counts_the_pseudo_labels_the_students_steps_did_not_reach()
     assert W.never_drawn({**quick, "student_steps": 0}, 10) == 10
     assert W.unweighted_words(8, 6) == "2 seen only in the warm-up, 6 never drawn by the student"
     assert W.unweighted_words(3) == "3 seen only in the warm-up"
+
+
+def test_an_upload_another_tab_just_used_for_the_pool_is_not_removed(home):
+    """The page's workspace object predates another tab's 'Use as unlabeled pool' of the file: the check reads the
+    state under the lock, not the page's copy."""
+    ws = ready_workspace("race")
+    ws.save_upload("new.csv", csv_bytes([{"text": f"new {i}"} for i in range(5)]))
+    stale = W.Workspace("race")
+    W.Workspace("race").set_pool("new.csv", ["text"])
+    with pytest.raises(W.WorkspaceError, match="new.csv is the file the unlabeled pool was read from"):
+        stale.remove_upload("new.csv")
+    assert (ws.uploads_dir / "new.csv").exists() and "new.csv" in W.Workspace("race").list_uploads()
+    stale.remove_upload("pool.csv")  # no longer in use: removed
+    assert W.Workspace("race").list_uploads() == ["new.csv"]
