@@ -53,21 +53,26 @@ def keep_filters() -> None:
 
 
 labels = f2.multiselect("Pseudo-label", options, key="insp_labels", on_change=keep_filters)
-wr = f3.slider("Weight range", 0.0, wmax, key="insp_wr", on_change=keep_filters)
+# A run trained without meta re-weighting (reweight off) has no weight at all: nothing to range over or reject.
+weighted = bool(frame["weight"].notna().any())
+no_weights = None if weighted else "This run trained its student without meta re-weighting: no weights."
+wr = f3.slider("Weight range", 0.0, wmax, key="insp_wr", on_change=keep_filters, disabled=not weighted,
+               help=no_weights)
 conf = f4.slider("Confidence below", 0.0, 1.0, step=0.05, key="insp_conf", on_change=keep_filters)
 g1, g2, g3, g4 = st.columns([3, 1, 1, 1])
 search = g1.text_input("Search text", key="insp_search", on_change=keep_filters)
-zero = g2.checkbox("Rejected only", key="insp_zero", on_change=keep_filters,
-                   help="Weight 0: the examples the meta re-weighting rejected.")
+zero = g2.checkbox("Rejected only", key="insp_zero", on_change=keep_filters, disabled=not weighted,
+                   help=no_weights or "Weight 0: the examples the meta re-weighting rejected.")
 sort = g3.selectbox("Sort by", INSPECT_SORTS, key="insp_sort", on_change=keep_filters)
 asc = g4.checkbox("Ascending", key="insp_asc", on_change=keep_filters)
 audit = pseudo_label_audit(frame[frame["iteration"] == it])
 # Rows without a weight were seen only in the warm-up, or, when the student's steps draw fewer rows than the
 # iteration's sample, not drawn at all: how many is known from the run's config.
-never = never_drawn((read_json(w.run(rid).config_path, {}) or {}).get("config") or {},
-                    int((frame["iteration"] == it).sum()))
+run_config = (read_json(w.run(rid).config_path, {}) or {}).get("config") or {}
+never = never_drawn(run_config, int((frame["iteration"] == it).sum()))
+reweighted = bool(run_config.get("reweight", True))
 if audit:
-    summary = audit_view(audit, never)
+    summary = audit_view(audit, never, reweighted)
     st.info(summary["headline"])
     for col, (label, value, why) in zip(st.columns(len(summary["parts"]) or 1), summary["parts"]):
         col.metric(label, value, help=why)
@@ -110,9 +115,11 @@ st.dataframe(styled, hide_index=True, width="stretch", height=320,
                                 "its weight comes from them (0: no weight, seen only in the warm-up or never drawn)"),
                             "gold": st.column_config.TextColumn("file's label", width=100),
                             "your_label": st.column_config.TextColumn("your label", width=100)})
-st.caption("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
-           "example was not re-weighted: seen only during warm-up" + (", or never drawn by the student" if never else "")
-           + ". 'your label' shows the label you gave a row (accepted, corrected, "
+st.caption(("Weights of 0 (rejected by the meta re-weighting) are highlighted; a weight of None means the "
+            "example was not re-weighted: seen only during warm-up" + (", or never drawn by the student" if never
+                                                                        else "") + "." if reweighted else
+            "This run trained its student without meta re-weighting (reweight off): every weight is None.")
+           + " 'your label' shows the label you gave a row (accepted, corrected, "
            "labeled one by one, or its text pasted or imported); it goes into the next run's labeled set.")
 
 
@@ -147,6 +154,8 @@ a2.selectbox("Correct to", w.classes, key="insp_target")
 a3.button("Correct", key="insp_correct", disabled=not picked, on_click=apply_labels, args=(True,))
 
 cur = frame[frame["iteration"] == it]
+if not weighted:  # nothing to plot against: the confidence chart would be empty
+    st.stop()
 sample = cur.sample(min(len(cur), 5000), random_state=0) if len(cur) > 5000 else cur
 sample = sample.assign(snippet=sample["text"].str.slice(0, 120),
                        pseudo_label_is=sample["right"].map({True: "right", False: "wrong"}).fillna("unknown"))

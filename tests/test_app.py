@@ -1530,6 +1530,30 @@ def test_inspect_does_not_say_pseudo_labels_the_student_never_drew_were_seen_in_
     assert "6 never drawn" in said and "2 seen only in the warm-up" in said
 
 
+def test_inspect_of_a_run_without_re_weighting_says_so_and_offers_no_weight_filter(home):
+    """A run trained with reweight off has no weights: Inspect called every pseudo-label 'Warm-up only' (the engine's
+    name for plain distillation steps), and its weight slider ranged over 0-1, emptying the table when moved."""
+    import json as _json
+
+    from test_workspace import fake_run
+
+    ws = prepared("noreweight")
+    run = fake_run(ws, "r1", gold=["pos", "neg"] * 5)
+    spec = _json.loads(run.config_path.read_text())
+    spec["config"]["reweight"] = False
+    run.config_path.write_text(_json.dumps(spec))
+    frame = run.pseudo_labels()
+    frame["weight"], frame["reweighted_steps"] = float("nan"), 0
+    run.write_pseudo_labels(frame)
+    at = app("noreweight", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    assert "without meta re-weighting (reweight off), so no pseudo-label has a weight" in at.info[0].value
+    said = " ".join([m.label + " " + (m.help or "") for m in at.metric] + [c.value for c in at.caption])
+    assert "Warm-up only" not in said and "warm-up" not in said and "Not re-weighted · 10" in said
+    assert at.slider(key="insp_wr").disabled and at.checkbox(key="insp_zero").disabled
+    assert "Page (of 1; 10 rows)" in at.number_input(key="insp_page").label
+
+
 def test_train_page_does_not_say_a_run_without_self_training_pseudo_labeled_the_pool(home):
     """A run of 0 iterations trains its seed ensemble of teachers and keeps one, but pseudo-labels nothing (Inspect
     says so): the Train page said 'their averaged predictions pseudo-label the pool'."""
