@@ -933,7 +933,8 @@ class Workspace:
         frame = pd.DataFrame({"id": held["id"].astype("int64").to_numpy(), **{c: held[c].to_numpy() for c in cols},
                               "label": labels[held.index].to_numpy()})
         rest = pool.drop(index=held.index)
-        self._return_held_out()  # the earlier hold-out's rows first: a crash leaves them in the pool, not in neither
+        # The earlier hold-out's rows first: a crash leaves them in the pool, not in neither.
+        self._return_held_out(whole)
         self.path.mkdir(parents=True, exist_ok=True)
         # The stash first: a crash after it leaves rows in both places at worst (returning drops duplicate ids),
         # never rows in neither.
@@ -971,10 +972,11 @@ class Workspace:
         return (pd.concat([pool, held[pool.columns]], ignore_index=True)
                 .drop_duplicates("id").sort_values("id", kind="stable").reset_index(drop=True))
 
-    def _return_held_out(self) -> int:
+    def _return_held_out(self, merged=None) -> int:
         """Put the rows `hold_out_eval` took back into the pool (same ids, file columns and labels), before their
-        evaluation set is replaced or removed: otherwise they would be in neither. Returns how many went back."""
-        merged = self._pool_with_held_out()
+        evaluation set is replaced or removed: otherwise they would be in neither. Returns how many went back.
+        `merged`: `_pool_with_held_out()`, when the caller has it."""
+        merged = self._pool_with_held_out() if merged is None else merged
         back = 0
         if merged is not None:
             back = len(merged) - len(self.pool())
