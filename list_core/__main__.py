@@ -250,7 +250,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     clf = ListClassifier.load(args.run, device=args.device)
     # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
-    frame = read_table(args.input)[0].reset_index(drop=True)
+    # Written as JSON, the input's own numbers and booleans stay numbers and booleans (not "1", "true").
+    as_json = Path(args.output).suffix.lower().lstrip(".") in ("json", "jsonl", "ndjson")
+    frame = read_table(args.input, keep_types=as_json)[0].reset_index(drop=True)
     fields, text_columns = clf.template_.fields, args.text_columns
     if not text_columns:  # a run trained with --text-column reads a file that has those columns by them
         sources = (read_json(Path(args.run) / "config.json", {}) or {}).get("sources") or {}

@@ -6,6 +6,7 @@ pandas DataFrame, or (for labeled data) a pair `(texts, labels)`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -21,6 +22,13 @@ class NotFittedError(ValueError, AttributeError):
     """The classifier was used before `fit` or `load` (a ValueError and an AttributeError, like scikit-learn's)."""
 
 
+def _check_label(i: int, label: Any) -> None:
+    """A labeled row without a label (None, NaN, blank) would otherwise be read as the class 'nan' or 'None'."""
+    if is_missing(label) or not str(label).strip():
+        raise ValueError(f"labeled row {i} has no label ({label!r}): label it, or pass it with the unlabeled texts; "
+                         "e.g. frame.dropna(subset=['label']) keeps the labeled rows only")
+
+
 def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False,
              originals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Normalise user input to a list of row dicts holding the template's fields (and 'label'). `originals`
@@ -33,6 +41,8 @@ def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False,
         labels = list(labels)
         if len(rows) != len(labels):
             raise ValueError(f"{len(rows)} texts but {len(labels)} labels")
+        for i, y in enumerate(labels):
+            _check_label(i, y)
         if originals is not None:
             for y in labels:
                 if not isinstance(y, str):
@@ -62,6 +72,8 @@ def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False,
         else:
             raise TypeError(f"row {i}: expected a string or a dict, got {type(item).__name__}")
         row.setdefault("id", i)
+        if with_labels:
+            _check_label(i, row.get("label"))
         if "label" in row and row["label"] is not None:
             if originals is not None and not isinstance(row["label"], str):
                 originals.setdefault(str(row["label"]).strip(), row["label"])
@@ -91,6 +103,9 @@ class ListClassifier:
                                         model=self.model, **overrides)
         if name:
             config.preset = name
+        if config.model != "default" and os.path.isdir(config.model):
+            # './my-bert' is saved as an absolute path, so load() from another directory finds it again
+            config.model = os.path.abspath(config.model)
         return config
 
     def fit(self, labeled: Any, unlabeled: Any = None, eval_set: Any = None, callbacks: Sequence = (),
@@ -151,6 +166,7 @@ class ListClassifier:
                                                       "words": list(self.config_.verbalizer.values()),
                                                       "template": self.config_.template})
         self.model_.save_trainable(directory / "model.safetensors", metadata={"labels": list(self.classes_)})
+        atomic_write_json(directory / "history.json", {"history": list(getattr(self, "history_", []))})
         return directory
 
     @classmethod
@@ -202,4 +218,18 @@ class ListClassifier:
         saved = saved.get("labels") if isinstance(saved, dict) else None
         typed = isinstance(saved, list) and [str(y).strip() for y in saved] == trainer.verbalizer_.labels
         clf._adopt(trainer, {str(y).strip(): y for y in saved} if typed else None)
+        clf.history_ = _saved_history(directory)
         return clf
+
+
+def _saved_history(directory: Path) -> list[dict[str, Any]]:
+    """The per-iteration metrics of a loaded model: save()'s history.json, or a run directory's metrics.jsonl
+    (older saves have neither: an empty history, as the model itself is whole)."""
+    from .runs import RunDir
+
+    saved = read_json(directory / "history.json", {})
+    if isinstance(saved, dict) and isinstance(saved.get("history"), list):
+        return [row for row in saved["history"] if isinstance(row, dict)]
+    if (directory / "metrics.jsonl").exists():
+        return list(RunDir(directory).metrics())
+    return []

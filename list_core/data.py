@@ -17,7 +17,7 @@ import tempfile
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence, Union
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -390,19 +390,32 @@ def _json_scalar(value: Any) -> str:
     return str(value)
 
 
-def _records_to_columns(records: Iterable[dict]) -> tuple[list[str], list[list[str]]]:
-    """Union of keys in first-seen order; missing keys become ""."""
+def _json_native(value: Any) -> Any:
+    """A JSON/Parquet value as it was (1 stays 1, true stays True), for writing back to JSON; None for no value."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def _records_to_columns(records: Iterable[dict], scalar: Callable[[Any], Any] = _json_scalar
+                        ) -> tuple[list[str], list[list[Any]]]:
+    """Union of keys in first-seen order; missing keys become "" (None with `_json_native`)."""
     records = list(records)
     columns: dict[str, None] = {}
     for rec in records:
         for key in rec:
             columns.setdefault(str(key), None)
     cols = list(columns)
-    rows = [[_json_scalar(rec[c]) if c in rec else "" for c in cols] for rec in records]
+    rows = [[scalar(rec[c]) if c in rec else scalar(None) for c in cols] for rec in records]
     return cols, rows
 
 
-def _parse_jsonl(text: str, counter: _RowCounter) -> tuple[list[str], list[list[str]], int]:
+def _parse_jsonl(text: str, counter: _RowCounter, scalar: Callable[[Any], Any] = _json_scalar
+                 ) -> tuple[list[str], list[list[Any]], int]:
     records: list[dict] = []
     bad = 0
     for line in text.split("\n"):  # not splitlines(): U+2028, \x85 etc. may appear inside JSON strings
@@ -420,7 +433,7 @@ def _parse_jsonl(text: str, counter: _RowCounter) -> tuple[list[str], list[list[
             records.append({"text": obj})
         else:
             bad += 1
-    cols, rows = _records_to_columns(records)
+    cols, rows = _records_to_columns(records, scalar)
     return cols, rows, bad
 
 
@@ -464,13 +477,14 @@ def _unwrap_json_table(obj: dict) -> Any:
     return obj
 
 
-def _parse_json(text: str, counter: _RowCounter, name: str) -> tuple[list[str], list[list[str]], int]:
+def _parse_json(text: str, counter: _RowCounter, name: str, scalar: Callable[[Any], Any] = _json_scalar
+                ) -> tuple[list[str], list[list[Any]], int]:
     """A records list, a {column: [values]} object, {"data": [records]}, a list of strings, or JSON lines."""
     try:
         obj = json.loads(text)
     except json.JSONDecodeError:
         # Many ".json" exports are really JSON lines; accept them if at least one line parses.
-        cols, rows, bad = _parse_jsonl(text, counter)
+        cols, rows, bad = _parse_jsonl(text, counter, scalar)
         if rows:
             return cols, rows, bad
         raise DataError(
@@ -487,7 +501,7 @@ def _parse_json(text: str, counter: _RowCounter, name: str) -> tuple[list[str], 
             n = len(values[0])
             for _ in range(n):
                 counter.tick()
-            rows = [[_json_scalar(v[i]) for v in values] for i in range(n)]
+            rows = [[scalar(v[i]) for v in values] for i in range(n)]
             return cols, rows, 0
         else:
             obj = [obj]
@@ -503,7 +517,7 @@ def _parse_json(text: str, counter: _RowCounter, name: str) -> tuple[list[str], 
             records.append({"text": item})
         else:
             bad += 1
-    cols, rows = _records_to_columns(records)
+    cols, rows = _records_to_columns(records, scalar)
     return cols, rows, bad
 
 
@@ -517,7 +531,8 @@ def _parse_txt(text: str, counter: _RowCounter) -> tuple[list[str], list[list[st
     return ["text"], [[line] for line in lines], 0
 
 
-def _read_parquet(data: bytes, name: str, max_rows: int) -> tuple[list[str], list[list[str]]]:
+def _read_parquet(data: bytes, name: str, max_rows: int, scalar: Callable[[Any], Any] = _json_scalar
+                  ) -> tuple[list[str], list[list[Any]]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -533,7 +548,7 @@ def _read_parquet(data: bytes, name: str, max_rows: int) -> tuple[list[str], lis
     table = pf.read()
     cols = _unique_headers([str(c) for c in table.column_names])
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = [[_json_scalar(col[r]) for col in columns] for r in range(table.num_rows)]
+    rows = [[scalar(col[r]) for col in columns] for r in range(table.num_rows)]
     return cols, rows
 
 
@@ -543,8 +558,12 @@ def read_table(
     fmt: str | None = None,
     name: str | None = None,
     max_rows: int = MAX_ROWS_DEFAULT,
+    keep_types: bool = False,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Read a file into a DataFrame of strings (missing values -> ""), skipping unparseable rows.
+
+    `keep_types`: JSON, JSON Lines and Parquet cells keep their own values (numbers, booleans, nested objects; None
+    where there is none), so a file written back as JSON says what the input said. CSV, TSV and text stay strings.
 
     `source` is a path or a binary file-like (with `name` giving the file name, e.g. for uploads). The format comes
     from `fmt` or the extension. Returned frame has a 0-based RangeIndex over the rows that parsed; rows_kept is
@@ -557,6 +576,7 @@ def read_table(
         raise DataError(f"{name} is empty; choose a file that contains data.")
 
     counter = _RowCounter(max_rows)
+    scalar = _json_native if keep_types else _json_scalar
     warnings: list[str] = []
     too_many = DataError(
         f"{name} has more than {max_rows:,} rows, the limit; split the file or sample it down before loading."
@@ -564,7 +584,7 @@ def read_table(
     if fmt_ == "parquet":
         encoding = "binary"
         try:
-            cols, rows = _read_parquet(data, name, max_rows)
+            cols, rows = _read_parquet(data, name, max_rows, scalar)
         except _TooManyRows:
             raise too_many from None
         bad = 0
@@ -596,13 +616,13 @@ def read_table(
                         delimiter = alt
                 cols, rows, bad = _parse_delimited(text, delimiter, counter)
             elif fmt_ == "jsonl":
-                cols, rows, bad = _parse_jsonl(text, counter)
+                cols, rows, bad = _parse_jsonl(text, counter, scalar)
                 if not rows and bad:
                     raise DataError(
                         f"{name} is not valid JSON Lines (no line parsed as a JSON object); check the file or its extension."
                     )
             elif fmt_ == "json":
-                cols, rows, bad = _parse_json(text, counter, name)
+                cols, rows, bad = _parse_json(text, counter, name, scalar)
             else:
                 cols, rows, bad = _parse_txt(text, counter)
         except _TooManyRows:
@@ -617,7 +637,7 @@ def read_table(
             raise DataError(f"{name} has a header ({', '.join(cols)}) but no data rows; add rows below the header.")
         raise DataError(f"{name} is empty; choose a file that contains data.")
 
-    df = pd.DataFrame(rows, columns=cols, dtype=str)
+    df = pd.DataFrame(rows, columns=cols, dtype=object if keep_types and fmt_ in ("json", "jsonl", "parquet") else str)
     report = LoadReport(
         source=name,
         format=fmt_,

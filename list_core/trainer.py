@@ -395,8 +395,16 @@ class ListTrainer:
             missing = [self.verbalizer_.labels[c] for c in np.flatnonzero(counts == 0)]
             raise ValueError(f"no labeled example for class(es) {missing}; label at least one per class")
         train, holdout = self._split_holdout(lab)
-        if eval_set is not None and len(eval_set):
-            evaluation, eval_source = self.prepare(eval_set, labeled=True), "eval set"
+        evaluation = self.prepare(eval_set, labeled=True) if eval_set is not None and len(eval_set) else None
+        if evaluation is not None:  # a text trained on measures nothing: as the app and the CLI do, it is left out
+            fresh = [i for i, t in enumerate(evaluation.texts) if t not in known]
+            if len(fresh) < len(evaluation):
+                self.emit("log", message=f"{len(evaluation) - len(fresh)} evaluation rows are labeled examples: left "
+                                         "out of the evaluation" + ("" if fresh else "; it uses labeled examples "
+                                                                    "held out of training instead"))
+                evaluation = evaluation.subset(fresh) if fresh else None
+        if evaluation is not None:
+            eval_source = "eval set"
             if cfg.meta_set == "labeled":
                 train = lab  # nothing needs to be held out
         else:

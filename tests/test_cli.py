@@ -437,3 +437,26 @@ def test_predict_maps_the_columns_of_an_app_run_by_its_field_map(tmp_path, saved
     inp.write_text("sentence1,sentence2\nfirst text,second text\n", encoding="utf-8")
     assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(tmp_path / "p.csv")]) == 0
     assert seen[0]["sentence2"] == "second text" and seen[0]["s1"] == "first text"
+
+
+def test_predict_to_json_lines_keeps_the_inputs_numbers_and_booleans(tmp_path, files, saved_model_dir):
+    """`predict` read every cell as a string, so a JSON Lines file written back said "n": "3" and "ok": "true"
+    where the input said 3 and true. Written as JSON (Lines), the input's own values are kept; CSV stays text."""
+    from list_core.classifier import ListClassifier
+
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0
+    assert len(ListClassifier.load(out).history_) == len(RunDir(out).metrics()) == 2  # a run's history, loaded
+    rows = [{"text": "great movie", "n": 3, "score": 0.5, "ok": True, "meta": {"a": [1, 2]}, "note": None},
+            {"text": "terrible film", "n": 10, "score": 1.25, "ok": False, "meta": {}, "note": "x"}]
+    inp, pred = tmp_path / "new.jsonl", tmp_path / "pred.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    written = [json.loads(line) for line in pred.read_text(encoding="utf-8").splitlines()]
+    for got, given in zip(written, rows):
+        assert {k: got[k] for k in given} == given
+        assert got["prediction"] in ("neg", "pos") and isinstance(got["confidence"], float)
+    pred_csv = tmp_path / "pred.csv"
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred_csv), "--device", "cpu"]) == 0
+    assert pd.read_csv(pred_csv, dtype=str)["ok"].tolist() == ["true", "false"]

@@ -69,7 +69,8 @@ def test_fit_end_to_end_events_and_metrics():
 
 
 def test_eval_set_is_used_when_given():
-    trainer, _ = fit(iterations=1, eval_set=toy_rows(3, seed=5))
+    eval_set = [{**r, "text": f"{r['text']} {i}"} for i, r in enumerate(toy_rows(3, seed=5))]  # none labeled
+    trainer, _ = fit(iterations=1, eval_set=eval_set)
     assert trainer.history_[0]["eval_source"] == "eval set"
     assert trainer.info_["n_eval"] == 6 and trainer.info_["n_train"] == 12
 
@@ -234,7 +235,8 @@ def test_unlabeled_texts_that_are_already_labeled_are_not_pseudo_labeled():
 def test_teacher_ensemble_pseudo_labels_with_the_members_mean_and_keeps_the_most_agreeing_member():
     import torch.nn.functional as F
 
-    trainer, events = fit(teachers=3, student_steps=0, student_finetune_epochs=0, eval_set=toy_rows(3, seed=5))
+    eval_set = [{**r, "text": f"{r['text']} {i}"} for i, r in enumerate(toy_rows(3, seed=5))]  # none labeled
+    trainer, events = fit(teachers=3, student_steps=0, student_finetune_epochs=0, eval_set=eval_set)
     first = trainer.history_[0]
     assert first["teachers"] == 3 and len(first["teacher_agreement"]) == 3
     assert first["chosen_teacher"] == int(np.argmax(first["teacher_agreement"]))
@@ -501,3 +503,66 @@ def test_a_failed_refit_keeps_the_fitted_model_with_its_own_config(tmp_path):
     assert clf.config_.adapter_dim == 4
     loaded = ListClassifier.load(clf.save(tmp_path / "m"), backbone=make_backbone())
     np.testing.assert_array_equal(loaded.predict_proba(data[0]), before)
+
+
+def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation():
+    """fit(labeled, unlabeled, eval_set) measured accuracy on eval rows that were also labeled (trained on) texts, as
+    the CLI and the app no longer do; they are left out, with a log line, and with none left the run falls back to
+    labeled examples held out of training."""
+    labeled = toy_rows(6)
+    fresh = [{"text": "battery works 7", "label": "pos"}, {"text": "awful phone 7", "label": "neg"}]
+    trainer, events = fit(iterations=0, labeled=labeled, eval_set=fresh + labeled[:3] + labeled[-2:])
+    assert trainer.info_["n_eval"] == 2 and trainer.history_[0]["eval_source"] == "eval set"
+    logs = [e["message"] for e in events if e["type"] == "log"]
+    assert any(m.startswith("5 evaluation rows are labeled examples: left out") for m in logs), logs
+    trainer, events = fit(iterations=0, labeled=labeled, eval_set=labeled[:4])
+    assert trainer.history_[0]["eval_source"] != "eval set"
+    assert any("held out of training instead" in e["message"] for e in events if e["type"] == "log")
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), " "])
+def test_a_labeled_row_without_a_label_is_refused_by_name(missing):
+    """A NaN label (a DataFrame with an empty label cell) was read as the class 'nan': "label 'nan' is not one of
+    the verbalizer's labels". The row is named, with what to do."""
+    import pandas as pd
+
+    texts, labels = texts_and_labels()
+    labels[3] = missing
+    with pytest.raises(ValueError, match=r"labeled row 3 has no label .*dropna"):
+        classifier().fit((texts, labels), backbone=make_backbone())
+    frame = pd.DataFrame({"text": texts, "label": labels})
+    with pytest.raises(ValueError, match=r"labeled row 3 has no label"):
+        classifier().fit(frame, backbone=make_backbone())
+    with pytest.raises(ValueError, match=r"labeled row 3 has no label"):
+        classifier().fit((texts[:3] + texts[4:], labels[:3] + labels[4:]), eval_set=frame, backbone=make_backbone())
+
+
+def test_a_classifier_on_a_model_given_by_a_relative_path_loads_from_another_directory(tmp_path, saved_model_dir,
+                                                                                       monkeypatch):
+    """ListClassifier(model='./tiny-bert') saved the path as given, so load() from any other directory failed to
+    find the body. It is saved as an absolute path."""
+    import json
+    import os
+
+    from list_core.classifier import ListClassifier
+
+    monkeypatch.chdir(saved_model_dir.parent)
+    clf = classifier()
+    clf.model = os.path.join(".", saved_model_dir.name)
+    clf.fit(texts_and_labels(), backbone=make_backbone())
+    path = clf.save(tmp_path / "m")
+    assert json.loads((path / "config.json").read_text())["config"]["model"] == str(saved_model_dir)
+    monkeypatch.chdir(tmp_path)
+    loaded = ListClassifier.load(path)  # the body from the saved path, not a backbone handed in
+    np.testing.assert_allclose(loaded.predict_proba(["great movie"]), clf.predict_proba(["great movie"]), atol=1e-6)
+
+
+def test_a_loaded_classifier_keeps_its_history(tmp_path):
+    """history_ (the per-iteration metrics) was lost after save/load; save() writes it beside the model."""
+    from list_core.classifier import ListClassifier
+
+    clf = classifier(iterations=1).fit(texts_and_labels(), [r["text"] for r in unlabeled_rows()],
+                                       backbone=make_backbone())
+    loaded = ListClassifier.load(clf.save(tmp_path / "m"), backbone=make_backbone())
+    assert len(clf.history_) == 2
+    assert same(loaded.history_, clf.history_)
