@@ -25,9 +25,9 @@ def errors(where=None):
     try:
         yield
     except USER_ERRORS as exc:
-        target.error(str(exc))
+        target.error(plain(str(exc)))
     except (ValueError, OSError, RuntimeError) as exc:
-        target.error(f"{type(exc).__name__}: {exc}")
+        target.error(plain(f"{type(exc).__name__}: {exc}"))
 
 
 def ensure_workspace() -> str:
@@ -43,9 +43,9 @@ def ensure_workspace() -> str:
     st.session_state["ws_name"] = name
     try:  # a table damaged on disk from outside failed every page, the Data page too, where it can be fixed
         for note in workspace.repair_damaged_tables():
-            st.warning(note, icon=":material/build:")
+            st.warning(plain(note), icon=":material/build:")
     except (W.WorkspaceError, OSError) as exc:
-        st.error(f"A table of this workspace could not be read or repaired: {exc}")
+        st.error(plain(f"A table of this workspace could not be read or repaired: {exc}"))
     wanted_params = {"ws": name}
     # No run named yet: the newest, the one every page shows first, goes into the address now, with the workspace
     # (a page that wrote it on its own added a second history entry, and Back seemed to do nothing).
@@ -108,6 +108,19 @@ def quoted_text(text: str) -> str:
     quoted and kept on its own line."""
     lines = str(text).splitlines() or [""]
     return "  \n".join("> " + _MD_PUNCTUATION.sub(r"\\\1", ln.strip()) for ln in lines)
+
+
+def plain(text: str) -> str:
+    """A message that names the user's classes, texts or files, shown as written: st.error, st.warning and button
+    labels read Markdown, so a class '*x*' came out in italics and a text with '$5 ... $10' as a formula."""
+    return _MD_MARKUP.sub(r"\\\1", str(text))
+
+
+# What st.markdown reads as markup in running text: emphasis, code, formulas, links, HTML, headings, tables,
+# ':+1:' shortcodes and ':red[...]' directives (a colon before a letter is one even without its brackets: ':red b'
+# lost ':red'). An underscore inside a word ('labeled_lr') is no emphasis, and colons before a space, quotes, dots and
+# dashes are no markup either: they stay as they are, so a message reads the same in the page source.
+_MD_MARKUP = re.compile(r"([\\*$~`\[\]<>#|]|(?<!\w)_|_(?!\w)|:(?=[\w+-]+:)|:(?=[A-Za-z]))")
 
 
 def grid(n: int, per_row: int) -> list:
@@ -218,4 +231,4 @@ def show_flash() -> None:
     box = st.container()
     kind, message = st.session_state.pop("_flash", (None, None))
     if message:
-        getattr(box, kind)(message)
+        getattr(box, kind)(plain(message))

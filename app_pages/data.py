@@ -5,7 +5,7 @@ import streamlit as st
 from list_core import workspace as W
 from list_core.data import DataError
 from list_core.workspace import guess_label_column, guess_text_columns, numeric_columns
-from app_pages._ui import errors, ws
+from app_pages._ui import errors, plain, ws
 
 st.title("Data")
 w = ws()
@@ -77,15 +77,16 @@ with errors():
                 guessed or "(none)")
         headless = W.text_like_column_names(cols)
         if headless:
-            st.warning(f"The column name {headless[0][:80]!r} reads like a text: if the file has no header line, its "
-                       "first text was taken as one (and is no row). Add a first line naming the columns (e.g. "
-                       "'text'), or save a list of texts as a .txt file, one per line, and upload it again.")
+            st.warning(plain(f"The column name {headless[0][:80]!r} reads like a text: if the file has no header "
+                             "line, its first text was taken as one (and is no row). Add a first line naming the "
+                             "columns (e.g. 'text'), or save a list of texts as a .txt file, one per line, and upload "
+                             "it again."))
         text_cols = st.multiselect("Text column(s)", cols, key="text_cols",
                                    help="One column for most tasks, two for pair tasks (e.g. NLI).")
         numeric = sorted(set(text_cols) & set(numeric_columns(head)), key=text_cols.index)
         if numeric:
-            st.warning(f"Column(s) {', '.join(numeric)} hold only numbers (ids?), not text to classify; choose the "
-                       "column with the texts.")
+            st.warning(plain(f"Column(s) {', '.join(numeric)} hold only numbers (ids?), not text to classify; "
+                             "choose the column with the texts."))
         gold_choices = ["(none)"] + [c for c in cols if c not in text_cols]
         if st.session_state.get("gold_col") not in gold_choices:  # e.g. it became a text column
             st.session_state["gold_col"] = "(none)"
@@ -113,9 +114,9 @@ with errors():
         if use_eval:
             report = w.set_eval(src, gold, text_cols or None)
             if report.unknown_label or report.warnings:  # blank labels, labels that are no class
-                st.warning(report.summary())
+                st.warning(plain(report.summary()))
             else:
-                st.success(report.summary())
+                st.success(plain(report.summary()))
         if use_import:
             result = w.import_labeled(src, gold, text_cols or None)
             (st.success if result["added"] else st.warning)(result["message"])
@@ -135,7 +136,7 @@ def match_label_values() -> None:
                        "it.")
             options = ["(not a class)", *w.classes]
             with st.form("match_labels", border=False):
-                picks = {value: st.selectbox(f"{value!r} ({count:,} rows)", options, key=f"match_{value}")
+                picks = {value: st.selectbox(plain(f"{value!r} ({count:,} rows)"), options, key=f"match_{value}")
                          for value, count in unmatched}
                 if st.form_submit_button("Save matches"):
                     with errors():
@@ -143,7 +144,7 @@ def match_label_values() -> None:
                         st.rerun()
     matched = w.matched_label_values
     if matched:
-        st.caption("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in matched.items()))
+        st.caption(plain("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in matched.items())))
         if st.button("Forget these matches", key="unmatch"):
             w.set_label_aliases({v: None for v in matched})
             st.rerun()
@@ -162,10 +163,10 @@ if w.state.get("pool"):
     moved = r["rows_kept"] - int(p.get("rows", r["rows_kept"]))  # the rows held out as the evaluation set
     st.caption(p["summary"] + (f"; {moved:,} of them are held out as the evaluation set" if moved > 0 else ""))
     for warning in r.get("warnings", []):
-        st.warning(warning)
+        st.warning(plain(warning))
     gold_warning = w.gold_warning()  # reads the pool file: once
     if gold_warning:  # the same words as on Label and Train; here the place to act is just below
-        st.warning(gold_warning.replace("on the Data page", "below"))
+        st.warning(plain(gold_warning.replace("on the Data page", "below")))
     match_label_values()  # right under the warning it answers
     pool_rows = w.pool()
     # Shown under the user's names: the file's label column and its other columns, not the stored 'gold' / 'file:x'.
@@ -195,7 +196,7 @@ if w.state.get("pool"):
 else:
     match_label_values()  # an evaluation set without a pool
 if w.state.get("eval"):
-    st.info(f"Evaluation set: {w.state['eval']['summary']}")
+    st.info(plain(f"Evaluation set: {w.state['eval']['summary']}"))
     counted, total = w.eval_label_counts()
     if counted < total:
         st.caption(f"{counted:,} of its {total:,} rows have a label that is one of the classes; only those measure "
@@ -215,4 +216,4 @@ if w.state.get("eval"):
                                           if held_out else "Evaluation set removed.")
         st.rerun()
 if "eval_flash" in st.session_state:  # once, after the rerun that removed it
-    st.success(st.session_state.pop("eval_flash"))
+    st.success(plain(st.session_state.pop("eval_flash")))

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from list_core.workspace import columns_read, table_bytes
-from app_pages._ui import classifier, current_run, errors, file_predictions, not_there_yet, try_it_chart, ws
+from app_pages._ui import (classifier, current_run, errors, file_predictions, not_there_yet, plain, try_it_chart,
+                           ws)
 
 st.title("Export")
 w = ws()
@@ -28,7 +29,7 @@ with errors():
     if table.attrs.get("left_out"):  # a class deleted since: its examples are kept aside, not exported
         gone = table.attrs["left_out"]
         st.caption(f"Not in the download: {sum(gone.values()):,} row(s) labeled "
-                   + ", ".join(f"'{c}' ({n:,})" for c, n in gone.items())
+                   + ", ".join(f"'{plain(c)}' ({n:,})" for c, n in gone.items())
                    + ", class(es) no longer listed on the Label page. Add a class back there to export its rows.")
 if rid is None:
     st.stop()
@@ -40,7 +41,7 @@ st.subheader("Model")
 with errors():
     readout = w.accuracy_readout(rid)
     if readout and readout[0] == "warning":  # before a download, not after: the model may be no better than guessing
-        st.warning(readout[1])
+        st.warning(plain(readout[1]))
     st.download_button("Download model (zip)", w.export_model_zip(rid), file_name=f"list_model_{rid}.zip",
                        mime="application/zip", key="dl_model")
     with st.expander("Model card"):
@@ -65,7 +66,7 @@ answer = st.session_state.get("try_answer")
 if answer and answer[0] == asked:
     _, classes, proba = answer
     best = max(range(len(proba)), key=proba.__getitem__)
-    st.success(f"**{classes[best]}** ({proba[best]:.1%})")
+    st.success(f"**{plain(classes[best])}** ({proba[best]:.1%})")
     st.plotly_chart(try_it_chart(classes, proba), width="stretch", key="try_chart")
 
 st.subheader("Predict a file")

@@ -3,7 +3,6 @@
 import plotly.express as px
 import streamlit as st
 
-from list_core.runs import read_json
 from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, filter_pseudo, inspect_filters,
                                  inspect_filters_to_keep, never_drawn, page_of, pseudo_label_audit,
                                  unweighted_words, with_gold)
@@ -68,7 +67,7 @@ asc = g4.checkbox("Ascending", key="insp_asc", on_change=keep_filters)
 audit = pseudo_label_audit(frame[frame["iteration"] == it])
 # Rows without a weight were seen only in the warm-up, or, when the student's steps draw fewer rows than the
 # iteration's sample, not drawn at all: how many is known from the run's config.
-run_config = (read_json(w.run(rid).config_path, {}) or {}).get("config") or {}
+run_config = w.run(rid).settings()
 never = never_drawn(run_config, int((frame["iteration"] == it).sum()))
 reweighted = bool(run_config.get("reweight", True))
 if audit:

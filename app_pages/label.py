@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages._ui import USER_ERRORS, errors, flash, grid, quoted_text, show_flash, ws
+from app_pages._ui import USER_ERRORS, errors, flash, grid, plain, quoted_text, show_flash, ws
 from list_core import workspace as W
 
 st.title("Label")
@@ -39,13 +39,13 @@ if len(w.classes) < 2:
 counts = w.class_counts()
 cols = grid(len(w.classes) + 1, 8)
 for col, c in zip(cols, w.classes):
-    col.metric(c, counts.get(c, 0))
+    col.metric(plain(c), counts.get(c, 0))
 cols[-1].metric("total", sum(counts[c] for c in w.classes),  # kept-aside examples of deleted classes: a warning below
                help="Labeled examples of the classes above. Examples of a class deleted since are kept aside and "
                     "not counted; the warning below says how many.")
 for warning in w.label_warnings() + [w.gold_warning() or ""]:  # the pool's label values, before labeling starts
     if warning:
-        st.warning(warning)
+        st.warning(plain(warning))
 
 
 def keep_order() -> None:
@@ -101,7 +101,7 @@ with one:
         buttons = grid(len(w.classes), 6) + st.columns(4)[:2] if many else st.columns(len(w.classes) + 2)
         for i, c in enumerate(w.classes):
             # 'lab_class_' keeps a class named 'skip' or 'undo' apart from the Skip and Undo buttons' keys.
-            buttons[i].button(c, key=f"lab_class_{c}", width="stretch",
+            buttons[i].button(plain(c), key=f"lab_class_{c}", width="stretch",
                               shortcut=str(i + 1) if i < 9 and keys else None, on_click=label_shown,
                               args=(int(ex["id"]), c))
         buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0" if keys else None,
@@ -110,7 +110,7 @@ with one:
                            shortcut="Backspace" if keys else None,
                            help="Take back the last label or skip (Backspace).", on_click=undo_last)
         # Class names quoted: a class named '0' or 'skip' reads apart from the keys and the Skip button.
-        st.caption("Keys: " + ", ".join(f"{i + 1} = '{c}'" for i, c in enumerate(w.classes[:9]))
+        st.caption("Keys: " + ", ".join(f"{i + 1} = '{plain(c)}'" for i, c in enumerate(w.classes[:9]))
                    + ", 0 = Skip, Backspace = Undo. Wait for the next text before the next key.")
 with table:
     frame = w.labeled_frame()
@@ -152,9 +152,6 @@ with paste:
             flash(str(exc), "error")  # the text stays in the box to be fixed
             return
         st.session_state["paste_text"] = ""  # allowed in a callback: the widget is not drawn yet
-        n, dup = result["added"], result["duplicates"]
-        flash(f"{n} example{'' if n == 1 else 's'} added"
-              + (f"; {dup} line{' was' if dup == 1 else 's were'} already labeled and skipped" if dup else ""),
-              "success" if n else "warning")
+        flash(W.paste_summary(result), "success" if result["added"] else "warning")
 
     st.button("Add lines", key="paste_add", on_click=add_pasted)

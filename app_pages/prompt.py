@@ -5,7 +5,7 @@ import streamlit as st
 from list_core.prompts import SUGGESTED_TEMPLATES, PromptError, Template
 from list_core.workspace import (WorkspaceError, check_model, map_fields, match_suggested_words, preview_prompts,
                                  zero_shot_check)
-from app_pages._ui import errors, flash, grid, show_flash, ws
+from app_pages._ui import errors, flash, grid, plain, show_flash, ws
 
 st.title("Prompt")
 w = ws()
@@ -84,7 +84,7 @@ if w.template_draft is not None and template == w.template_draft:
 words = {}
 cols = grid(len(w.classes), 4)
 for col, c in zip(cols, w.classes):
-    words[c] = col.text_input(f"Label word for '{c}'", key=f"word_{c}", on_change=keep_word, args=(c,),
+    words[c] = col.text_input(f"Label word for '{plain(c)}'", key=f"word_{c}", on_change=keep_word, args=(c,),
                               placeholder="one word, e.g. great")
 if not w.classes:
     st.info("Define the classes on the Label page to set their label words.")
@@ -92,7 +92,7 @@ try:
     parsed, template_error = Template(template), None
 except PromptError as exc:
     parsed, template_error = None, str(exc)
-    st.error(template_error)  # once, next to what caused it; the preview below waits for a fix
+    st.error(plain(template_error))  # once, next to what caused it; the preview below waits for a fix
 model = w.state["settings"].get("model") or "default"
 clicked = st.button("Save prompt", type="primary", key="save_prompt")
 saved_note = st.empty()
@@ -114,7 +114,7 @@ if saved:
     else:
         saved_note.success("Saved; training can use this prompt.")
 for problem in problems:  # next to the fields and the button they are about, not under the preview
-    st.warning(problem)
+    st.warning(plain(problem))
 
 # At the budget the next run will use (the slider it replaced changed the preview only, never the training).
 max_len, budget_from = w.next_run_max_length()
@@ -134,7 +134,7 @@ if template_error:
     st.caption("The preview appears once the template is fixed.")
 elif model_error:
     if model_error not in problems:  # said above only once the classes have their words
-        st.warning(model_error)
+        st.warning(plain(model_error))
     st.caption("The preview appears once the Model on the Train page can be used.")
 else:
     with errors():
@@ -142,7 +142,7 @@ else:
         shown = [{f: r.get(c, "") for f, c in fmap.items()} for r in rows] or [{f: "An example text." for f in fmap}]
         previews, warnings = preview_prompts(template, shown, words, model, max_len)
         for warning in dict.fromkeys(w_ for w_ in warnings if w_ not in problems):
-            st.warning(warning)
+            st.warning(plain(warning))
         for p in previews:
             st.code(p["rendered"], language=None, wrap_lines=True)
             note = f"{p['tokens']} tokens" + (f" (cut from {p['full_tokens']}: the text was truncated)"

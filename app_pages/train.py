@@ -8,8 +8,7 @@ import streamlit as st
 
 from list_core import workspace as W
 from list_core.config import ListConfig, PRESETS
-from list_core.runs import read_json
-from app_pages._ui import class_colors, errors, say_unknown_run, state_word, ws
+from app_pages._ui import class_colors, errors, plain, say_unknown_run, state_word, ws
 
 st.title("Train")
 w = ws()
@@ -69,7 +68,7 @@ active = w.active_run()
 blocked = w.start_blocked()
 settings_problem = w.custom_settings_problem(custom) if preset == "custom" else None
 if settings_problem:  # said under the settings as they are typed, not first by Start
-    st.warning(f"Custom settings: {settings_problem}. Start waits until it is fixed.")
+    st.warning(plain(f"Custom settings: {settings_problem}. Start waits until it is fixed."))
     blocked = True
 b1, b2, _ = st.columns([1, 1, 4])
 why_not = (f"Run {active} of this workspace is still training (one run at a time): wait for it, or stop it."
@@ -87,11 +86,11 @@ if active is not None and st.query_params.get("run") != active:  # the run shown
         st.session_state["run_id"] = active
         st.rerun()
 draft = ([f"The Prompt page holds a template draft that does not work yet; a run started now uses the last "
-          f"working template: `{w.template}`"] if w.template_draft else [])
+          f"working template: {w.template}"] if w.template_draft else [])
 gold_warning = w.gold_warning()  # reads the pool file: once
 for warning in w.label_warnings() + w.prompt_problems(model or "default") + [gold_warning or ""] + draft:
     if warning:
-        st.warning(warning)
+        st.warning(plain(warning))
 if not w.state.get("eval") and (w.state.get("pool") or {}).get("label_column") and not gold_warning:
     st.info("No evaluation set: a run measures accuracy on a few held-out labeled examples. Your pool has a label "
             "column, so the Data page can hold out some of its rows as the evaluation set, for an accuracy on "
@@ -131,7 +130,7 @@ def show_run():
     st.markdown(f"{icon} **{state_word(st_)}** · stage `{status.get('stage') or '-'}` · "
                 f"iteration {status.get('iteration', 0)}")
     if status.get("error") and st_ in ("failed", "interrupted"):
-        st.error(status["error"])
+        st.error(plain(status["error"]))
     if st_ in ("queued", "running"):
         fraction, done, whole, label = W.progress_view(status)
         # Over all teachers for the teacher stage; per pass where a stage starts over (each teacher over the pool);
@@ -177,14 +176,14 @@ def show_run():
                 right.plotly_chart(fig, width="stretch", key="bal_chart")
         readout = w.accuracy_readout(rid)
         if readout and readout[0] == "warning":  # the curve's 95% range on its few rows includes guessing
-            st.warning(readout[1])
+            st.warning(plain(readout[1]))
         elif readout:
             st.caption(readout[1])
         else:
             st.caption(f"Evaluated on {metrics[-1].get('eval_source', '?')}")
         first = metrics[0]
         if first.get("teachers"):
-            cfg = (read_json(run.config_path, {}) or {}).get("config") or {}
+            cfg = run.settings()
             st.caption(W.ensemble_summary(first, self_training=int(cfg.get("iterations", 1) or 0) > 0))
     pseudo = run.pseudo_labels()
     if len(pseudo) and pseudo["weight"].notna().any():

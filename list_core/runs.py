@@ -150,6 +150,22 @@ class RunDir:
     def config_path(self) -> Path:
         return self.path / "config.json"
 
+    def spec(self) -> dict[str, Any]:
+        """config.json as written ({'config': ..., 'sources': ...}); {} when it is missing or damaged, so a page
+        that only shows a run's settings never fails on one."""
+        spec = read_json(self.config_path, {})
+        return spec if isinstance(spec, dict) else {}
+
+    def settings(self) -> dict[str, Any]:
+        """The run's engine settings (ListConfig as a dict); {} when its config.json is missing or damaged."""
+        settings = self.spec().get("config")
+        return settings if isinstance(settings, dict) else {}
+
+    def sources(self) -> dict[str, Any]:
+        """Where the run's data came from (files, pool version, field map); {} when not recorded."""
+        sources = self.spec().get("sources")
+        return sources if isinstance(sources, dict) else {}
+
     @property
     def status_path(self) -> Path:
         return self.path / "status.json"

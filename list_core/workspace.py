@@ -1168,7 +1168,7 @@ class Workspace:
         """Paste: how many lines were added (see `paste_lines`)."""
         return self.paste_lines(block, label)["added"]
 
-    def paste_lines(self, block: str, label: str | None) -> dict[str, int]:
+    def paste_lines(self, block: str, label: str | None) -> dict[str, Any]:
         """Paste: one example per non-empty line. A line 'class<TAB>text' uses that class (case and spaces
         ignored) instead of `label`; with several text columns (a pair task) a line holds one text per column,
         tab-separated ('premise<TAB>hypothesis', or 'class<TAB>premise<TAB>hypothesis'). A line whose text is
@@ -1212,7 +1212,8 @@ class Workspace:
                 seen.add(_text_key(texts, cols))
                 new.append(self._new_example(texts, lab, "paste"))
             s["labeled"].extend(new)
-        return {"added": len(new), "duplicates": duplicates}
+        by_class = {c: n for c in s["classes"] if (n := sum(ex["label"] == c for ex in new))}
+        return {"added": len(new), "duplicates": duplicates, "by_class": by_class}
 
     def edit_example(self, uid: str, **changes: Any) -> None:
         with self._mutate() as s:
@@ -1362,8 +1363,7 @@ class Workspace:
             return None
         for rid in self.run_ids():  # newest first
             run = self.run(rid)
-            spec = read_json(run.config_path, {}) or {}
-            sources = spec.get("sources") or {}
+            sources = run.sources()
             if (sources.get("pool") != pool["file"] or sources.get("pool_version") != pool.get("version")
                     or run.status().get("state") != "done"):
                 continue
@@ -1387,7 +1387,7 @@ class Workspace:
         rows = pd.read_parquet(unl)
         if ids is not None:
             rows = rows[rows["id"].astype(int).isin({int(i) for i in ids})]
-        sources = (read_json(run.config_path, {}) or {}).get("sources") or {}
+        sources = run.sources()
         to_column = {f: c for c, f in (sources.get("field_map") or {}).items()}
         fields = [f for f in rows.columns if f not in ("id", "label")]
         names = [to_column.get(f, f) for f in fields]
@@ -1411,7 +1411,7 @@ class Workspace:
     def run_on_current_pool(self, run_id: str) -> bool:
         """Whether a run was made on this load of the pool, so its row ids are the pool's ids (a run from before
         loads were versioned is taken as this load, as it was then). Reads the run's config only."""
-        return self._on_current_pool((read_json(self.run(run_id).config_path, {}) or {}).get("sources") or {})
+        return self._on_current_pool(self.run(run_id).sources())
 
     def _on_current_pool(self, sources: Mapping[str, Any]) -> bool:
         """`run_on_current_pool` from the `sources` of a run's config, for a caller that has read it."""
@@ -1451,7 +1451,7 @@ class Workspace:
         """The template fields a run's model reads (two for a pair task): what to ask for to classify a text."""
         from .prompts import Template
 
-        cfg = (read_json(self.run(run_id).config_path, {}) or {}).get("config") or {}
+        cfg = self.run(run_id).settings()
         return Template(cfg.get("template") or DEFAULT_TEMPLATE).fields
 
     def run_human_labels(self, run_id: str, ids: Iterable[Any] | None = None) -> dict[int, str]:
@@ -1908,8 +1908,8 @@ class Workspace:
     def run_summary(self, run_id: str) -> dict[str, Any]:
         run = self.run(run_id)
         status = run.status()
-        spec = read_json(run.config_path, {}) or {}
-        cfg = spec.get("config", {})
+        spec = run.spec()
+        cfg = spec.get("config") or {}
         metrics = run.metrics()
         last = metrics[-1] if metrics else {}
         start = _parse_time(status.get("started_at"))
@@ -2054,7 +2054,7 @@ class Workspace:
         if not run.model_path.exists():
             raise WorkspaceError(f"run {run_id} has no trained model yet; wait for an iteration to finish")
         buf = io.BytesIO()
-        spec = read_json(run.config_path, {}) or {}
+        spec = run.spec()
         names = self._exported_class_names(spec.get("config"))
         labels = read_json(run.path / "labels.json", None)
         if isinstance(spec.get("config"), dict):
@@ -2096,8 +2096,8 @@ class Workspace:
 
     def model_card(self, run_id: str) -> str:
         run = self.run(run_id)
-        spec = read_json(run.config_path, {}) or {}
-        cfg = spec.get("config", {})
+        spec = run.spec()
+        cfg = spec.get("config") or {}
         names = self._exported_class_names(cfg)  # the names the exported model answers in
         metrics = run.metrics()
         last = metrics[-1] if metrics else {}
@@ -2166,7 +2166,10 @@ class Workspace:
         fields = classifier.template_.fields
         name = safe_filename(filename)
         table = read_table(io.BytesIO(bytes(data)), name=name)  # read once: load_examples numbers its rows by 'id'
-        out = table[0]
+        # Written as JSON, the file's own numbers and booleans stay numbers and booleans ("1" and "true" were
+        # strings): a typed copy of the same rows (the same parse skips the same bad rows) is what is written.
+        out = read_table(io.BytesIO(bytes(data)), name=name, keep_types=True)[0] if fmt in ("json", "jsonl") else \
+            table[0]
         # The workspace's text columns when the file has them all, else the loader's guess (a file of other names).
         text_columns = columns_read(fields, text_columns) if text_columns else text_columns
         cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, out.columns)) else None
@@ -2432,6 +2435,20 @@ def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
 
 def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
+
+
+def paste_summary(result: Mapping[str, Any]) -> str:
+    """What 'Add lines' did (`Workspace.paste_lines`' result), naming the class(es) the lines went to: the page said
+    only '3 examples added', though lines written 'class<TAB>text' go to their own class, not the one selected."""
+    n, dup, by_class = result["added"], result["duplicates"], result.get("by_class") or {}
+    line = f"{n} example{'' if n == 1 else 's'} added"
+    if len(by_class) == 1:
+        line += f" to '{next(iter(by_class))}'"
+    elif by_class:
+        line += ": " + ", ".join(f"{k} to '{c}'" for c, k in by_class.items())
+    if dup:
+        line += f"; {dup} line{' was' if dup == 1 else 's were'} already labeled and skipped"
+    return line
 
 
 def prediction_summary(report: Any) -> str:

@@ -819,7 +819,7 @@ def test_label_page_paste_errors_keep_the_text_and_undo_works(home):
     assert W.Workspace("lp").labeled == []
     at.text_area(key="paste_text").set_value("Pos\tgreat fun").run()
     at.button(key="paste_add").click().run()
-    assert any(s.value == "1 example added" for s in at.success)
+    assert any(s.value == "1 example added to 'pos'" for s in at.success)
     assert W.Workspace("lp").class_counts() == {"neg": 0, "pos": 1}
     assert at.button(key="lab_undo").disabled
     at.button(key="lab_class_neg").click().run()
@@ -1573,3 +1573,30 @@ def test_train_page_does_not_say_a_run_without_self_training_pseudo_labeled_the_
     line = next(c.value for c in at.caption if c.value.startswith("Iteration 0 trained 3 teachers"))
     assert "pseudo-label the pool" not in line and "no self-training" in line
     assert "Kept teacher 2 of 3" in line
+
+
+def test_class_names_and_texts_in_messages_are_shown_as_written_not_as_markdown(home):
+    """st.button and st.error read Markdown: a class named '*neg*' was a button reading 'neg' in italics, and a
+    pasted line quoted in an error showed '$5 or $10' as a formula. Both are escaped; 'Add lines' names the class
+    the lines went to ('3 examples added' did not, though 'class<TAB>text' lines go to their own class)."""
+    ws = prepared("md", n=0)
+    ws.set_classes(["*neg*", "pos"], {"*neg*": "terrible", "pos": "great"})
+    at = app("md", "app_pages/label.py")
+    no_errors(at)
+    assert at.button(key="lab_class_*neg*").label == r"\*neg\*"
+    at.text_area(key="paste_text").set_value("costs $5 or $10\tnice one").run()
+    at.button(key="paste_add").click().run()
+    assert [e.value for e in at.error] == [r"line 1 starts with 'costs \$5 or \$10' and a tab, but 'costs \$5 or "
+                                          r"\$10' is not one of the classes (\*neg\*, pos); fix the class name or "
+                                          r"remove the tab. Nothing was added"]
+    at.text_area(key="paste_text").set_value("*neg*\tawful thing\npos\tlovely thing\npos\tfine thing").run()
+    at.button(key="paste_add").click().run()
+    assert [s.value for s in at.success] == [r"3 examples added: 1 to '\*neg\*', 2 to 'pos'"]
+    at.selectbox(key="paste_class").set_value("pos").run()
+    at.text_area(key="paste_text").set_value("good one\nfine thing").run()
+    at.button(key="paste_add").click().run()
+    assert [s.value for s in at.success] == ["1 example added to 'pos'; 1 line was already labeled and skipped"]
+    from app_pages._ui import plain
+
+    # ':red' alone is a directive too (its text vanished); in-word underscores and colons before a space are plain.
+    assert plain("$a$ or :red[b] :+1: labeled_lr: x_ _y_") == r"\$a\$ or \:red\[b\] \:+1: labeled_lr: x\_ \_y\_"

@@ -966,6 +966,20 @@ class _StubClassifier:
         return np.array([[0.9, 0.1] if "bad" in r["text"] else [0.2, 0.8] for r in rows])
 
 
+def test_predictions_written_as_json_lines_keep_the_files_numbers_and_booleans(home):
+    """predict_upload(..., fmt='jsonl') wrote the file's numbers and booleans as strings ("n": "3", "ok": "true"):
+    every cell was read as text. Written as JSON, the file's own values are kept, and a row without text too."""
+    rows = [{"text": "bad film", "n": 3, "ok": True, "meta": {"a": 1}}, {"text": "", "n": 4, "ok": False},
+            {"text": "great", "n": 5.5, "ok": None}]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    out, report = W.Workspace("pj").predict_upload(_StubClassifier(), "new.jsonl", data, ["text"], fmt="jsonl")
+    written = [json.loads(line) for line in out.decode().splitlines()]
+    assert [{k: r.get(k) for k in ("text", "n", "ok", "prediction")} for r in written] == [
+        {"text": "bad film", "n": 3, "ok": True, "prediction": "neg"}, {"text": "", "n": 4, "ok": False, "prediction": ""},
+        {"text": "great", "n": 5.5, "ok": None, "prediction": "pos"}]
+    assert written[0]["meta"] == {"a": 1} and report.rows_kept == 2
+
+
 def test_predictions_keep_every_column_and_row_of_the_users_file(home):
     ws = W.Workspace("pred")
     data = csv_bytes([{"id": 1000 + i, "text": t, "label": lab}
@@ -1043,7 +1057,7 @@ def test_paste_takes_one_text_per_column_for_a_pair_task(home):
     ws.set_pool("p.csv", ["premise", "hypothesis"])
     ws.set_classes(["no", "yes"])
     block = "A man sleeps.\tA man is awake.\nYES\tA dog runs.\tAn animal moves.\nA man sleeps.\tA man is awake.\n"
-    assert ws.paste_lines(block, "no") == {"added": 2, "duplicates": 1}
+    assert ws.paste_lines(block, "no") == {"added": 2, "duplicates": 1, "by_class": {"yes": 1, "no": 1}}
     assert [(ex["premise"], ex["hypothesis"], ex["label"]) for ex in W.Workspace("pp").labeled] == [
         ("A man sleeps.", "A man is awake.", "no"), ("A dog runs.", "An animal moves.", "yes")]
     with pytest.raises(W.WorkspaceError, match=r"needs 2 texts, one per column, tab-separated: premise<TAB>hypothesis"):
@@ -1054,7 +1068,7 @@ def test_paste_takes_one_text_per_column_for_a_pair_task(home):
 def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
     ws = W.Workspace("paste")
     ws.set_classes(["neg", "pos"])
-    assert ws.paste_lines("Pos\tlovely film\nNEG \tdull film\nplain line\n", "neg") == {"added": 3, "duplicates": 0}
+    assert ws.paste_lines("Pos\tlovely film\nNEG \tdull film\nplain line\n", "neg") == {"added": 3, "duplicates": 0, "by_class": {"neg": 2, "pos": 1}}
     assert {ex["text"]: ex["label"] for ex in ws.labeled} == {"lovely film": "pos", "dull film": "neg",
                                                                "plain line": "neg"}
     # A typo in the class must not file the line under the selected class with the tab inside its text.
@@ -1064,7 +1078,7 @@ def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
         ws.paste_lines("pos\t  \n", "neg")
     assert len(W.Workspace("paste").labeled) == 3
     # Already labeled texts and repeats within the block are skipped and counted.
-    assert ws.paste_lines(" lovely film \nfresh one\nfresh one\n", "pos") == {"added": 1, "duplicates": 2}
+    assert ws.paste_lines(" lovely film \nfresh one\nfresh one\n", "pos") == {"added": 1, "duplicates": 2, "by_class": {"pos": 1}}
     assert len(W.Workspace("paste").labeled) == 4
 
 
