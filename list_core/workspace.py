@@ -2482,9 +2482,22 @@ def table_bytes(frame, fmt: str = "csv") -> bytes:
 _TOKENIZERS: dict[str, Any] = {}
 
 
+def _transformers():
+    """The transformers package, as it stands once imported. Streamlit starts a new script run in a new thread when
+    the person clicks while the page still loads (the first tokenizer load after a server start takes seconds);
+    that thread's `from transformers import AutoTokenizer` waited for the first import, then read the name from
+    the module object it found before, which transformers replaces in sys.modules with its lazy module at the end:
+    'ImportError: cannot import name AutoTokenizer', and the app's error box instead of the page."""
+    import sys
+
+    import transformers  # noqa: F401 - waits until another thread's import of it has finished
+
+    return sys.modules["transformers"]
+
+
 def load_tokenizer(model: str = DEFAULT_MODEL):
     """The model's tokenizer (cached per process); raises ModelLoadError."""
-    from transformers import AutoTokenizer
+    AutoTokenizer = _transformers().AutoTokenizer  # noqa: N806 - the class, as transformers names it
 
     from .modeling import ModelLoadError, resolve_model_path
 

@@ -1766,6 +1766,38 @@ def test_prompt_preview_reads_no_model_outside_the_allowed_roots(home, tiny_mode
     assert str(tiny_model) not in W._TOKENIZERS
 
 
+def test_tokenizer_loads_while_another_thread_still_imports_transformers(tmp_path, monkeypatch):
+    """A click while a page still loaded the first tokenizer after a server start (Start, or a setting of the Train
+    page) began a second script run in another thread: its `from transformers import AutoTokenizer` failed with
+    'cannot import name', as transformers replaces its module in sys.modules when its import ends, and the page
+    showed the app's error box. Here a stand-in package does that, slowly, in another thread."""
+    import importlib
+    import sys
+    import threading
+
+    import transformers  # noqa: F401 - the real one, put back after the test
+
+    pkg = tmp_path / "fake" / "transformers"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        "import sys, time, types\n"
+        "time.sleep(1.0)\n"
+        "_lazy = types.ModuleType(__name__)\n"
+        "_lazy.__spec__, _lazy.__path__ = __spec__, __path__\n"
+        "_lazy.AutoTokenizer = type('AutoTokenizer', (), {'from_pretrained': staticmethod(lambda p: ('tok', p))})\n"
+        "sys.modules[__name__] = _lazy\n")
+    monkeypatch.delitem(sys.modules, "transformers")
+    monkeypatch.syspath_prepend(str(tmp_path / "fake"))
+    monkeypatch.setattr(W, "_TOKENIZERS", {})
+    first = threading.Thread(target=importlib.import_module, args=("transformers",))
+    first.start()
+    time.sleep(0.3)  # the first import is under way
+    try:
+        assert W.load_tokenizer("some/model") == ("tok", "some/model")
+    finally:
+        first.join()
+
+
 def test_examples_labeled_under_other_text_columns_are_said_and_not_trained_as_empty_texts(home, monkeypatch):
     """Six examples labeled on a one-column pool ('text'), then a pool of pairs: the examples keep their text under
     'text', and the next run trained them as empty premise / hypothesis, with no word on any page."""
