@@ -96,7 +96,8 @@ def not_there_yet(run, what: str, when: str) -> str:
     if state == "done":  # finished without them: 0 self-training iterations, or no unlabeled text to pseudo-label
         return (f"This run finished without {what}: it did no self-training (0 iterations, or no unlabeled "
                 "texts). Load a pool on the Data page and start a run with self-training to get them.")
-    return f"This run has no {what} yet: {when}."
+    # 'does not have': `what` may come with its article ('a trained model'), and 'has no a trained model' read wrong.
+    return f"This run does not have {what} yet: {when}."
 
 
 _MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")

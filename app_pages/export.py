@@ -35,7 +35,8 @@ if rid is None:
     st.stop()
 run = w.run(rid)
 if not run.model_path.exists():
-    st.info(not_there_yet(run, "a trained model", "it is saved when the run finishes"))
+    # The teacher's model is saved when iteration 0 ends, and each later iteration's over it: not only at the end.
+    st.info(not_there_yet(run, "a trained model", "it is saved when its first iteration (the teacher) finishes"))
     st.stop()
 st.subheader("Model")
 with errors():

@@ -1132,6 +1132,12 @@ def test_inspect_and_export_say_whether_a_runs_results_can_still_come(home, stat
         at = app("cx", page, run="r0")
         no_errors(at)
         assert any(expected in i.value and what in i.value for i in at.info), [i.value for i in at.info]
+        # It read 'This run has no a trained model yet: it is saved when the run finishes', for a model saved (and
+        # shown here) when the teacher's iteration ends.
+        assert not any("has no a " in i.value or "when the run finishes" in i.value for i in at.info)
+    if state == "running":
+        assert any(i.value == "This run does not have a trained model yet: it is saved when its first iteration "
+                   "(the teacher) finishes." for i in at.info), [i.value for i in at.info]
 
 
 def test_inspect_says_a_finished_run_without_self_training_has_no_pseudo_labels(home):
