@@ -199,9 +199,14 @@ class RunDir:
         status = read_json(self.status_path, default=None) or {"state": "missing"}
         if status.get("state") in ACTIVE_STATES and status.get("pid") and not pid_alive(
                 status.get("pid"), status.get("pid_started")):
+            # What Resume does, as the log of a stopped run says it: a run killed in its first iteration starts
+            # over (it said 'resume to continue from the last iteration' when none had finished).
+            kept = self.resumable_iterations()
+            then = (f"resume goes on from iteration {kept[-1]}, the last one that finished" if kept else
+                    "no iteration had finished: resume starts it over")
             status = {**status, "state": "interrupted",
                       "error": status.get("error") or "the training process is gone (killed or the machine "
-                                                       "restarted); resume to continue from the last iteration"}
+                                                       f"restarted); {then}"}
         return status
 
     def write_status(self, **changes: Any) -> dict[str, Any]:

@@ -223,6 +223,21 @@ def test_status_of_a_dead_process_is_interrupted(tmp_path):
     assert run.status()["state"] == "running"
 
 
+def test_a_dead_process_says_what_resume_will_do(tmp_path):
+    """Killed in its first iteration, a run starts over on Resume; the page said 'resume to continue from the last
+    iteration' all the same. With a finished iteration it names it."""
+    run = new_run(tmp_path / "run")
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    run.write_status(state="running", pid=proc.pid)
+    error = run.status()["error"]
+    assert error.endswith("no iteration had finished: resume starts it over") and "continue from" not in error
+    run.iteration_path(0).write_bytes(b"weights")
+    run.append_metrics({"iteration": 0, "accuracy": 0.5})
+    run.iteration_path(1).write_bytes(b"weights")  # its metrics never written: Resume goes on from 0
+    assert run.status()["error"].endswith("resume goes on from iteration 0, the last one that finished")
+
+
 def test_stop_request_and_missing_status(tmp_path):
     run = RunDir(tmp_path / "nothing")
     assert run.status()["state"] == "missing"
