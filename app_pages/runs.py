@@ -56,8 +56,8 @@ if compare and not rows:
     # A run still in its first iteration (or stopped before it ended) has no metrics at all: not measured yet.
     st.caption("The runs picked have no accuracy to compare: " + (
         "they were measured on no rows (too few labeled examples to hold any out, and no evaluation set)."
-        if any(metrics.values()) else "none has finished an iteration yet (still training, or stopped before the "
-                                      "first one ended)."))
+        if any(metrics.values()) else "none has finished an iteration yet (still training, or stopped, interrupted "
+                                      "or failed before the first one ended)."))
 if rows:
     fig = px.line(pd.DataFrame(rows), x="iteration", y="accuracy", color="run", markers=True,
                   title="Accuracy per iteration")

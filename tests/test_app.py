@@ -699,6 +699,8 @@ def test_runs_page_does_not_say_a_run_without_a_finished_iteration_was_measured_
     no_errors(at)
     assert any("no accuracy to compare: none has finished an iteration yet" in c.value for c in at.caption)
     assert not any("measured on no rows" in c.value for c in at.caption)
+    # The run failed: it said '(still training, or stopped before the first one ended)'.
+    assert any("or failed before the first one ended" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
 def test_export_page_downloads(home):
