@@ -235,14 +235,36 @@ class RunDir:
         """Drop metrics, pseudo-labels and checkpoints of iterations after `iteration` (before resuming from it)."""
         rows = [r for r in self.metrics() if r.get("iteration", 0) <= iteration]
         atomic_write_text(self.metrics_path, "".join(to_json(r) + "\n" for r in rows))
-        for later in self.finished_iterations():
-            if later > iteration:
-                self.iteration_path(later).unlink(missing_ok=True)
+        dropped = [later for later in self.finished_iterations() if later > iteration]
+        if dropped:  # model.safetensors may be a dropped iteration's: it is written after its checkpoint
+            self._restore_model(iteration)
+        for later in dropped:
+            self.iteration_path(later).unlink(missing_ok=True)
         if self.pseudo_path.exists():
             import pandas as pd
 
             frame = pd.read_parquet(self.pseudo_path)
             self.write_pseudo_labels(frame[frame["iteration"] <= iteration])
+
+    def _restore_model(self, iteration: int) -> None:
+        """model.safetensors as iteration `iteration` left it (its checkpoint without the resume-only ensemble
+        members), or none before any. A worker killed between an iteration's weights and its metrics left that
+        iteration's model: Resume dropped the iteration but kept its model, which Export then offered (and kept,
+        if the resumed run was stopped) under the earlier iteration's accuracy."""
+        source = self.iteration_path(iteration)
+        if iteration < 0 or not source.exists():
+            self.model_path.unlink(missing_ok=True)
+            return
+        from safetensors import safe_open
+        from safetensors.torch import save_file
+
+        from .trainer import MEMBER_PREFIX
+
+        with safe_open(str(source), "pt") as handle:
+            metadata = handle.metadata()
+            state = {k: handle.get_tensor(k) for k in handle.keys() if not k.startswith(MEMBER_PREFIX)}
+        with atomic_path(self.model_path) as tmp:
+            save_file(state, str(tmp), metadata=metadata)
 
     # --- pseudo-labels ---
     def pseudo_labels(self):

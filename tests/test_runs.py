@@ -177,6 +177,27 @@ def test_cancel_with_stop_file_then_resume_matches_uninterrupted(tmp_path):
                                   b.sort_values(["iteration", "id"]).reset_index(drop=True))
 
 
+def test_resume_after_a_kill_between_weights_and_metrics_keeps_no_model_of_the_dropped_iteration(tmp_path):
+    """The worker killed after iteration 2's weights and model.safetensors were written, before its metrics: Resume
+    dropped iteration 2 but kept its model, so the run, stopped again before iteration 2 ended, offered on Export
+    (model zip, Try it) iteration 2's weights under iteration 1's accuracy."""
+    run = new_run(tmp_path / "run", teachers=2)  # 2 iterations; iteration 0 also keeps its ensemble members
+    execute_run(run.path, backbone=make_backbone())
+    atomic_write_text(run.metrics_path, "".join(json.dumps(m) + "\n" for m in run.metrics() if m["iteration"] < 2))
+    assert run.resumable_iterations() == [0, 1]
+    execute_run(run.path, resume=True, callbacks=[StopDuring(run, "student", 2)], backbone=make_backbone())
+    assert run.status()["state"] == "cancelled" and run.finished_iterations() == [0, 1]
+    model, kept = ListModel.read_trainable(run.model_path), ListModel.read_trainable(run.iteration_path(1))
+    assert set(model) == set(kept) and all(torch.equal(model[k], kept[k]) for k in kept)
+    run.truncate_after(0)  # before iteration 0: its model, without the members only a resume reads
+    model = ListModel.read_trainable(run.model_path)
+    teacher = ListModel.read_trainable(run.iteration_path(0))
+    assert model and not any(k.startswith("ensemble.") for k in model) and any(k.startswith("ensemble.") for k in teacher)
+    assert all(torch.equal(v, teacher[k]) for k, v in model.items())
+    run.truncate_after(-1)  # starting over: no model until iteration 0 ends again
+    assert not run.model_path.exists()
+
+
 def test_resume_after_cancel_in_the_teacher_stage_starts_over(tmp_path):
     run = new_run(tmp_path / "run", iterations=1)
     execute_run(run.path, callbacks=[StopDuring(run, "teacher", 0)], backbone=make_backbone())
