@@ -175,6 +175,9 @@ def execute_run(run_dir: str | Path, resume: bool = False, callbacks: Sequence =
             if done:
                 resume_state = (done[-1], _read_checkpoint(run, done[-1]))
             run.truncate_after(done[-1] if done else -1)
+            # Marks where a new attempt begins in train.log: a killed worker wrote nothing when it died.
+            run.log(f"resumed: going on from iteration {done[-1]}, the last one that finished" if done else
+                    "resumed: no iteration had finished, so the run starts over")
         except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json
             _record_failure(run, exc)
             raise

@@ -167,6 +167,8 @@ def test_cancel_with_stop_file_then_resume_matches_uninterrupted(tmp_path):
     execute_run(run.path, resume=True, backbone=make_backbone())
     status = run.status()
     assert status["state"] == "done" and status["resumed_from"] == 1
+    # Where the second attempt begins, in the log (a killed worker writes nothing when it dies).
+    assert "resumed: going on from iteration 1, the last one that finished" in run.log_path.read_text()
     assert not run.stop_path.exists()
     assert [m["iteration"] for m in run.metrics()] == [0, 1, 2]
     assert same(comparable(run.metrics()), comparable(full.metrics()))
@@ -206,6 +208,7 @@ def test_resume_after_cancel_in_the_teacher_stage_starts_over(tmp_path):
     execute_run(run.path, resume=True, backbone=make_backbone())
     assert run.status()["state"] == "done"
     assert [m["iteration"] for m in run.metrics()] == [0, 1]
+    assert "resumed: no iteration had finished, so the run starts over" in run.log_path.read_text()
 
 
 
