@@ -202,6 +202,7 @@ class RunDir:
             # What Resume does, as the log of a stopped run says it: a run killed in its first iteration starts
             # over (it said 'resume to continue from the last iteration' when none had finished).
             kept = self.resumable_iterations()
+            self._settle_model(kept[-1] if kept else -1)
             then = (f"resume goes on from iteration {kept[-1]}, the last one that finished" if kept else
                     "no iteration had finished: resume starts it over")
             status = {**status, "state": "interrupted",
@@ -245,6 +246,23 @@ class RunDir:
 
             frame = pd.read_parquet(self.pseudo_path)
             self.write_pseudo_labels(frame[frame["iteration"] <= iteration])
+
+    def _settle_model(self, kept: int) -> None:
+        """A run whose worker died: model.safetensors goes back to the last measured iteration's when it is a later
+        one's. A kill between an iteration's model and its metrics left that model beside the earlier iteration's
+        accuracy, and Export, Try it and Predict offered it under that accuracy until a Resume (which does the
+        same). Reads the file's header only; writes once."""
+        if not self.model_path.exists():
+            return
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(self.model_path), "pt") as handle:  # save_trainable's metadata, as JSON
+                iteration = int(json.loads((handle.metadata() or {}).get("metadata") or "{}").get("iteration", kept))
+        except Exception:  # noqa: BLE001 - a damaged model file is said where it is loaded; status must not fail
+            return
+        if iteration > kept:
+            self._restore_model(kept)
 
     def _restore_model(self, iteration: int) -> None:
         """model.safetensors as iteration `iteration` left it (its checkpoint without the resume-only ensemble

@@ -200,6 +200,28 @@ def test_resume_after_a_kill_between_weights_and_metrics_keeps_no_model_of_the_d
     assert not run.model_path.exists()
 
 
+def test_an_interrupted_run_offers_the_model_of_its_last_measured_iteration(tmp_path):
+    """The same kill, before any Resume: the run reads 'interrupted', and Export, Try it and Predict offered
+    iteration 2's model under iteration 1's accuracy. Its model goes back to iteration 1's when its status is read."""
+    run = new_run(tmp_path / "run", teachers=2)
+    execute_run(run.path, backbone=make_backbone())
+    atomic_write_text(run.metrics_path, "".join(json.dumps(m) + "\n" for m in run.metrics() if m["iteration"] < 2))
+    last = ListModel.read_trainable(run.model_path)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    run.write_status(state="running", pid=proc.pid)
+    assert run.status()["state"] == "interrupted"
+    model, kept = ListModel.read_trainable(run.model_path), ListModel.read_trainable(run.iteration_path(1))
+    assert set(model) == set(kept) and all(torch.equal(model[k], kept[k]) for k in kept)
+    assert not all(torch.equal(model[k], last[k]) for k in model)
+    mtime = run.model_path.stat().st_mtime_ns
+    assert run.status()["state"] == "interrupted" and run.model_path.stat().st_mtime_ns == mtime  # written once
+    run.write_status(state="done", pid=None)  # a finished run's model is never touched
+    run.append_metrics({"iteration": 2, "accuracy": 0.5})
+    atomic_write_text(run.metrics_path, "".join(json.dumps(m) + "\n" for m in run.metrics() if m["iteration"] < 2))
+    assert run.status()["state"] == "done" and run.model_path.stat().st_mtime_ns == mtime
+
+
 def test_resume_after_cancel_in_the_teacher_stage_starts_over(tmp_path):
     run = new_run(tmp_path / "run", iterations=1)
     execute_run(run.path, callbacks=[StopDuring(run, "teacher", 0)], backbone=make_backbone())
