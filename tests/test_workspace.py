@@ -1066,6 +1066,22 @@ def test_paste_takes_one_text_per_column_for_a_pair_task(home):
     assert len(W.Workspace("pp").labeled) == 2  # nothing added
 
 
+def test_paste_refuses_a_pair_line_with_a_column_too_many(home):
+    """A pair line 'class<TAB>premise<TAB>hypothesis<TAB>17' (a spreadsheet's id column along) was added with
+    'hypothesis<TAB>17' as its hypothesis; it is refused, and nothing of the block is added."""
+    ws = W.Workspace("pp4")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"])
+    for block in ("A cat.\tAn animal.\nyes\tA dog runs.\tAn animal moves.\t17", "A dog runs.\tAn animal moves.\t17\t18"):
+        with pytest.raises(W.WorkspaceError, match=r"line \d \(.*\) has \d tab-separated parts; write "
+                                                   r"premise<TAB>hypothesis.*Nothing was added"):
+            ws.paste_lines(block, "no")
+    assert W.Workspace("pp4").labeled == []
+    assert ws.paste_lines("yes\tA dog runs.\tAn animal moves.", "no")["added"] == 1
+    assert [(ex["hypothesis"], ex["label"]) for ex in W.Workspace("pp4").labeled] == [("An animal moves.", "yes")]
+
+
 def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
     ws = W.Workspace("paste")
     ws.set_classes(["neg", "pos"])
