@@ -1260,6 +1260,12 @@ class Workspace:
                     continue
                 uid = r.get("uid")
                 fresh = is_missing(uid) or uid not in old or _text_key(old[uid], cols) != keys[n]
+                blank_cols = [c for c in cols if not texts[c].strip()]
+                if fresh and blank_cols:  # as Paste: a pair row needs each text (an example kept from other columns
+                    # may stay as it is); saved, it was counted for its class but left out of every run
+                    raise WorkspaceError(f"the row {' / '.join(keys[n])[:60]!r} has no text in "
+                                         f"{', '.join(blank_cols)}: fill in each text column, or delete the row. "
+                                         "Nothing was saved")
                 if fresh and times[keys[n]] > 1:  # as Paste and Import: one example per text, one label
                     other = next(records[i] for i, k in enumerate(keys) if k == keys[n] and i != n)
                     raise WorkspaceError(f"the text {' / '.join(keys[n])[:60]!r} is already labeled (as "

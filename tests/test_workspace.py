@@ -1193,6 +1193,33 @@ def test_renaming_classes_in_place_keeps_the_evaluation_set_and_the_pools_labels
     assert {r["label"] for r in rows.unlabeled} == {"negative", "positive"}
 
 
+def test_the_label_table_refuses_a_pair_row_with_one_text_blank(home):
+    """A row added in the table with a premise and no hypothesis was saved ('1 added') and counted for its class,
+    but every run left it out (Start then said the class had no labeled example); it is refused, as Paste refuses
+    such a line. An example kept from other text columns (no hypothesis yet) still saves with the table."""
+    ws = W.Workspace("pairtable")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"])
+    ws.paste_lines("yes\tA dog runs.\tAn animal moves.", None)
+    with ws._mutate() as s:  # labeled when the data had one text column
+        s["labeled"].append(ws._new_example({"premise": "An old one."}, "no", "manual"))
+    frame = ws.labeled_frame()
+    added = pd.concat([frame, pd.DataFrame([{"premise": "A cat sleeps.", "hypothesis": None, "label": "no"}])],
+                      ignore_index=True)
+    with pytest.raises(W.WorkspaceError, match=r"the row 'A cat sleeps. / ' has no text in hypothesis: fill in each "
+                                               r"text column, or delete the row. Nothing was saved"):
+        ws.replace_labeled(added)
+    edited = frame.copy()
+    edited.loc[0, "hypothesis"] = " "
+    with pytest.raises(W.WorkspaceError, match="has no text in hypothesis"):
+        ws.replace_labeled(edited)
+    assert len(W.Workspace("pairtable").labeled) == 2
+    relabeled = frame.copy()
+    relabeled.loc[1, "label"] = "yes"  # the kept example without a hypothesis: its label may still change
+    assert ws.replace_labeled(relabeled) == {"added": 0, "changed": 1, "deleted": 0, "blank": 0}
+
+
 def test_the_label_table_refuses_a_second_example_of_a_labeled_text(home):
     """As Paste and Import: one example per text. A row added (or edited) to a text already labeled is refused,
     nothing saved; duplicates already there do not block other saves."""
