@@ -1077,13 +1077,16 @@ class Workspace:
         to_ws = self._onto_text_columns(name, [c for c in ds.column_names if c not in ("id", "label")])
         rows = [{**{to_ws[c]: v for c, v in r.items() if c in to_ws}, "label": r["label"]} for r in ds.to_list()]
         cols = list(to_ws.values())
-        added = duplicates = 0
+        added = duplicates = partial = 0
         new_classes: list[str] = []
         with self._mutate() as s:
             # 'Pos' / 'pos ' in the file join the class 'pos' (set_classes refuses classes that differ only so).
             folded = class_lookup(s)
             seen = {_text_key(ex, cols) for ex in s["labeled"]}
             for r in rows:
+                if not all(str(r[c]).strip() for c in cols):  # a pair row without its hypothesis, say: runs
+                    partial += 1  # would leave it out, while it counted for its class (the loader keeps it)
+                    continue
                 if _text_key(r, cols) in seen:
                     duplicates += 1
                     continue
@@ -1097,6 +1100,7 @@ class Workspace:
                     new_classes.append(label)
         # With no list of allowed labels, the loader's 'unknown label' rows are exactly those with a blank label.
         skipped = [f"{n:,} {what}" for n, what in ((report.empty, "with empty text"),
+                                                   (partial, f"with a blank {' or '.join(cols)}"),
                                                    (report.unknown_label, "without a label"),
                                                    (report.duplicates, "repeated in the file"),
                                                    (duplicates, "already labeled"),

@@ -1706,6 +1706,24 @@ def test_the_pool_is_read_once_per_version_and_each_caller_gets_its_own_copy(hom
 
 # --- a file's text column named unlike the workspace's (found by a bug hunt) ------------------------------------
 
+def test_import_skips_pair_rows_without_one_of_their_texts(home):
+    """A labeled pair file with a row whose second text is blank: the row was imported ('2 labeled examples
+    added') and counted for its class, but runs left it out (the Label page then asked to load the file it came
+    from); it is skipped and counted."""
+    ws = W.Workspace("pairimport")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"])
+    ws.save_upload("l.csv", csv_bytes([{"a": "A dog runs.", "b": "An animal moves.", "y": "yes"},
+                                       {"a": "A cat sleeps.", "b": "", "y": "no"}]))
+    result = ws.import_labeled("l.csv", "y", ["a", "b"])
+    assert result["added"] == 1
+    assert result["message"] == "1 labeled example added from 2 rows; skipped: 1 with a blank premise or hypothesis"
+    assert [(ex["premise"], ex["hypothesis"]) for ex in W.Workspace("pairimport").labeled] == [
+        ("A dog runs.", "An animal moves.")]
+    assert not ws.textless_examples()
+
+
 def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherwise(home):
     """The pool reads 'text', the labeled file 'sentence': examples are stored under 'text' (runs, the Label table
     and the export read that), not under the file's name, where they were examples without text."""
