@@ -98,14 +98,23 @@ page, _ = page_of(view, page_no, size)
 mine = w.run_human_labels(rid, page["id"])  # by this run's row ids, also for a run on an earlier load of the pool
 # The labels to compare sit side by side, and the text is narrow enough (hover shows it whole) that every column
 # fits the page's 840 px at a 1300 px window: auditing should not need sideways scrolling.
-shown = page[["id", "text", "pseudo_label"] + (["gold"] if gold else [])].assign(
+# A pair task shows each text in a column of its own: the run's 'premise | hypothesis' in one narrow column hid the
+# hypothesis behind a long premise, and rows of one premise (several hypotheses each) looked the same.
+own = {"text", "pseudo_label", "gold", "your_label", "confidence", "weight", "reweighted_steps"}  # the table's
+texts = w.run_texts(rid, page["id"]) if len(w.text_columns) > 1 and not own & set(w.text_columns) else {}
+if not all(set(w.text_columns) <= set(t) for t in texts.values()):  # a run made under other text columns
+    texts = {}
+text_cols = list(w.text_columns) if texts else ["text"]
+shown = page[["id"]].assign(**({c: [(texts.get(int(i)) or {}).get(c, "") for i in page["id"]] for c in text_cols}
+                               if texts else {"text": page["text"]}))
+shown = shown.join(page[["pseudo_label"] + (["gold"] if gold else [])]).assign(
     your_label=[mine.get(int(i), "") for i in page["id"]])
 shown = shown.join(page[["confidence", "weight", "reweighted_steps"]])
 # Only the weight cell is marked: when many rows are rejected, coloured whole rows hide everything else.
 styled = shown.style.map(lambda v: "background-color: #ffd6d1" if v == 0 else "", subset=["weight"])
 st.dataframe(styled, hide_index=True, width="stretch", height=320,
              column_config={"id": st.column_config.NumberColumn(width="small"),
-                            "text": st.column_config.TextColumn(width=240),
+                            **{c: st.column_config.TextColumn(width=240 // len(text_cols)) for c in text_cols},
                             "pseudo_label": st.column_config.TextColumn("pseudo-label", width=100),
                             "confidence": st.column_config.NumberColumn(format="%.3f", width="small"),
                             "weight": st.column_config.NumberColumn(format="%.3f", width="small"),
@@ -146,7 +155,7 @@ by_id = shown.set_index("id")
 picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp_pick", select_all=False,
                         format_func=lambda i: f"#{i}" + (f" (your label: {by_id.at[i, 'your_label']})"
                                                          if by_id.at[i, "your_label"] else "")
-                        + f": {str(by_id.at[i, 'text'])[:70]}")
+                        + ": " + " | ".join(str(by_id.at[i, c])[:70 // len(text_cols)] for c in text_cols))
 a1, a2, a3 = st.columns([1, 1, 1])
 a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked, on_click=apply_labels, args=(False,))
 a2.selectbox("Correct to", w.classes, key="insp_target")

@@ -1608,3 +1608,33 @@ def test_class_names_and_texts_in_messages_are_shown_as_written_not_as_markdown(
 
     # ':red' alone is a directive too (its text vanished); in-word underscores and colons before a space are plain.
     assert plain("$a$ or :red[b] :+1: labeled_lr: x_ _y_") == r"\$a\$ or \:red\[b\] \:+1: labeled_lr: x\_ \_y\_"
+
+
+def test_inspect_shows_each_text_of_a_pair_task_in_its_own_column(home, monkeypatch):
+    """A pair task's pseudo-labels were shown as one narrow 'premise | hypothesis' text: a long premise hid the
+    hypothesis, and the rows of one premise (one per hypothesis) looked alike in the table and the pick."""
+    from test_workspace import pair_workspace, pseudo_labeled
+
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
+    ws = pair_workspace("ipair", "{premise} ? {mask} , {hypothesis}", 3)
+    rid = ws.start_run("quick", check=False)
+    pseudo_labeled(ws.run(rid), 3, "yes")
+    at = app("ipair", "app_pages/inspect_run.py", run=rid)
+    no_errors(at)
+    table = at.dataframe[0].value
+    assert "text" not in table.columns
+    assert table["premise"].tolist() == ["p 0", "p 1", "p 2"] and table["hypothesis"].tolist() == ["h 0", "h 1", "h 2"]
+    assert at.multiselect(key="insp_pick").options == ["#0: p 0 | h 0", "#1: p 1 | h 1", "#2: p 2 | h 2"]
+    ws = W.Workspace("ione")  # a run on one text column, the pool pairs since: its text, not two blank columns
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("s.csv", pd.DataFrame({"sentence": ["s 0", "s 1"]}).to_csv(index=False).encode())
+    ws.set_pool("s.csv", ["sentence"])
+    ws.add_example("a", "yes")
+    ws.add_example("b", "no")
+    rid = ws.start_run("quick", check=False)
+    pseudo_labeled(ws.run(rid), 2, "yes")
+    ws.save_upload("p.csv", pd.DataFrame({"premise": ["p 0"], "hypothesis": ["h 0"]}).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    at = app("ione", "app_pages/inspect_run.py", run=rid)
+    no_errors(at)
+    assert at.dataframe[0].value["text"].tolist() == ["joined"] * 2
