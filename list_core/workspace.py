@@ -2178,7 +2178,8 @@ class Workspace:
         """Predictions for an uploaded file as (bytes, LoadReport); the file is read as data only.
 
         The output is the user's file as read, every column and row in order (their own ids and labels included),
-        with `prediction` and `confidence` added; rows without text get blanks there."""
+        with `prediction` and `confidence` added; rows without text get blanks there. `text_columns`: the file's
+        column for each of the template's fields, in field order (the Export page's), or the workspace's columns."""
         import pandas as pd
 
         from .data import DataError, load_examples, read_table
@@ -2191,7 +2192,13 @@ class Workspace:
         out = read_table(io.BytesIO(bytes(data)), name=name, keep_types=True)[0] if fmt in ("json", "jsonl") else \
             table[0]
         # The workspace's text columns when the file has them all, else the loader's guess (a file of other names).
-        text_columns = columns_read(fields, text_columns) if text_columns else text_columns
+        # Columns named one per field, in field order, that are not the fields' own names (the Export page's boxes:
+        # {premise} <- 'hypothesis', {hypothesis} <- 'claim') are read as named: matched by name, the column
+        # 'hypothesis' went to {hypothesis} and the model read the pair swapped.
+        chosen = (dict(zip(fields, map(str, text_columns))) if text_columns and len(text_columns) == len(fields)
+                  and len(set(text_columns)) == len(fields) and not set(fields) <= set(text_columns) else None)
+        text_columns = list(chosen.values()) if chosen else \
+            columns_read(fields, text_columns) if text_columns else text_columns
         cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, out.columns)) else None
         try:
             ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False,
@@ -2206,7 +2213,8 @@ class Workspace:
         if len(used) != len(fields):
             raise WorkspaceError(f"the model's template needs {len(fields)} text column(s) ({', '.join(fields)}); "
                                  f"the file gave {', '.join(used)}")
-        mapping = map_fields(fields, used)  # as the run mapped the workspace's columns
+        mapping = chosen if chosen and set(chosen.values()) == set(used) else map_fields(fields, used)  # as the
+        # run mapped the workspace's columns
         kept = pd.DataFrame(ds.to_list())
         rows = [{f: str(r[c]) for f, c in mapping.items()} for r in kept.to_dict("records")]
         probs = classifier.predict_proba(rows)

@@ -967,6 +967,30 @@ class _StubClassifier:
         return np.array([[0.9, 0.1] if "bad" in r["text"] else [0.2, 0.8] for r in rows])
 
 
+def test_predictions_read_each_column_the_person_chose_for_a_field_of_a_pair(home):
+    """Export's 'Predict a file' asks for a column per field when the file lacks the pool's. A file whose columns
+    are 'hypothesis' and 'claim', with {premise} <- 'hypothesis' and {hypothesis} <- 'claim' chosen: matched by
+    name, the column 'hypothesis' went to {hypothesis} and the model read every pair swapped."""
+
+    class Pairs:
+        classes_ = np.array(["no", "yes"])
+
+        class template_:
+            fields = ["premise", "hypothesis"]
+
+        def predict_proba(self, rows):
+            return np.array([[0.1, 0.9] if r["premise"].startswith("P") and r["hypothesis"].startswith("H")
+                             else [0.9, 0.1] for r in rows])
+
+    ws = pair_workspace("predpair", "{premise} ? {mask} , {hypothesis}", 2)
+    data = csv_bytes([{"hypothesis": "P a man sleeps", "claim": "H the man is awake"}])
+    out = pd.read_csv(io.BytesIO(ws.predict_upload(Pairs(), "f.csv", data, ["hypothesis", "claim"])[0]))
+    assert out["prediction"].tolist() == ["yes"]
+    data = csv_bytes([{"premise": "P a man sleeps", "hypothesis": "H the man is awake"}])  # the pool's names
+    out = pd.read_csv(io.BytesIO(ws.predict_upload(Pairs(), "f.csv", data, ["premise", "hypothesis"])[0]))
+    assert out["prediction"].tolist() == ["yes"]
+
+
 def test_predictions_written_as_json_lines_keep_the_files_numbers_and_booleans(home):
     """predict_upload(..., fmt='jsonl') wrote the file's numbers and booleans as strings ("n": "3", "ok": "true"):
     every cell was read as text. Written as JSON, the file's own values are kept, and a row without text too."""
