@@ -1065,6 +1065,8 @@ class Workspace:
                 f"the workspace's examples have {len(ws_cols)} text column(s) ({', '.join(ws_cols)}) but "
                 f"{len(file_cols)} of {name!r} were chosen ({', '.join(file_cols)}): choose {len(ws_cols)} under "
                 "'Text column(s)', in the same order")
+        if set(file_cols) == set(ws_cols):  # the workspace's own names, picked in another order: each to its own
+            return {c: c for c in file_cols}  # (by position, 'hypothesis, premise' stored every pair swapped)
         return dict(zip(file_cols, ws_cols))
 
     def import_labeled(self, name: str, label_column: str, text_columns: Sequence[str] | None = None

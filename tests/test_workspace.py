@@ -1748,6 +1748,25 @@ def test_import_skips_pair_rows_without_one_of_their_texts(home):
     assert not ws.textless_examples()
 
 
+def test_a_pair_file_with_the_pools_columns_picked_in_another_order_keeps_each_text_in_its_column(home):
+    """Import and the evaluation set map a file's text columns onto the workspace's by position ('sentence' becomes
+    'text'); a file with the pool's own 'premise' and 'hypothesis', picked as 'hypothesis, premise', stored every
+    pair swapped (the hypothesis as the premise). Columns with the workspace's names go to those names."""
+    ws = W.Workspace("pairorder")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"])
+    ws.save_upload("l.csv", csv_bytes([{"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": "yes"},
+                                       {"premise": "A cat sleeps.", "hypothesis": "A cat runs.", "label": "no"}]))
+    assert ws.import_labeled("l.csv", "label", ["hypothesis", "premise"])["added"] == 2
+    assert [(ex["premise"], ex["hypothesis"]) for ex in W.Workspace("pairorder").labeled] == [
+        ("A dog runs.", "An animal moves."), ("A cat sleeps.", "A cat runs.")]
+    ws.set_eval("l.csv", "label", ["hypothesis", "premise"])
+    ev = pd.read_parquet(ws.eval_path)
+    assert ev["premise"].tolist() == ["A dog runs.", "A cat sleeps."]
+    assert ev["hypothesis"].tolist() == ["An animal moves.", "A cat runs."]
+
+
 def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherwise(home):
     """The pool reads 'text', the labeled file 'sentence': examples are stored under 'text' (runs, the Label table
     and the export read that), not under the file's name, where they were examples without text."""
