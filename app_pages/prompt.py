@@ -145,9 +145,11 @@ else:
             st.warning(plain(warning))
         for p in previews:
             st.code(p["rendered"], language=None, wrap_lines=True)
-            note = f"{p['tokens']} tokens" + (f" (cut from {p['full_tokens']}: the text was truncated)"
-                                              if p["truncated"] else "")
+            note = f"{p['tokens']} tokens" + (f" (cut from {p['full_tokens']}: the text was truncated; the model "
+                                              "reads what follows)" if p["truncated"] else "")
             st.caption(note)
+            if p["truncated"]:  # where the cut fell (the end of a long premise, say: often the sentence that counts)
+                st.code(p["kept"], language=None, wrap_lines=True)
 
 with st.expander("Zero-shot check: how the untrained model scores your label words on the labeled examples"):
     st.caption("Before any training: the probability of each label word at the mask. Useful to compare templates "

@@ -1638,3 +1638,22 @@ def test_inspect_shows_each_text_of_a_pair_task_in_its_own_column(home, monkeypa
     at = app("ione", "app_pages/inspect_run.py", run=rid)
     no_errors(at)
     assert at.dataframe[0].value["text"].tolist() == ["joined"] * 2
+
+
+def test_prompt_preview_shows_what_the_model_reads_of_a_cut_text(home):
+    """A long premise is cut from its end to fit the token budget (the template, the mask and a short hypothesis
+    are kept); the preview showed the whole text with 'cut from N', so the sentence the model never reads (in NLI
+    sets often the premise's last, which the hypothesis is about) could not be seen. The kept prompt follows."""
+    ws = W.Workspace("cutpair")
+    ws.save_upload("p.csv", pd.DataFrame({"premise": ["It rained all day. " * 20 + "He didn't fall."],
+                                          "hypothesis": ["He was standing."]}).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.set_template("{premise:strip_punct} ? {mask} , {hypothesis:lower_first}")
+    at = app("cutpair", "app_pages/prompt.py")
+    no_errors(at)
+    assert [c.value for c in at.caption if "cut from" in c.value] == [
+        "64 tokens (cut from 114: the text was truncated; the model reads what follows)"]
+    whole, kept = at.code[0].value, at.code[1].value
+    assert "He didn't fall" in whole and "fall" not in kept
+    assert kept.startswith("[CLS] it rained all day") and kept.endswith("? [MASK], he was standing. [SEP]")
