@@ -900,6 +900,9 @@ class Workspace:
         folded = class_lookup(self.state)
         labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
         free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
+        for c in self._text_columns_read():  # a pair row without its hypothesis measures nothing the task asks
+            if c in pool.columns:
+                free &= pool[c].fillna("").astype(str).str.strip() != ""
         if int(n) < 2 * len(self.classes):  # not the label column's fault: too few rows asked for
             raise WorkspaceError(f"hold out at least {2 * len(self.classes)} rows (two per class, "
                                  f"{len(self.classes)} classes)")

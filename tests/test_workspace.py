@@ -1767,6 +1767,22 @@ def test_a_pair_file_with_the_pools_columns_picked_in_another_order_keeps_each_t
     assert ev["hypothesis"].tolist() == ["An animal moves.", "A cat runs."]
 
 
+def test_hold_out_leaves_pair_rows_without_one_of_their_texts_in_the_pool(home):
+    """The pool loader keeps a pair row with a blank hypothesis (only rows blank in every column are 'empty'); the
+    hold-out moved such rows into the evaluation set, where accuracy was measured on premises alone."""
+    ws = W.Workspace("pairhold")
+    rows = [{"premise": f"p {i}", "hypothesis": "" if i % 2 else f"h {i}", "label": ["no", "yes"][i // 2 % 2]}
+            for i in range(40)]
+    ws.save_upload("p.csv", csv_bytes(rows))
+    ws.set_pool("p.csv", ["premise", "hypothesis"], "label")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
+    ws.hold_out_eval(20)
+    ev = pd.read_parquet(ws.eval_path)
+    assert len(ev) == 10 and (ev["hypothesis"].str.strip() != "").all()
+    assert sorted(ev["label"].value_counts().tolist()) == [5, 5]
+
+
 def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherwise(home):
     """The pool reads 'text', the labeled file 'sentence': examples are stored under 'text' (runs, the Label table
     and the export read that), not under the file's name, where they were examples without text."""
