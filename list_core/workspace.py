@@ -2221,8 +2221,18 @@ class Workspace:
         mapping = chosen if chosen and set(chosen.values()) == set(used) else map_fields(fields, used)  # as the
         # run mapped the workspace's columns
         kept = pd.DataFrame(ds.to_list())
+        if len(kept) and len(mapping) > 1:  # a pair with one text blank has no answer either: blank, as a blank row
+            whole = kept[list(dict.fromkeys(mapping.values()))].fillna("").astype(str).apply(
+                lambda col: col.str.strip() != "").all(axis=1)
+            if not whole.all():
+                partial = int((~whole).sum())
+                kept = kept[whole.to_numpy()]
+                report.rows_kept -= partial
+                report.warnings.append(f"{partial:,} row{'' if partial == 1 else 's'} with a blank "
+                                       f"{' or '.join(dict.fromkeys(mapping.values()))} ({'its' if partial == 1 else 'their'} "
+                                       "prediction is blank)")
         rows = [{f: str(r[c]) for f, c in mapping.items()} for r in kept.to_dict("records")]
-        probs = classifier.predict_proba(rows)
+        probs = classifier.predict_proba(rows) if rows else None
         pred, conf = ("prediction", "confidence") if not {"prediction", "confidence"} & set(out.columns) else \
             ("list_prediction", "list_confidence")
         out[pred], out[conf] = "", float("nan")

@@ -991,6 +991,32 @@ def test_predictions_read_each_column_the_person_chose_for_a_field_of_a_pair(hom
     assert out["prediction"].tolist() == ["yes"]
 
 
+def test_predictions_leave_a_pair_without_one_of_its_texts_blank(home):
+    """A file row with a premise and a blank hypothesis (or the reverse) was predicted ('contradiction', 0.62) as if
+    it were a pair; like a row without text, its prediction is blank, and the summary says why."""
+
+    class Pairs:
+        classes_ = np.array(["no", "yes"])
+
+        class template_:
+            fields = ["premise", "hypothesis"]
+
+        def predict_proba(self, rows):
+            assert all(r["premise"] and r["hypothesis"] for r in rows)
+            return np.array([[0.1, 0.9]] * len(rows))
+
+    ws = pair_workspace("predhalf", "{premise} ? {mask} , {hypothesis}", 2)
+    data = csv_bytes([{"premise": "A man sleeps.", "hypothesis": "He is awake."},
+                      {"premise": "A dog runs.", "hypothesis": ""}, {"premise": "", "hypothesis": "Nothing."},
+                      {"premise": "", "hypothesis": ""}])
+    raw, report = ws.predict_upload(Pairs(), "f.csv", data, ["premise", "hypothesis"])
+    out = pd.read_csv(io.BytesIO(raw))
+    assert out["prediction"].fillna("").tolist() == ["yes", "", "", ""]
+    assert W.prediction_summary(report) == ("f.csv: 4 rows in the download, 1 predicted, 1 without text (its "
+                                            "prediction is blank); 2 rows with a blank premise or hypothesis (their "
+                                            "prediction is blank)")
+
+
 def test_predictions_written_as_json_lines_keep_the_files_numbers_and_booleans(home):
     """predict_upload(..., fmt='jsonl') wrote the file's numbers and booleans as strings ("n": "3", "ok": "true"):
     every cell was read as text. Written as JSON, the file's own values are kept, and a row without text too."""
