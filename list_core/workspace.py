@@ -1638,6 +1638,17 @@ class Workspace:
                     f"{', '.join(f'#{i}' for i in in_eval)} {'is' if len(in_eval) == 1 else 'are'} held out of the "
                     "pool as the evaluation set (since this run): evaluation rows measure the model and are never "
                     "labeled from a run. Nothing was labeled; pick other examples")
+        # A pool pair with one text blank (the loader keeps it, and runs pseudo-label it): labeled one by one it is
+        # refused; accepted, it was counted for its class while every run left it out.
+        partial = [(int(i), [c for c in cols if c in texts and not str(texts[c]).strip()])
+                   for i in frame["id"] if len(cols) > 1 and (texts := run_texts.get(int(i)) or {})]
+        partial = [(i, blank) for i, blank in partial if blank]
+        if partial:
+            raise WorkspaceError(
+                f"{', '.join(f'#{i}' for i, _ in partial)} {'has' if len(partial) == 1 else 'have'} no "
+                f"{' or '.join(dict.fromkeys(c for _, blank in partial for c in blank))}: a pair without one of its "
+                "texts cannot be labeled (runs leave such examples out). Nothing was labeled; unpick "
+                f"{'it' if len(partial) == 1 else 'them'}")
         moved = self.run_pool_ids(run_id, run_texts)  # a run on another load of the pool: its ids are not the pool's
         n = 0
         kept: list[str] = []  # rows a person labeled otherwise: Accept never overrides them (Correct does)

@@ -753,6 +753,30 @@ def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypa
     assert rows["premise"].tolist() == ["p 0", "p 1", "p 2"] and rows["hypothesis"].tolist() == ["h 0", "h 1", "h 2"]
 
 
+def test_accept_refuses_a_pool_pair_without_one_of_its_texts(home, monkeypatch):
+    """A pool pair with a blank hypothesis is pseudo-labeled by runs; accepted (or corrected) on Inspect it became an
+    example counted for its class that every run left out (the Label page then asked to load the file it came
+    from). It is refused, as labeling it one by one is, and nothing of the pick is labeled."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
+    ws = W.Workspace("acchalf")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": "" if i == 1 else f"h {i}"}
+                                       for i in range(3)]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
+    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
+    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    rid = ws.start_run("quick", check=False)
+    pseudo_labeled(ws.run(rid), 3, "yes")
+    for label in (None, "no"):
+        with pytest.raises(W.WorkspaceError, match=r"^#1 has no hypothesis: a pair without one of its texts cannot "
+                                                   r"be labeled \(runs leave such examples out\). Nothing was "
+                                                   r"labeled; unpick it$"):
+            ws.accept_pseudo(rid, [0, 1], label=label)
+    assert len(W.Workspace("acchalf").labeled) == 2
+    assert ws.accept_pseudo(rid, [0, 2]) == 2 and not ws.textless_examples()
+
+
 def test_export_of_a_run_made_under_other_text_columns_keeps_its_texts(home, monkeypatch):
     """A run on a one-column pool, exported after the pool became pairs: its texts can be put in neither of the
     new columns, so they come under the run's own column instead of as blank rows."""
