@@ -793,7 +793,13 @@ class Workspace:
             fields = Template(s["template"]).fields
         except PromptError:
             return
-        if not all(f in cols for f in fields) and len(fields) == len(cols):
+        if all(f in cols for f in fields):
+            pass
+        elif len(old_cols) == len(cols) and set(fields) <= set(old_cols):
+            # Each placeholder follows its own column, as the examples' texts do: by the fields' order, a swapped
+            # '{hypothesis} ? {mask} , {premise}' became '{sentence1} ? {mask} , {sentence2}' (the premise first).
+            s["template"] = rename_fields(s["template"], dict(zip(old_cols, cols)))
+        elif len(fields) == len(cols):
             s["template"] = rename_fields(s["template"], map_fields(fields, cols))
         if len(old_cols) == len(cols) and old_cols != cols:
             moves = dict(zip(old_cols, cols))

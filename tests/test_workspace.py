@@ -1173,6 +1173,27 @@ def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
     assert len(W.Workspace("paste").labeled) == 4
 
 
+def test_a_swapped_pair_template_keeps_its_order_when_the_text_columns_are_renamed(home):
+    """A new pool with other column names moves each example's texts by column position (premise -> sentence1). The
+    template was renamed by the order of its fields instead, so '{hypothesis:lower_first} ? {mask} , {premise}'
+    became '{sentence1:lower_first} ? {mask} , {sentence2}': the premise read first, lower-cased. Each placeholder
+    now follows its own column, and a template reading one column of two follows it too."""
+    ws = W.Workspace("swaptpl")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "P0", "hypothesis": "H0"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.set_template("{hypothesis:lower_first} ? {mask} , {premise}")
+    ws.add_example({"premise": "A dog runs.", "hypothesis": "An animal moves."}, "yes")
+    ws.save_upload("s.csv", csv_bytes([{"sentence1": "S1", "sentence2": "S2"}]))
+    ws.set_pool("s.csv", ["sentence1", "sentence2"])
+    ws = W.Workspace("swaptpl")
+    assert ws.template == "{sentence2:lower_first} ? {mask} , {sentence1}"
+    assert ws._run_rows().labeled == [{"sentence2": "An animal moves.", "sentence1": "A dog runs.", "label": "yes"}]
+    ws.set_template("{sentence1} ? {mask}")
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    assert W.Workspace("swaptpl").template == "{premise} ? {mask}"
+
+
 def test_template_and_labeled_texts_follow_a_new_text_column(home):
     ws = W.Workspace("cols")
     ws.save_upload("ids.csv", csv_bytes([{"sentence_id": i, "text": f"sentence {i}"} for i in range(6)]))
