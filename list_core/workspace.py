@@ -868,6 +868,12 @@ class Workspace:
                 report.warnings.append(
                     f"{len(other):,} of {len(frame):,} rows have a label that is not one of the classes ({shown}); "
                     "runs leave them out of the evaluation unless you match the values to classes on the Data page")
+        cols = list(to_ws.values())
+        partial = int((frame[cols].fillna("").astype(str).apply(lambda c: c.str.strip() == "").any(axis=1)).sum()) \
+            if len(cols) > 1 and len(frame) else 0
+        if partial:  # the loader keeps a pair with one blank text (only rows blank in every column are 'empty')
+            report.warnings.append(f"{partial:,} row{'' if partial == 1 else 's'} with a blank {' or '.join(cols)}: "
+                                   f"runs leave {'it' if partial == 1 else 'them'} out of the evaluation")
         if back:
             report.warnings.append(f"the {back:,} rows held out of the pool for the previous evaluation set went "
                                    "back to the pool")
@@ -1815,6 +1821,8 @@ class Workspace:
         for r in ev.to_dict("records"):
             if _text_key(r, cols) in trained:
                 left_out += 1
+            elif len(cols) > 1 and not all(str(r[c] or "").strip() for c in cols):
+                continue  # a pair without one of its texts: accuracy on a premise alone measures nothing asked
             elif fold(r["label"]) in to_class:
                 rows.append({**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns},
                              "label": to_class[fold(r["label"])]})

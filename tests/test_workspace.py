@@ -1854,6 +1854,22 @@ def test_hold_out_leaves_pair_rows_without_one_of_their_texts_in_the_pool(home):
     assert sorted(ev["label"].value_counts().tolist()) == [5, 5]
 
 
+def test_an_evaluation_pair_without_one_of_its_texts_measures_nothing(home):
+    """An evaluation file's pair rows with a blank hypothesis (kept by the loader) measured accuracy on premises
+    alone, without a word; runs leave them out, and loading the file says so."""
+    ws = W.Workspace("evalhalf")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
+    ws.save_upload("e.csv", csv_bytes([{"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": "yes"},
+                                       {"premise": "A cat sleeps.", "hypothesis": "", "label": "no"},
+                                       {"premise": "A cat naps.", "hypothesis": "It rests.", "label": "no"}]))
+    report = ws.set_eval("e.csv", "label", ["premise", "hypothesis"])
+    assert "1 row with a blank premise or hypothesis: runs leave it out of the evaluation" in report.warnings
+    assert [r["premise"] for r in ws._run_rows().eval_rows] == ["A dog runs.", "A cat naps."]
+
+
 def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherwise(home):
     """The pool reads 'text', the labeled file 'sentence': examples are stored under 'text' (runs, the Label table
     and the export read that), not under the file's name, where they were examples without text."""
