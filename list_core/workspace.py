@@ -2243,8 +2243,8 @@ class Workspace:
         if len(used) != len(fields):
             raise WorkspaceError(f"the model's template needs {len(fields)} text column(s) ({', '.join(fields)}); "
                                  f"the file gave {', '.join(used)}")
-        mapping = chosen if chosen and set(chosen.values()) == set(used) else map_fields(fields, used)  # as the
-        # run mapped the workspace's columns
+        # The columns chosen per field, else as the run mapped the workspace's columns.
+        mapping = chosen if chosen and set(chosen.values()) == set(used) else map_fields(fields, used)
         kept = pd.DataFrame(ds.to_list())
         if len(kept) and len(mapping) > 1:  # a pair with one text blank has no answer either: blank, as a blank row
             whole = kept[list(dict.fromkeys(mapping.values()))].fillna("").astype(str).apply(
@@ -2253,9 +2253,9 @@ class Workspace:
                 partial = int((~whole).sum())
                 kept = kept[whole.to_numpy()]
                 report.rows_kept -= partial
-                report.warnings.append(f"{partial:,} row{'' if partial == 1 else 's'} with a blank "
-                                       f"{' or '.join(dict.fromkeys(mapping.values()))} ({'its' if partial == 1 else 'their'} "
-                                       "prediction is blank)")
+                which = " or ".join(dict.fromkeys(mapping.values()))
+                report.warnings.append(f"{partial:,} row{'' if partial == 1 else 's'} with a blank {which} "
+                                       f"({'its' if partial == 1 else 'their'} prediction is blank)")
         rows = [{f: str(r[c]) for f, c in mapping.items()} for r in kept.to_dict("records")]
         probs = classifier.predict_proba(rows) if rows else None
         pred, conf = ("prediction", "confidence") if not {"prediction", "confidence"} & set(out.columns) else \
