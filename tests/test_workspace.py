@@ -1041,6 +1041,16 @@ def test_predictions_leave_a_pair_without_one_of_its_texts_blank(home):
                                             "prediction is blank)")
 
 
+def bare_pair_workspace(name: str) -> W.Workspace:
+    """A pair task with nothing labeled yet: a one-row pool with the text columns premise and hypothesis, classes no
+    and yes."""
+    ws = W.Workspace(name)
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"])
+    return ws
+
+
 def test_predictions_written_as_json_lines_keep_the_files_numbers_and_booleans(home):
     """predict_upload(..., fmt='jsonl') wrote the file's numbers and booleans as strings ("n": "3", "ok": "true"):
     every cell was read as text. Written as JSON, the file's own values are kept, and a row without text too."""
@@ -1050,7 +1060,8 @@ def test_predictions_written_as_json_lines_keep_the_files_numbers_and_booleans(h
     out, report = W.Workspace("pj").predict_upload(_StubClassifier(), "new.jsonl", data, ["text"], fmt="jsonl")
     written = [json.loads(line) for line in out.decode().splitlines()]
     assert [{k: r.get(k) for k in ("text", "n", "ok", "prediction")} for r in written] == [
-        {"text": "bad film", "n": 3, "ok": True, "prediction": "neg"}, {"text": "", "n": 4, "ok": False, "prediction": ""},
+        {"text": "bad film", "n": 3, "ok": True, "prediction": "neg"},
+        {"text": "", "n": 4, "ok": False, "prediction": ""},
         {"text": "great", "n": 5.5, "ok": None, "prediction": "pos"}]
     assert written[0]["meta"] == {"a": 1} and report.rows_kept == 2
 
@@ -1127,10 +1138,7 @@ def test_ensemble_summary_names_the_kept_teacher_and_the_ensemble_accuracy():
 # --- what a walkthrough of the app found (service side) ----------------------------------------------------------
 
 def test_paste_takes_one_text_per_column_for_a_pair_task(home):
-    ws = W.Workspace("pp")
-    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_classes(["no", "yes"])
+    ws = bare_pair_workspace("pp")
     block = "A man sleeps.\tA man is awake.\nYES\tA dog runs.\tAn animal moves.\nA man sleeps.\tA man is awake.\n"
     assert ws.paste_lines(block, "no") == {"added": 2, "duplicates": 1, "by_class": {"yes": 1, "no": 1}}
     assert [(ex["premise"], ex["hypothesis"], ex["label"]) for ex in W.Workspace("pp").labeled] == [
@@ -1143,10 +1151,7 @@ def test_paste_takes_one_text_per_column_for_a_pair_task(home):
 def test_paste_refuses_a_pair_line_with_a_column_too_many(home):
     """A pair line 'class<TAB>premise<TAB>hypothesis<TAB>17' (a spreadsheet's id column along) was added with
     'hypothesis<TAB>17' as its hypothesis; it is refused, and nothing of the block is added."""
-    ws = W.Workspace("pp4")
-    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_classes(["no", "yes"])
+    ws = bare_pair_workspace("pp4")
     for block in ("A cat.\tAn animal.\nyes\tA dog runs.\tAn animal moves.\t17", "A dog runs.\tAn animal moves.\t17\t18"):
         with pytest.raises(W.WorkspaceError, match=r"line \d \(.*\) has \d tab-separated parts; write "
                                                    r"premise<TAB>hypothesis.*Nothing was added"):
@@ -1159,7 +1164,8 @@ def test_paste_refuses_a_pair_line_with_a_column_too_many(home):
 def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
     ws = W.Workspace("paste")
     ws.set_classes(["neg", "pos"])
-    assert ws.paste_lines("Pos\tlovely film\nNEG \tdull film\nplain line\n", "neg") == {"added": 3, "duplicates": 0, "by_class": {"neg": 2, "pos": 1}}
+    assert ws.paste_lines("Pos\tlovely film\nNEG \tdull film\nplain line\n", "neg") == {
+        "added": 3, "duplicates": 0, "by_class": {"neg": 2, "pos": 1}}
     assert {ex["text"]: ex["label"] for ex in ws.labeled} == {"lovely film": "pos", "dull film": "neg",
                                                                "plain line": "neg"}
     # A typo in the class must not file the line under the selected class with the tab inside its text.
@@ -1169,7 +1175,8 @@ def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
         ws.paste_lines("pos\t  \n", "neg")
     assert len(W.Workspace("paste").labeled) == 3
     # Already labeled texts and repeats within the block are skipped and counted.
-    assert ws.paste_lines(" lovely film \nfresh one\nfresh one\n", "pos") == {"added": 1, "duplicates": 2, "by_class": {"pos": 1}}
+    assert ws.paste_lines(" lovely film \nfresh one\nfresh one\n", "pos") == {
+        "added": 1, "duplicates": 2, "by_class": {"pos": 1}}
     assert len(W.Workspace("paste").labeled) == 4
 
 
@@ -1292,10 +1299,7 @@ def test_the_label_table_refuses_a_pair_row_with_one_text_blank(home):
     """A row added in the table with a premise and no hypothesis was saved ('1 added') and counted for its class,
     but every run left it out (Start then said the class had no labeled example); it is refused, as Paste refuses
     such a line. An example kept from other text columns (no hypothesis yet) still saves with the table."""
-    ws = W.Workspace("pairtable")
-    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_classes(["no", "yes"])
+    ws = bare_pair_workspace("pairtable")
     ws.paste_lines("yes\tA dog runs.\tAn animal moves.", None)
     with ws._mutate() as s:  # labeled when the data had one text column
         s["labeled"].append(ws._new_example({"premise": "An old one."}, "no", "manual"))
@@ -1805,10 +1809,7 @@ def test_import_skips_pair_rows_without_one_of_their_texts(home):
     """A labeled pair file with a row whose second text is blank: the row was imported ('2 labeled examples
     added') and counted for its class, but runs left it out (the Label page then asked to load the file it came
     from); it is skipped and counted."""
-    ws = W.Workspace("pairimport")
-    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_classes(["no", "yes"])
+    ws = bare_pair_workspace("pairimport")
     ws.save_upload("l.csv", csv_bytes([{"a": "A dog runs.", "b": "An animal moves.", "y": "yes"},
                                        {"a": "A cat sleeps.", "b": "", "y": "no"}]))
     result = ws.import_labeled("l.csv", "y", ["a", "b"])
@@ -1823,10 +1824,7 @@ def test_a_pair_file_with_the_pools_columns_picked_in_another_order_keeps_each_t
     """Import and the evaluation set map a file's text columns onto the workspace's by position ('sentence' becomes
     'text'); a file with the pool's own 'premise' and 'hypothesis', picked as 'hypothesis, premise', stored every
     pair swapped (the hypothesis as the premise). Columns with the workspace's names go to those names."""
-    ws = W.Workspace("pairorder")
-    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_classes(["no", "yes"])
+    ws = bare_pair_workspace("pairorder")
     ws.save_upload("l.csv", csv_bytes([{"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": "yes"},
                                        {"premise": "A cat sleeps.", "hypothesis": "A cat runs.", "label": "no"}]))
     assert ws.import_labeled("l.csv", "label", ["hypothesis", "premise"])["added"] == 2
