@@ -793,13 +793,12 @@ class Workspace:
             fields = Template(s["template"]).fields
         except PromptError:
             return
-        if all(f in cols for f in fields):
-            pass
-        elif len(old_cols) == len(cols) and set(fields) <= set(old_cols):
+        fits = all(f in cols for f in fields)
+        if not fits and len(old_cols) == len(cols) and set(fields) <= set(old_cols):
             # Each placeholder follows its own column, as the examples' texts do: by the fields' order, a swapped
             # '{hypothesis} ? {mask} , {premise}' became '{sentence1} ? {mask} , {sentence2}' (the premise first).
             s["template"] = rename_fields(s["template"], dict(zip(old_cols, cols)))
-        elif len(fields) == len(cols):
+        elif not fits and len(fields) == len(cols):
             s["template"] = rename_fields(s["template"], map_fields(fields, cols))
         if len(old_cols) == len(cols) and old_cols != cols:
             moves = dict(zip(old_cols, cols))
@@ -869,8 +868,7 @@ class Workspace:
                     f"{len(other):,} of {len(frame):,} rows have a label that is not one of the classes ({shown}); "
                     "runs leave them out of the evaluation unless you match the values to classes on the Data page")
         cols = list(to_ws.values())
-        partial = int((frame[cols].fillna("").astype(str).apply(lambda c: c.str.strip() == "").any(axis=1)).sum()) \
-            if len(cols) > 1 and len(frame) else 0
+        partial = int((~_every_text(frame, cols)).sum()) if len(cols) > 1 and len(frame) else 0
         if partial:  # the loader keeps a pair with one blank text (only rows blank in every column are 'empty')
             report.warnings.append(f"{partial:,} row{'' if partial == 1 else 's'} with a blank {' or '.join(cols)}: "
                                    f"runs leave {'it' if partial == 1 else 'them'} out of the evaluation")
@@ -912,9 +910,8 @@ class Workspace:
         folded = class_lookup(self.state)
         labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
         free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
-        for c in self._text_columns_read():  # a pair row without its hypothesis measures nothing the task asks
-            if c in pool.columns:
-                free &= pool[c].fillna("").astype(str).str.strip() != ""
+        # A pair row without its hypothesis measures nothing the task asks.
+        free &= _every_text(pool, [c for c in self._text_columns_read() if c in pool.columns])
         if int(n) < 2 * len(self.classes):  # not the label column's fault: too few rows asked for
             raise WorkspaceError(f"hold out at least {2 * len(self.classes)} rows (two per class, "
                                  f"{len(self.classes)} classes)")
@@ -1101,7 +1098,7 @@ class Workspace:
             folded = class_lookup(s)
             seen = {_text_key(ex, cols) for ex in s["labeled"]}
             for r in rows:
-                if not all(str(r[c]).strip() for c in cols):  # a pair row without its hypothesis, say: runs
+                if _blank_texts(r, cols):  # a pair row without its hypothesis, say: runs
                     partial += 1  # would leave it out, while it counted for its class (the loader keeps it)
                     continue
                 if _text_key(r, cols) in seen:
@@ -1281,7 +1278,7 @@ class Workspace:
                     continue
                 uid = r.get("uid")
                 fresh = is_missing(uid) or uid not in old or _text_key(old[uid], cols) != keys[n]
-                blank_cols = [c for c in cols if not texts[c].strip()]
+                blank_cols = _blank_texts(texts, cols)
                 if fresh and blank_cols:  # as Paste: a pair row needs each text (an example kept from other columns
                     # may stay as it is); saved, it was counted for its class but left out of every run
                     raise WorkspaceError(f"the row {' / '.join(keys[n])[:60]!r} has no text in "
@@ -1333,7 +1330,7 @@ class Workspace:
         texts), and the Label page says so. Only the columns the template reads count ('{premise} ? {mask}')."""
         cols = self._text_columns_read()
         return [ex for ex in self.state["labeled"] if ex["label"] in self.classes
-                and not all(str(ex.get(c) or "").strip() for c in cols)]
+                and _blank_texts(ex, cols)]
 
     def _text_columns_read(self) -> list[str]:
         """The text columns the template reads (all of them while the template does not parse)."""
@@ -1652,7 +1649,7 @@ class Workspace:
                     "labeled from a run. Nothing was labeled; pick other examples")
         # A pool pair with one text blank (the loader keeps it, and runs pseudo-label it): labeled one by one it is
         # refused; accepted, it was counted for its class while every run left it out.
-        partial = [(int(i), [c for c in cols if c in texts and not str(texts[c]).strip()])
+        partial = [(int(i), _blank_texts(texts, [c for c in cols if c in texts]))
                    for i in frame["id"] if len(cols) > 1 and (texts := run_texts.get(int(i)) or {})]
         partial = [(i, blank) for i, blank in partial if blank]
         if partial:
@@ -1821,7 +1818,7 @@ class Workspace:
         for r in ev.to_dict("records"):
             if _text_key(r, cols) in trained:
                 left_out += 1
-            elif len(cols) > 1 and not all(str(r[c] or "").strip() for c in cols):
+            elif len(cols) > 1 and _blank_texts(r, cols):
                 continue  # a pair without one of its texts: accuracy on a premise alone measures nothing asked
             elif fold(r["label"]) in to_class:
                 rows.append({**{f: str(r[c]) for f, c in fmap.items() if c in ev.columns},
@@ -2247,8 +2244,7 @@ class Workspace:
         mapping = chosen if chosen and set(chosen.values()) == set(used) else map_fields(fields, used)
         kept = pd.DataFrame(ds.to_list())
         if len(kept) and len(mapping) > 1:  # a pair with one text blank has no answer either: blank, as a blank row
-            whole = kept[list(dict.fromkeys(mapping.values()))].fillna("").astype(str).apply(
-                lambda col: col.str.strip() != "").all(axis=1)
+            whole = _every_text(kept, list(dict.fromkeys(mapping.values())))
             if not whole.all():
                 partial = int((~whole).sum())
                 kept = kept[whole.to_numpy()]
@@ -2369,6 +2365,17 @@ def _has_text(frame, cols: Sequence[str], keys: set[tuple[str, ...]]):
     import numpy as np
 
     return np.array([_text_key(r, cols) in keys for r in frame[cols].to_dict("records")], dtype=bool)
+
+
+def _blank_texts(row: Mapping[str, Any], columns: Iterable[str]) -> list[str]:
+    """The columns among `columns` where `row` has no text: a pair with one of them blank is a half-pair, which runs
+    leave out (one place for what Import, the Label table, Accept, the evaluation rows and the Label page count)."""
+    return [c for c in columns if not str(row.get(c) or "").strip()]
+
+
+def _every_text(frame: Any, columns: Sequence[str]) -> Any:
+    """Per row of `frame`, whether it has text in each of `columns` (a boolean Series; all True for no columns)."""
+    return frame[list(columns)].fillna("").astype(str).apply(lambda col: col.str.strip() != "").all(axis=1)
 
 
 def _text_key(row: Mapping[str, Any], columns: Iterable[str]) -> tuple[str, ...]:
