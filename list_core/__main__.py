@@ -78,6 +78,19 @@ def _rows(ds, rename: dict) -> list[dict]:
     return [{rename.get(k, k): v for k, v in row.items()} for row in ds.to_list()]
 
 
+def _whole_pairs(rows: list[dict], fields: Sequence[str], what: str, say, fate: str = "left out") -> list[dict]:
+    """The rows with text in every template field. The loader keeps a pair row with one blank text (only a row blank
+    in every column is 'empty'); a premise alone trains, pseudo-labels and measures nothing the task asks."""
+    if len(fields) < 2:
+        return rows
+    whole = [r for r in rows if all(str(r.get(f) or "").strip() for f in fields)]
+    if len(whole) < len(rows):
+        n = len(rows) - len(whole)
+        say(f"{n} {what} row{'' if n == 1 else 's'} with a blank {' or '.join(fields)}: {fate} "
+            "(a pair needs both texts)")
+    return whole
+
+
 # Config fields that `train` also takes as flags of their own; `--set` may give them too, but not both ways.
 FLAG_FIELDS = ("template", "verbalizer", "model", "iterations", "device", "seed")
 
@@ -148,16 +161,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     unlabeled = []
     if args.unlabeled:
         ds, rep = load_examples(args.unlabeled, text_columns=columns)
-        unlabeled = _rows(ds, rename)
         say(rep.summary())
-    labeled_rows = _rows(labeled, rename)
+        unlabeled = _whole_pairs(_rows(ds, rename), template.fields, "unlabeled", say)
+    labeled_rows = _whole_pairs(_rows(labeled, rename), template.fields, "labeled", say)
     eval_rows, left_out = None, 0
     if args.eval:
         ds, rep = load_examples(args.eval, text_columns=columns, label_column=args.label_column, labels=labels)
         say(rep.summary())
         # As the app does: a text trained on measures nothing, so an eval row that is a labeled example is left out.
         trained = {tuple(r[f] for f in template.fields) for r in labeled_rows}
-        all_eval = _rows(ds, rename)
+        all_eval = _whole_pairs(_rows(ds, rename), template.fields, "evaluation", say)
         eval_rows = [r for r in all_eval if tuple(r[f] for f in template.fields) not in trained]
         left_out = len(all_eval) - len(eval_rows)
         if left_out:
@@ -267,13 +280,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     columns, rename = _column_map(fields, text_columns)
     ds, rep = load_examples(args.input, text_columns=columns, dedupe=False)
     print(rep.summary(), file=sys.stderr)
-    rows = _rows(ds, rename)
+    rows = _whole_pairs(_rows(ds, rename), fields, "input", lambda msg: print(msg, file=sys.stderr),
+                        fate="no prediction")
     probs = clf.predict_proba(rows)
     # The file's own 'prediction' / 'confidence' columns are kept (as the app's Predict a file does).
     pred, conf = ("prediction", "confidence") if not {"prediction", "confidence"} & set(frame.columns) else \
         ("list_prediction", "list_confidence")
     frame[pred], frame[conf] = None, float("nan")
-    positions = [int(i) for i in ds["id"]]
+    positions = [int(r["id"]) for r in rows]
     frame.loc[positions, pred] = clf.classes_[probs.argmax(-1)]
     frame.loc[positions, conf] = probs.max(-1).astype("float64").round(6)  # float32 would print 16 digits
     write_table(frame, args.output)

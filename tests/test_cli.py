@@ -460,3 +460,45 @@ def test_predict_to_json_lines_keeps_the_inputs_numbers_and_booleans(tmp_path, f
     pred_csv = tmp_path / "pred.csv"
     assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred_csv), "--device", "cpu"]) == 0
     assert pd.read_csv(pred_csv, dtype=str)["ok"].tolist() == ["true", "false"]
+
+
+def test_pair_rows_without_one_of_their_texts_are_left_out_and_get_no_prediction(tmp_path, saved_model_dir, capsys):
+    """The loader keeps a pair row with one blank text (only a row blank in every column is 'empty'): `train`
+    tuned the teacher on a labeled premise alone, pseudo-labeled pool premises alone and measured on evaluation
+    premises alone, and `predict` answered them as if the hypothesis were empty. They are left out, by count, and
+    get no prediction."""
+    from list_core.classifier import ListClassifier
+
+    def pairs(n, blank_every):
+        return [{"premise": f"great movie {i}" if i % 2 else f"bad film {i}",
+                 "hypothesis": "" if i % blank_every == 0 else f"love it {i}" if i % 2 else f"hate it {i}",
+                 "label": "pos" if i % 2 else "neg"} for i in range(n)]
+
+    labeled, unlabeled, ev = tmp_path / "l.csv", tmp_path / "u.csv", tmp_path / "e.csv"
+    pd.DataFrame(pairs(12, 6)).to_csv(labeled, index=False)
+    pd.DataFrame(pairs(30, 3)).assign(premise=lambda f: "pool " + f["premise"]).drop(columns="label").to_csv(
+        unlabeled, index=False)
+    pd.DataFrame(pairs(8, 4)).assign(premise=lambda f: "eval " + f["premise"]).to_csv(ev, index=False)
+    out = tmp_path / "run"
+    template = "{premise} ? {mask} , {hypothesis}"
+    args = [a for a in train_args(saved_model_dir, labeled, unlabeled, out, template=template, extra=["--eval", str(ev)])
+            if a != "--quiet"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "2 labeled rows with a blank premise or hypothesis: left out (a pair needs both texts)" in err
+    assert "10 unlabeled rows with a blank premise or hypothesis: left out" in err
+    assert "2 evaluation rows with a blank premise or hypothesis: left out" in err
+    counts = json.loads(RunDir(out).config_path.read_text())["counts"]
+    assert (counts["labeled"], counts["unlabeled"], counts["eval"]) == (10, 20, 6)
+    seen = []
+    real = ListClassifier.predict_proba
+    inp, pred = tmp_path / "new.csv", tmp_path / "pred.csv"
+    inp.write_text("premise,hypothesis\nA dog runs.,An animal moves.\nA cat sleeps.,\n,It rests.\n,\n",
+                   encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ListClassifier, "predict_proba", lambda self, r: seen.extend(r) or real(self, r))
+        assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    assert [r["premise"] for r in seen] == ["A dog runs."]
+    assert "2 input rows with a blank premise or hypothesis: no prediction" in capsys.readouterr().err
+    frame = pd.read_csv(pred)
+    assert len(frame) == 4 and frame["prediction"][0] in {"neg", "pos"} and frame["prediction"][1:].isna().all()
