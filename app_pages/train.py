@@ -131,6 +131,8 @@ def show_run():
                 f"iteration {status.get('iteration', 0)}")
     if status.get("error") and st_ in ("failed", "interrupted"):
         st.error(plain(status["error"]))
+    if status.get("paused"):
+        st.warning(W.PAUSED_HELP.format(pid=status.get("pid")))
     if st_ in ("queued", "running"):
         fraction, done, whole, label = W.progress_view(status)
         # Over all teachers for the teacher stage; per pass where a stage starts over (each teacher over the pool);

@@ -33,6 +33,9 @@ os.umask(_UMASK)
 
 STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE_STATES = ("queued", "running")
+# A run is queued without a pid only from create_run / start_worker's first write to the worker's start (the
+# next statements, or the command line's execute_run); one still so after this long was never started.
+NEVER_STARTED_AFTER_S = 120.0
 
 
 class Cancelled(Exception):
@@ -88,6 +91,17 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _seconds_since(stamp: Any) -> float:
+    """Seconds since an ISO time written by `now()`; 0 for a missing or unreadable one (nothing is concluded)."""
+    try:
+        then = _dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return 0.0
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=_dt.timezone.utc)
+    return (_dt.datetime.now(_dt.timezone.utc) - then).total_seconds()
+
+
 def read_json(path: Path, default: Any = None) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -137,6 +151,13 @@ def pid_alive(pid: int | None, started: str | None = None) -> bool:
     except PermissionError:
         return True
     return stat is None or stat[0] != "Z"  # a zombie child (finished, not yet reaped) still answers kill(0)
+
+
+def process_paused(pid: int | None) -> bool:
+    """Whether process `pid` is stopped by a signal (Ctrl-Z, `kill -STOP`): alive, it makes no progress and reads no
+    STOP file until it is continued. False where /proc is missing."""
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] == "T"
 
 
 class RunDir:
@@ -195,7 +216,8 @@ class RunDir:
 
     # --- status ---
     def status(self) -> dict[str, Any]:
-        """The recorded status, with a run whose process has died shown as 'interrupted' (never running forever)."""
+        """The recorded status, with a run whose process has died shown as 'interrupted' (never running forever),
+        and `paused: True` on an active run whose process is stopped by a signal (it read 'running' all the same)."""
         status = read_json(self.status_path, default=None) or {"state": "missing"}
         if status.get("state") in ACTIVE_STATES and status.get("pid") and not pid_alive(
                 status.get("pid"), status.get("pid_started")):
@@ -208,6 +230,14 @@ class RunDir:
             status = {**status, "state": "interrupted",
                       "error": status.get("error") or "the training process is gone (killed or the machine "
                                                        f"restarted); {then}"}
+        elif status.get("state") == "queued" and not status.get("pid") and \
+                _seconds_since(status.get("queued_at") or status.get("created_at")) > NEVER_STARTED_AFTER_S:
+            # The app stopped between writing the run and starting its worker: it read 'queued' for ever.
+            status = {**status, "state": "interrupted",
+                      "error": "the training process was never started (the app or the command stopped before it "
+                               "could start it); resume to start it"}
+        elif status.get("state") in ACTIVE_STATES and status.get("pid") and process_paused(status["pid"]):
+            status = {**status, "paused": True}
         return status
 
     def write_status(self, **changes: Any) -> dict[str, Any]:

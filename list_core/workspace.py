@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 import unicodedata
@@ -716,6 +717,7 @@ class Workspace:
         frame = ds.to_pandas()
         cols = [c for c in frame.columns if c not in ("id",)]
         self._check_text_columns(cols)  # also the column(s) the loader chose when none were given
+        self._warn_half_pairs(frame, cols, report)
         at = frame["id"].to_numpy()
         if label_column and label_column in raw.columns:
             frame["gold"] = raw[label_column].to_numpy()[at]
@@ -741,6 +743,20 @@ class Workspace:
             self._follow_columns(s, old_cols, cols)
             self._repoint_pool_ids(s, old_pool, old_cols, frame, cols)
         return report
+
+    @staticmethod
+    def _warn_half_pairs(frame, cols: list[str], report) -> None:
+        """The loader keeps a pair with one blank text (only a row blank in every column is 'empty', and the summary
+        said 'empty 0'); runs pseudo-labeled its premise alone and One by one offered it, though it can be labeled
+        nowhere. Such rows stay in the pool (and its export) but out of runs and One by one; the load says so."""
+        if len(cols) < 2 or not len(frame):
+            return
+        partial = int((~_every_text(frame, cols)).sum())
+        if partial:
+            one = partial == 1
+            report.warnings.append(f"{partial:,} row{'' if one else 's'} with a blank {' or '.join(cols)}: runs "
+                                   f"leave {'it' if one else 'them'} out and One by one does not offer "
+                                   f"{'it' if one else 'them'} (a pair needs both texts)")
 
     def _eval_follows_columns(self, old_cols: list[str], cols: list[str]) -> None:
         """New text columns of the pool: the evaluation set's text columns are renamed by position, as the template
@@ -887,9 +903,13 @@ class Workspace:
 
         if not (self.state.get("eval") and self.eval_path.exists()):
             return 0, 0
-        labels = pd.read_parquet(self.eval_path, columns=["label"])["label"].dropna().astype(str)
-        lookup = class_lookup(self.state)
-        return int(labels.map(fold).isin(lookup).sum()), len(labels)
+        ev = pd.read_parquet(self.eval_path)
+        cols = [c for c in self.field_map().values() if c in ev.columns]
+        labels = ev["label"].fillna("").astype(str)
+        counts = labels.map(fold).isin(class_lookup(self.state)) & (labels != "")
+        if len(cols) > 1:  # a pair with one blank text measures nothing (runs leave it out)
+            counts &= _every_text(ev, cols)
+        return int(counts.sum()), int((labels != "").sum())
 
     def hold_out_eval(self, n: int = 300, seed: int = 0) -> str:
         """Move up to `n` pool rows whose own label (the pool file's label column) is one of the classes into the
@@ -1524,6 +1544,9 @@ class Workspace:
         import numpy as np
 
         ids = pool["id"].to_numpy()
+        cols = [c for c in self.text_columns if c in pool.columns]
+        if len(cols) > 1:  # a pair with one blank text cannot be labeled (label_pool_example refuses it)
+            done |= set(ids[~_every_text(pool, cols).to_numpy()].tolist())
         if ranking == "auto":
             ranking = self.uncertainty_ranking() if self.label_order == "uncertain" else None
         if ranking:
@@ -1780,6 +1803,8 @@ class Workspace:
             keep = ~pool["id"].isin(taken).to_numpy()
             if cols and texts:
                 keep &= ~_has_text(pool, cols, texts)
+            if len(cols) > 1:  # a pair with one blank text: a premise alone asks nothing of the task
+                keep &= _every_text(pool, cols).to_numpy()
             pool = pool[keep]
         unlabeled = []
         if len(pool):
@@ -1920,6 +1945,9 @@ class Workspace:
         run.request_stop()
         if status.get("state") == "queued" and not status.get("pid"):
             run.write_status(state="cancelled")
+        if status.get("paused"):  # stopped by a signal, it would never read STOP: woken, it ends at its next step
+            with contextlib.suppress(OSError):
+                os.kill(int(status["pid"]), signal.SIGCONT)
         return True
 
     def resume_run(self, run_id: str) -> None:
@@ -2488,6 +2516,11 @@ STAGE_HELP = {
     "evaluate": "measuring accuracy on the evaluation rows",
 }
 """What each stage a run reports means, in the annotator's words (Train page)."""
+
+
+PAUSED_HELP = ("The training process (pid {pid}) is paused: stopped by a signal (Ctrl-Z in its terminal, "
+               "`kill -STOP`), it makes no progress. Stop wakes it so that it ends at its next step (Resume then goes "
+               "on from the last finished iteration); `kill -CONT {pid}` in a terminal lets it go on.")
 
 
 def progress_view(status: Mapping[str, Any]) -> tuple[float, int, int, str]:

@@ -1657,3 +1657,40 @@ def test_prompt_preview_shows_what_the_model_reads_of_a_cut_text(home):
     whole, kept = at.code[0].value, at.code[1].value
     assert "He didn't fall" in whole and "fall" not in kept
     assert kept.startswith("[CLS] it rained all day") and kept.endswith("? [MASK], he was standing. [SEP]")
+
+
+def test_train_page_says_a_paused_worker_is_paused_and_a_never_started_run_is_not_queued(home):
+    """A worker stopped by a signal read 'running' with a bar that never moved; a run whose worker was never
+    started (the server stopped between writing it and starting it) read 'queued' for ever, and Resume was
+    refused. The page says the worker is paused and what Stop does; the other run reads interrupted, with Resume."""
+    import datetime as dt
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from list_core.runs import process_start
+
+    ws = prepared("paus")
+    run = fake_done_run(ws, "r1")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        os.kill(proc.pid, signal.SIGSTOP)
+        run.write_status(state="running", stage="student", step=3, total=30, pid=proc.pid,
+                         pid_started=process_start(proc.pid))
+        deadline = time.time() + 30
+        while not run.status().get("paused") and time.time() < deadline:
+            time.sleep(0.05)
+        at = app("paus", "app_pages/train.py", run="r1")
+        no_errors(at)
+        assert any(f"The training process (pid {proc.pid}) is paused" in w.value for w in at.warning)
+    finally:
+        proc.kill()
+        proc.wait()
+    long_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)).isoformat(timespec="seconds")
+    run.write_status(state="queued", pid=None, queued_at=long_ago)
+    at = app("paus", "app_pages/train.py", run="r1")
+    assert not at.exception
+    assert [e.value for e in at.error] == ["the training process was never started (the app or the command stopped "
+                                           "before it could start it); resume to start it"]
+    assert any(b.key == "resume" for b in at.button) and not any(b.key == "stop" for b in at.button)

@@ -284,6 +284,27 @@ def test_a_dead_process_says_what_resume_will_do(tmp_path):
     assert run.status()["error"].endswith("resume goes on from iteration 0, the last one that finished")
 
 
+def test_a_run_whose_worker_was_never_started_does_not_read_queued_for_ever(tmp_path):
+    """A server stopped between writing a run (create_run: queued, no pid) and starting its worker left the run
+    'queued' for ever: the Train page showed it starting, and Resume said 'stop it before resuming'. Past a grace
+    period a pid-less queued run reads interrupted, with a reason and what to do; a fresh one is still queued."""
+    import datetime as dt
+
+    run = new_run(tmp_path / "run")
+    assert run.status()["state"] == "queued" and not run.status()["pid"]
+    long_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)).isoformat(timespec="seconds")
+    run.write_status(created_at=long_ago)
+    status = run.status()
+    assert status["state"] == "interrupted"
+    assert status["error"] == ("the training process was never started (the app or the command stopped before it "
+                               "could start it); resume to start it")
+    assert json.loads(run.status_path.read_text())["state"] == "queued"  # read so; the file is not rewritten
+    run.write_status(queued_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))  # queued again
+    assert run.status()["state"] == "queued"
+    run.write_status(queued_at=long_ago, pid=os.getpid())  # a live worker's run stays queued however long
+    assert run.status()["state"] == "queued"
+
+
 def test_stop_request_and_missing_status(tmp_path):
     run = RunDir(tmp_path / "nothing")
     assert run.status()["state"] == "missing"

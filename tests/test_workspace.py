@@ -754,19 +754,21 @@ def test_pseudo_labels_keep_each_text_column_in_accept_and_export(home, monkeypa
 
 
 def test_accept_refuses_a_pool_pair_without_one_of_its_texts(home, monkeypatch):
-    """A pool pair with a blank hypothesis is pseudo-labeled by runs; accepted (or corrected) on Inspect it became an
-    example counted for its class that every run left out (the Label page then asked to load the file it came
-    from). It is refused, as labeling it one by one is, and nothing of the pick is labeled."""
+    """A pool pair with a blank hypothesis was pseudo-labeled by runs (those made before such rows counted as empty
+    still hold them); accepted (or corrected) on Inspect it became an example counted for its class that every run
+    left out (the Label page then asked to load the file it came from). It is refused, as labeling it one by one
+    is, and nothing of the pick is labeled."""
     monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
     ws = W.Workspace("acchalf")
     ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
-    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": "" if i == 1 else f"h {i}"}
-                                       for i in range(3)]))
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(3)]))
     ws.set_pool("p.csv", ["premise", "hypothesis"])
     ws.set_template("{premise} ? {mask} , {hypothesis}")
     ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
     ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
     rid = ws.start_run("quick", check=False)
+    unl = ws.run(rid).path / "data" / "unlabeled.parquet"  # a run of such a pool: row 1 without its hypothesis
+    pd.read_parquet(unl).assign(hypothesis=["h 0", "", "h 2"]).to_parquet(unl)
     pseudo_labeled(ws.run(rid), 3, "yes")
     for label in (None, "no"):
         with pytest.raises(W.WorkspaceError, match=r"^#1 has no hypothesis: a pair without one of its texts cannot "
@@ -1866,6 +1868,29 @@ def test_an_evaluation_pair_without_one_of_its_texts_measures_nothing(home):
     report = ws.set_eval("e.csv", "label", ["premise", "hypothesis"])
     assert "1 row with a blank premise or hypothesis: runs leave it out of the evaluation" in report.warnings
     assert [r["premise"] for r in ws._run_rows().eval_rows] == ["A dog runs.", "A cat naps."]
+    assert ws.eval_label_counts() == (2, 3)  # the Data page's "rows that measure accuracy" counted it
+
+
+def test_pool_pairs_without_one_of_their_texts_are_left_out_of_runs_and_one_by_one(home):
+    """The pool kept a pair row with a blank hypothesis without a word (the loader counts a row empty only when
+    every text is blank: the summary said 'empty 0'): runs pseudo-labeled its premise alone, and One by one offered
+    it, though labeling it is refused. Such rows stay in the pool (its export keeps every row), the load says so,
+    and runs and One by one leave them out."""
+    ws = W.Workspace("poolhalf")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": "" if i in (1, 4) else f"h {i}"}
+                                       for i in range(6)]))
+    report = ws.set_pool("p.csv", ["premise", "hypothesis"])
+    assert ("2 rows with a blank premise or hypothesis: runs leave them out and One by one does not offer them (a "
+            "pair needs both texts)") in report.warnings
+    assert len(ws.pool()) == 6
+    ws.set_template("{premise} ? {mask} , {hypothesis}")
+    seen = set()
+    while (row := ws.next_pool_example()) is not None:
+        seen.add(row["id"])
+        ws.skip_pool_example(row["id"])
+    assert seen == {0, 2, 3, 5}
+    assert [r["id"] for r in ws._run_rows().unlabeled] == [0, 2, 3, 5]
 
 
 def test_imported_examples_keep_their_text_when_the_file_names_its_column_otherwise(home):
@@ -2251,3 +2276,38 @@ def test_an_upload_another_tab_just_used_for_the_pool_is_not_removed(home):
     assert (ws.uploads_dir / "new.csv").exists() and "new.csv" in W.Workspace("race").list_uploads()
     stale.remove_upload("pool.csv")  # no longer in use: removed
     assert W.Workspace("race").list_uploads() == ["new.csv"]
+
+
+def test_a_paused_worker_is_shown_paused_and_stop_wakes_it_to_end(home, monkeypatch):
+    """A worker stopped by a signal (Ctrl-Z, `kill -STOP`) read 'running' with a bar that never moved, and Stop only
+    wrote a STOP file that the paused process could not read: the run stayed 'running', and Resume refused it. Its
+    status says paused (the Train page explains it), and Stop continues the process so that it reads STOP."""
+    import signal
+    import subprocess
+    import sys
+
+    from list_core.runs import process_start
+
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)
+    ws = W.Workspace("paused")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.add_lines("bad\nawful", "neg")
+    ws.add_lines("good\nfine", "pos")
+    rid = ws.start_run("quick", check=False)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        os.kill(proc.pid, signal.SIGSTOP)
+        run = ws.run(rid)
+        run.write_status(state="running", pid=proc.pid, pid_started=process_start(proc.pid))
+        deadline = time.time() + 30
+        while not run.status().get("paused") and time.time() < deadline:
+            time.sleep(0.05)
+        assert run.status()["paused"] and run.status()["state"] == "running"
+        assert "`kill -CONT " + str(proc.pid) + "`" in W.PAUSED_HELP.format(pid=proc.pid)
+        assert ws.stop_run(rid) and run.stop_requested()
+        while run.status().get("paused") and time.time() < deadline:
+            time.sleep(0.05)
+        assert not run.status().get("paused") and proc.poll() is None  # continued, not killed: it reads STOP
+    finally:
+        proc.kill()
+        proc.wait()
