@@ -115,6 +115,9 @@ if saved:
         saved_note.success("Saved; training can use this prompt.")
 for problem in problems:  # next to the fields and the button they are about, not under the preview
     st.warning(plain(problem))
+if template_error is None:
+    for note in w.field_notes(parsed.fields):
+        st.info(plain(note))
 
 # At the budget the next run will use (the slider it replaced changed the preview only, never the training).
 max_len, budget_from = w.next_run_max_length()

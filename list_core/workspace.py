@@ -612,6 +612,26 @@ class Workspace:
         """Template field -> text column of the data (same name, else by position)."""
         return map_fields(self.template_fields(), self.text_columns)
 
+    def field_notes(self, fields: Sequence[str] | None = None) -> list[str]:
+        """A template field named like a column of the pool file that is not a text column (`{title}` where the text
+        column is `body` and `title` came along) reads a text column by position, without a word: the person meant
+        the file's column. One line per such field (none when the template does not fit the columns at all)."""
+        fields = list(self.template_fields() if fields is None else fields)
+        try:
+            fmap = map_fields(fields, self.text_columns)
+        except WorkspaceError:
+            return []
+        pool = self.pool()
+        label_column = (self.state.get("pool") or {}).get("label_column")
+        others = {c[len(FILE_COLUMN):] for c in pool.columns if str(c).startswith(FILE_COLUMN)}
+        out = []
+        for f, c in fmap.items():
+            if f != c and (f in others or f == label_column):
+                what = "its label column" if f == label_column else "not one of its text columns"
+                out.append(f"{{{f}}} reads the text column '{c}': the pool file's column '{f}' is {what}. To read "
+                           f"'{f}', choose it as a text column on the Data page; else rename the placeholder {{{c}}}")
+        return out
+
     # --- uploads and data ---
     def save_upload(self, filename: str, data: bytes) -> str:
         name = safe_filename(filename)

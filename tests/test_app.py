@@ -1694,3 +1694,16 @@ def test_train_page_says_a_paused_worker_is_paused_and_a_never_started_run_is_no
     assert [e.value for e in at.error] == ["the training process was never started (the app or the command stopped "
                                            "before it could start it); resume to start it"]
     assert any(b.key == "resume" for b in at.button) and not any(b.key == "stop" for b in at.button)
+
+
+def test_prompt_page_says_a_placeholder_reads_another_column_than_the_file_column_of_its_name(home):
+    """'{label} {mask}' over a pool whose text column is 'text' and whose label column is 'label' read the text
+    without a word; the page says which column the placeholder reads, and how to read the other."""
+    ws = prepared("fnote")
+    ws.set_pool("pool.csv", ["text"], "label")
+    ws.set_template("{label} It was {mask}.")
+    at = app("fnote", "app_pages/prompt.py")
+    assert any(i.value.startswith("{label} reads the text column 'text': the pool file's column 'label' is its label "
+                                  "column.") for i in at.info)
+    at.text_input(key="template_text").set_value("{text} It was {mask}.").run()
+    assert not any("reads the text column" in i.value for i in at.info)

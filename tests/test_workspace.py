@@ -2311,3 +2311,19 @@ def test_a_paused_worker_is_shown_paused_and_stop_wakes_it_to_end(home, monkeypa
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_placeholder_named_like_a_non_text_column_of_the_pool_file_is_said(home):
+    """A pool loaded with the text column 'body' (its file also has 'title' and the label column 'topic'): the
+    template '{title} {mask}' read body by position without a word, though the person meant the title. The Prompt
+    page says which column the field reads and how to read the other; a field named like nothing says nothing."""
+    ws = W.Workspace("fieldnote")
+    ws.save_upload("p.csv", csv_bytes([{"title": f"t {i}", "body": f"b {i}", "topic": "x"} for i in range(3)]))
+    ws.set_pool("p.csv", ["body"], "topic")
+    assert ws.field_notes(["title"]) == [
+        "{title} reads the text column 'body': the pool file's column 'title' is not one of its text columns. To read "
+        "'title', choose it as a text column on the Data page; else rename the placeholder {body}"]
+    assert ws.field_notes(["topic"])[0].startswith("{topic} reads the text column 'body': the pool file's column "
+                                                   "'topic' is its label column.")
+    assert ws.field_notes(["body"]) == [] and ws.field_notes(["sentence"]) == []
+    assert ws.field_notes(["title", "topic"]) == []  # two fields over one column: the template's own error says it
