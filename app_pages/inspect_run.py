@@ -98,15 +98,8 @@ page, _ = page_of(view, page_no, size)
 mine = w.run_human_labels(rid, page["id"])  # by this run's row ids, also for a run on an earlier load of the pool
 # The labels to compare sit side by side, and the text is narrow enough (hover shows it whole) that every column
 # fits the page's 840 px at a 1300 px window: auditing should not need sideways scrolling.
-# A pair task shows each text in a column of its own: the run's 'premise | hypothesis' in one narrow column hid the
-# hypothesis behind a long premise, and rows of one premise (several hypotheses each) looked the same.
-own = {"text", "pseudo_label", "gold", "your_label", "confidence", "weight", "reweighted_steps"}  # the table's
-texts = w.run_texts(rid, page["id"]) if len(w.text_columns) > 1 and not own & set(w.text_columns) else {}
-if not all(set(w.text_columns) <= set(t) for t in texts.values()):  # a run made under other text columns
-    texts = {}
-text_cols = list(w.text_columns) if texts else ["text"]
-shown = page[["id"]].assign(**({c: [(texts.get(int(i)) or {}).get(c, "") for i in page["id"]] for c in text_cols}
-                               if texts else {"text": page["text"]}))
+shown = w.inspect_texts(rid, page)  # a pair task: each text in a column of its own
+text_cols = [c for c in shown.columns if c != "id"]
 shown = shown.join(page[["pseudo_label"] + (["gold"] if gold else [])]).assign(
     your_label=[mine.get(int(i), "") for i in page["id"]])
 shown = shown.join(page[["confidence", "weight", "reweighted_steps"]])

@@ -1478,6 +1478,17 @@ class Workspace:
                         texts.update({c: str(by_id.at[i, c]) for c in missing})
         return out
 
+    def inspect_texts(self, run_id: str, page) -> Any:
+        """Inspect's text columns for the pseudo-label rows `page` (a frame with 'id' and the run's joined 'text'):
+        'id' and one column per text column on a pair task, else 'id' and 'text'. The run's 'premise | hypothesis'
+        in one narrow column hid the hypothesis behind a long premise, and the rows of one premise looked alike."""
+        cols = list(self.text_columns)
+        own = {"text", "pseudo_label", "gold", "your_label", "confidence", "weight", "reweighted_steps"}  # Inspect's
+        texts = self.run_texts(run_id, page["id"]) if len(cols) > 1 and not own & set(cols) else {}
+        if not texts or not all(set(cols) <= set(t) for t in texts.values()):  # or made under other text columns
+            return page[["id", "text"]]
+        return page[["id"]].assign(**{c: [(texts.get(int(i)) or {}).get(c, "") for i in page["id"]] for c in cols})
+
     def run_on_current_pool(self, run_id: str) -> bool:
         """Whether a run was made on this load of the pool, so its row ids are the pool's ids (a run from before
         loads were versioned is taken as this load, as it was then). Reads the run's config only."""

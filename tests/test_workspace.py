@@ -2327,3 +2327,20 @@ def test_a_placeholder_named_like_a_non_text_column_of_the_pool_file_is_said(hom
                                                    "'topic' is its label column.")
     assert ws.field_notes(["body"]) == [] and ws.field_notes(["sentence"]) == []
     assert ws.field_notes(["title", "topic"]) == []  # two fields over one column: the template's own error says it
+
+
+def test_inspect_texts_give_each_text_of_a_pair_its_own_column(home, monkeypatch):
+    """Inspect's table shows a pair task's texts one column each (the run's 'premise | hypothesis' in one column hid
+    the hypothesis); a single-text task, or a run made under other text columns, shows the run's 'text'."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)
+    ws = pair_workspace("insptexts", "{premise} ? {mask} , {hypothesis}", 3)
+    rid = ws.start_run("quick", check=False)
+    pseudo_labeled(ws.run(rid), 3, "yes")
+    page = ws.run(rid).pseudo_labels()
+    shown = ws.inspect_texts(rid, page)
+    assert list(shown.columns) == ["id", "premise", "hypothesis"]
+    assert shown["premise"].tolist() == ["p 0", "p 1", "p 2"] and shown["hypothesis"].tolist() == ["h 0", "h 1", "h 2"]
+    assert list(ws.inspect_texts(rid, page.iloc[1:]).index) == list(page.index[1:])  # joins the page's other columns
+    ws.save_upload("s.csv", csv_bytes([{"text": f"t {i}"} for i in range(3)]))
+    ws.set_pool("s.csv", ["text"])  # one text column now: the run's joined text
+    assert list(ws.inspect_texts(rid, page).columns) == ["id", "text"]
