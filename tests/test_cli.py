@@ -481,8 +481,8 @@ def test_pair_rows_without_one_of_their_texts_are_left_out_and_get_no_prediction
     pd.DataFrame(pairs(8, 4)).assign(premise=lambda f: "eval " + f["premise"]).to_csv(ev, index=False)
     out = tmp_path / "run"
     template = "{premise} ? {mask} , {hypothesis}"
-    args = [a for a in train_args(saved_model_dir, labeled, unlabeled, out, template=template, extra=["--eval", str(ev)])
-            if a != "--quiet"]
+    args = [a for a in train_args(saved_model_dir, labeled, unlabeled, out, template=template,
+                                  extra=["--eval", str(ev)]) if a != "--quiet"]
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "2 labeled rows with a blank premise or hypothesis: left out (a pair needs both texts)" in err
