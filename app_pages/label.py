@@ -114,31 +114,34 @@ with one:
                    + ", 0 = Skip, Backspace = Undo. Wait for the next text before the next key.")
 with table:
     frame = w.labeled_frame()
-    # The editor's identity is its data: if the labeled set changed since the table was drawn (another tab labeled
-    # a text), the click's rerun draws a new editor and the edits made in the old one are gone. Say so on Save.
-    now = frame.to_json()
-    drawn, st.session_state["_table_drawn"] = st.session_state.get("_table_drawn", now), now
+    # The editor's identity is its data: drawn from data that changed since (another tab, or One by one, labeled a
+    # text), it is a new editor and the edits made in the old one are gone. While edits are pending, the table is
+    # drawn from the data they were made on, and Save applies only what they changed (what happened since stays).
+    gen = st.session_state.get("_table_gen", 0)
+    pending = st.session_state.get(f"labeled_editor_{gen}")
+    editing = isinstance(pending, dict) and any(pending.get(k) for k in ("edited_rows", "added_rows", "deleted_rows"))
+    base = st.session_state.get("_table_base") if editing else None
+    if base is None:
+        base = st.session_state["_table_base"] = frame
+    elif base.to_json() != frame.to_json():
+        st.caption("Labeled elsewhere since you began editing this table (another tab, One by one): it shows the "
+                   "examples as they were then. Save keeps both your edits and what was labeled since.")
     config = {"uid": None, "pool_id": None, "source": st.column_config.TextColumn("source", disabled=True),
               # Not required=True: the browser then drops a new row left without a label before Save sees it (its
               # text was lost without a word); Save refuses such a row instead, and the table keeps it.
               "label": st.column_config.SelectboxColumn("label", options=w.classes)}
     # A new key after each save: the editor's own state (rows added and left empty, say) is the browser's too, and
     # only a new widget starts from the saved table.
-    gen = st.session_state.get("_table_gen", 0)
-    edited = st.data_editor(frame, num_rows="dynamic", column_config=config, hide_index=True,
+    edited = st.data_editor(base, num_rows="dynamic", column_config=config, hide_index=True,
                             key=f"labeled_editor_{gen}", width="stretch")
     if st.button("Save table", key="save_table", type="primary"):
-        if drawn != now:
-            st.warning("The labeled examples changed since the table was drawn (labeled in another tab?); the table "
-                       "now shows them and the edits made before could not be kept. Nothing was saved: make them "
-                       "again.")
-        else:
-            with errors():
-                result = w.replace_labeled(edited)
-                flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted"
-                      + (f"; {result['blank']} new row(s) without text left out" if result["blank"] else ""))
-                st.session_state["_table_gen"] = gen + 1
-                st.rerun()
+        with errors():
+            result = w.replace_labeled(edited, base=base)
+            flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted"
+                  + (f"; {result['blank']} new row(s) without text left out" if result["blank"] else ""))
+            st.session_state["_table_gen"] = gen + 1
+            st.session_state.pop("_table_base", None)
+            st.rerun()
 with paste:
     shape = "<TAB>".join(w.text_columns) if len(w.text_columns) > 1 else "text"
     block = st.text_area(f"One example per line: {shape} (or class<TAB>{shape})", key="paste_text", height=160)

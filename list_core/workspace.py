@@ -1300,23 +1300,39 @@ class Workspace:
             if len(s["labeled"]) == before:
                 raise WorkspaceError(f"no labeled example with id {uid!r}")
 
-    def replace_labeled(self, frame) -> dict[str, int]:
+    def replace_labeled(self, frame, base=None) -> dict[str, int]:
         """Apply an edited table (from st.data_editor): rows with a known uid are updated, new rows added, missing
         rows deleted. Rows with blank text are dropped (new ones counted as 'blank'); an unknown label raises
-        WorkspaceError, nothing changed."""
+        WorkspaceError, nothing changed.
+
+        `base`: the table as it was drawn, before the edits. Only what the edits changed is applied then, so what
+        another tab (or One by one) did since is kept: examples added since stay, a row left as drawn keeps its
+        current label, and only rows deleted in the table are deleted. Without it the table is the whole set."""
         records = frame.to_dict("records") if hasattr(frame, "to_dict") else list(frame)
         with self._mutate() as s:
             cols = s["text_columns"] or ["text"]
             old = {ex["uid"]: ex for ex in s["labeled"]}
+            drawn = old if base is None else {
+                r["uid"]: r for r in (base.to_dict("records") if hasattr(base, "to_dict") else list(base))
+                if not is_missing(r.get("uid"))}
+            in_table = {r.get("uid") for r in records}
+            # Added elsewhere after the table was drawn (never in it, so never deleted from it):
+            since = [ex for uid, ex in old.items() if uid not in drawn and uid not in in_table]
             new_list, added, changed, blank = [], 0, 0, 0
             keys = [_text_key({c: "" if is_missing(r.get(c)) else str(r.get(c)) for c in cols}, cols) for r in records]
-            times = collections.Counter(keys)
+            times = collections.Counter(keys + [_text_key(ex, cols) for ex in since])
             for n, r in enumerate(records):
                 texts = {c: "" if is_missing(r.get(c)) else str(r.get(c)) for c in cols}
                 if not any(t.strip() for t in texts.values()):
                     blank += 1 if is_missing(r.get("uid")) else 0  # an added row left empty (a kept one is deleted)
                     continue
                 uid = r.get("uid")
+                if base is not None and not is_missing(uid) and uid in drawn and _same_row(r, drawn[uid], cols):
+                    # Left as drawn: the example as it is now (another tab may have relabeled it), or gone if
+                    # another tab deleted it.
+                    if uid in old:
+                        new_list.append(old[uid])
+                    continue
                 fresh = is_missing(uid) or uid not in old or _text_key(old[uid], cols) != keys[n]
                 blank_cols = _blank_texts(texts, cols)
                 if fresh and blank_cols:  # as Paste: a pair row needs each text (an example kept from other columns
@@ -1325,7 +1341,8 @@ class Workspace:
                                          f"{', '.join(blank_cols)}: fill in each text column, or delete the row. "
                                          "Nothing was saved")
                 if fresh and times[keys[n]] > 1:  # as Paste and Import: one example per text, one label
-                    other = next(records[i] for i, k in enumerate(keys) if k == keys[n] and i != n)
+                    other = next((records[i] for i, k in enumerate(keys) if k == keys[n] and i != n), None) or \
+                        next(ex for ex in since if _text_key(ex, cols) == keys[n])
                     raise WorkspaceError(f"the text {' / '.join(keys[n])[:60]!r} is already labeled (as "
                                          f"{other.get('label')!r}); change that row instead. Nothing was saved")
                 raw = "" if is_missing(r.get("label")) else str(r.get("label")).strip()
@@ -1349,8 +1366,9 @@ class Workspace:
                     ex = self._new_example(texts, label, "manual")
                     added += 1
                 new_list.append(ex)
-            deleted = len(old) - (len(new_list) - added)
-            s["labeled"] = new_list
+            saved = {ex["uid"] for ex in new_list}
+            deleted = sum(1 for uid in drawn if uid in old and uid not in saved)
+            s["labeled"] = new_list + since
         return {"added": added, "changed": changed, "deleted": deleted, "blank": blank}
 
     def classes_without_words(self) -> list[str]:
@@ -2424,6 +2442,13 @@ def _has_text(frame, cols: Sequence[str], keys: set[tuple[str, ...]]):
     import numpy as np
 
     return np.array([_text_key(r, cols) in keys for r in frame[cols].to_dict("records")], dtype=bool)
+
+
+def _same_row(row: Mapping[str, Any], drawn: Mapping[str, Any], columns: Iterable[str]) -> bool:
+    """Whether a table row is as it was drawn: its texts and label unchanged by the person."""
+    def value(r: Mapping[str, Any], c: str) -> str:
+        return "" if is_missing(r.get(c)) else str(r.get(c))
+    return all(value(row, c) == value(drawn, c) for c in [*columns, "label"])
 
 
 def _blank_texts(row: Mapping[str, Any], columns: Iterable[str]) -> list[str]:

@@ -2344,3 +2344,34 @@ def test_inspect_texts_give_each_text_of_a_pair_its_own_column(home, monkeypatch
     ws.save_upload("s.csv", csv_bytes([{"text": f"t {i}"} for i in range(3)]))
     ws.set_pool("s.csv", ["text"])  # one text column now: the run's joined text
     assert list(ws.inspect_texts(rid, page).columns) == ["id", "text"]
+
+
+def test_a_table_saved_with_the_table_it_was_drawn_from_keeps_what_was_labeled_since(home):
+    """replace_labeled(edited, base=drawn) applies only the table's edits: an example added since (not in the
+    drawn table) stays, a row left as drawn keeps the label another tab gave it since, a row deleted since stays
+    deleted, and a new row whose text was labeled since is refused as a duplicate. Without `base` the table is the
+    whole set, as before."""
+    ws = W.Workspace("merge")
+    ws.set_classes(["neg", "pos"])
+    for t, lab in [("a", "neg"), ("b", "pos"), ("c", "neg"), ("d", "pos")]:
+        ws.add_example(t, lab)
+    drawn = ws.labeled_frame()
+    edited = drawn.copy()
+    edited.loc[0, "label"] = "pos"  # a: changed in the table
+    edited = edited[edited["text"] != "d"]  # d: deleted in the table
+    edited = pd.concat([edited, pd.DataFrame([{"text": "e", "label": "neg"}])], ignore_index=True)
+    uid = {e["text"]: e["uid"] for e in ws.labeled}
+    ws.add_example("f", "pos")  # since: another tab
+    ws.edit_example(uid["b"], label="neg")  # since: b relabeled elsewhere, left as drawn in the table
+    ws.delete_example(uid["c"])  # since: c deleted elsewhere, left as drawn in the table
+    result = ws.replace_labeled(edited, base=drawn)
+    assert result == {"added": 1, "changed": 1, "deleted": 1, "blank": 0}
+    assert [(e["text"], e["label"]) for e in W.Workspace("merge").labeled] == [
+        ("a", "pos"), ("b", "neg"), ("e", "neg"), ("f", "pos")]
+    drawn = ws.labeled_frame()
+    ws.add_example("g", "neg")  # since
+    clash = pd.concat([drawn, pd.DataFrame([{"text": "g", "label": "pos"}])], ignore_index=True)
+    with pytest.raises(W.WorkspaceError, match=r"^the text 'g' is already labeled \(as 'neg'\)"):
+        ws.replace_labeled(clash, base=drawn)
+    assert ws.replace_labeled(drawn)["deleted"] == 1  # no base: the table is the whole set, g goes
+    assert [e["text"] for e in W.Workspace("merge").labeled] == ["a", "b", "e", "f"]
