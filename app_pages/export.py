@@ -51,7 +51,7 @@ with errors():
 st.subheader("Try it")
 fields = w.run_fields(rid)  # a pair task asks for each of its texts
 texts = ({fields[0]: st.text_area("Type a text to classify", key="try_text")} if len(fields) == 1 else
-         {f: st.text_area(f"Text for {{{f}}}", key=f"try_text_{f}") for f in fields})
+         {f: st.text_area(plain(label), key=f"try_text_{f}") for f, label in w.run_field_labels(rid).items()})
 clicked = st.button("Classify", key="try_btn")
 # The answer stays while its text does: any other click on the page (a download, a file to predict) reran the page
 # and the answer was gone. It is for this run's model, as saved when it was classified.

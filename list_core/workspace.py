@@ -1553,6 +1553,14 @@ class Workspace:
         cfg = self.run(run_id).settings()
         return Template(cfg.get("template") or DEFAULT_TEMPLATE).fields
 
+    def run_field_labels(self, run_id: str) -> dict[str, str]:
+        """Template field -> how Try it names its box: 'Text for {s1}', with the data's column when the field reads
+        another ('Text for {s1} (column sentence1)'): the field's name alone did not say which text to type."""
+        fields = self.run_fields(run_id)
+        to_column = {str(f): str(c) for c, f in (self.run(run_id).sources().get("field_map") or {}).items()}
+        return {f: f"Text for {{{f}}}" + (f" (column {to_column[f]})" if to_column.get(f, f) != f else "")
+                for f in fields}
+
     def run_human_labels(self, run_id: str, ids: Iterable[Any] | None = None) -> dict[int, str]:
         """Run row id -> the label a person gave that text (`human_labels`, through `run_pool_ids`; a text pasted,
         typed or imported after the run, with no pool id, by its text, as the export and the pool's progress read

@@ -2375,3 +2375,18 @@ def test_a_table_saved_with_the_table_it_was_drawn_from_keeps_what_was_labeled_s
         ws.replace_labeled(clash, base=drawn)
     assert ws.replace_labeled(drawn)["deleted"] == 1  # no base: the table is the whole set, g goes
     assert [e["text"] for e in W.Workspace("merge").labeled] == ["a", "b", "e", "f"]
+
+
+def test_try_it_names_the_column_a_field_of_the_run_reads(home, monkeypatch):
+    """Try it asked 'Text for {s1}' on a run whose {s1} reads the column sentence1: the field's name alone did not
+    say which text to type. A field named unlike its column names the column too."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)
+    ws = W.Workspace("tryname")
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("p.csv", csv_bytes([{"sentence1": f"first {i}", "sentence2": f"second {i}"} for i in range(4)]))
+    ws.set_pool("p.csv", ["sentence1", "sentence2"])
+    ws.set_template("{sentence2} ? {mask} , {s1}")
+    ws.add_example({"sentence1": "a", "sentence2": "b"}, "yes")
+    ws.add_example({"sentence1": "c", "sentence2": "d"}, "no")
+    rid = ws.start_run("quick", check=False)
+    assert ws.run_field_labels(rid) == {"sentence2": "Text for {sentence2}", "s1": "Text for {s1} (column sentence1)"}
