@@ -79,6 +79,9 @@ if b1.button("Start training", type="primary", disabled=active is not None or bl
         st.query_params["run"] = rid
         st.session_state["run_id"] = rid
         st.rerun()
+busy = w.machine_busy() if active is None else None
+if busy:  # said before the click; the button stays live, so it works as soon as the other run ends
+    st.caption(plain(busy) + ".")
 if active is not None and st.query_params.get("run") != active:  # the run shown below is another: say why Start waits
     st.caption(why_not)
     if st.button(f"Show run {active}", key="show_active", help="Watch it, or stop it."):  # the page has no run picker

@@ -2075,6 +2075,16 @@ class Workspace:
                 return rid
         return None
 
+    def machine_busy(self) -> str | None:
+        """Why Start would be refused for the machine's run limit by runs of other workspaces (this one's own run
+        is said apart), before the click: the page said it only after Start. None when a run may start."""
+        others = [p for p in active_runs() if p.parent != self.runs_dir]
+        if len(others) < max_runs():
+            return None
+        return (f"{len(others)} training run{'s are' if len(others) > 1 else ' is'} active on this machine in "
+                f"another workspace or session; the limit is {max_runs()} (LIST_STUDIO_MAX_RUNS). Start is refused "
+                "until one ends")
+
     # --- exports ---
     def export_frame(self, run_id: str | None = None):
         """Labeled examples (source 'human') + the run's last iteration of pseudo-labels, one table."""

@@ -686,6 +686,25 @@ def test_train_page_says_why_start_waits_while_another_run_of_the_workspace_trai
     assert any(h.value == "Run r2" for h in at.subheader)
 
 
+def test_train_page_says_before_start_that_another_workspaces_run_holds_the_machine(home):
+    """With the machine's one run slot taken by another workspace's run, Start was refused only after the click
+    ('1 training run(s) already active on this machine'); the page says it before, and Start stays live."""
+    import os
+
+    other = prepared("elsewhere")
+    busy = fake_done_run(other, "r9")
+    busy.write_status(state="running", pid=os.getpid())
+    prepared("mine")
+    at = app("mine", "app_pages/train.py")
+    no_errors(at)
+    note = ("1 training run is active on this machine in another workspace or session; the limit is 1 "
+            "(LIST_STUDIO_MAX_RUNS). Start is refused until one ends.")
+    assert any(c.value == note for c in at.caption) and not at.button(key="start").disabled
+    busy.write_status(state="done", pid=None)
+    at = app("mine", "app_pages/train.py")
+    assert not any("active on this machine" in c.value for c in at.caption)
+
+
 def test_runs_page_compares_runs_measured_on_no_rows(home):
     """One labeled example per class and no evaluation set: metrics without an accuracy. The page used to be
     replaced by a plotly ValueError."""
