@@ -141,6 +141,13 @@ def apply_labels(correct: bool) -> None:
     st.session_state["insp_pick"] = []
 
 
+def undo_labels() -> None:
+    try:
+        flash(w.undo_accept() or "nothing to undo", "success")
+    except USER_ERRORS as exc:
+        flash(str(exc), "error")
+
+
 st.subheader("Accept or correct")
 show_flash()  # here, next to the buttons, not at the top of the page out of view
 by_id = shown.set_index("id")
@@ -149,10 +156,12 @@ picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp
                         format_func=lambda i: f"#{i}" + (f" (your label: {by_id.at[i, 'your_label']})"
                                                          if by_id.at[i, "your_label"] else "")
                         + ": " + " | ".join(str(by_id.at[i, c])[:70 // len(text_cols)] for c in text_cols))
-a1, a2, a3 = st.columns([1, 1, 1])
+a1, a2, a3, a4 = st.columns([1, 1, 1, 1])
 a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked, on_click=apply_labels, args=(False,))
 a2.selectbox("Correct to", w.classes, key="insp_target")
 a3.button("Correct", key="insp_correct", disabled=not picked, on_click=apply_labels, args=(True,))
+a4.button("Undo", key="insp_undo", disabled=not w.can_undo_accept(), on_click=undo_labels,
+          help="Take back the last Accept or Correct (labels changed since stay as they are).")
 
 cur = frame[frame["iteration"] == it]
 if not weighted:  # nothing to plot against: the confidence chart would be empty

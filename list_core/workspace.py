@@ -1741,6 +1741,7 @@ class Workspace:
         moved = self.run_pool_ids(run_id, run_texts)  # a run on another load of the pool: its ids are not the pool's
         n = 0
         kept: list[str] = []  # rows a person labeled otherwise: Accept never overrides them (Correct does)
+        step: dict[str, Any] = {"what": "Correct" if label is not None else "Accept", "added": [], "changed": []}
         with self._mutate() as s:
             by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
             lookup = class_lookup(s)  # a run made before a class was renamed spells its old name
@@ -1765,10 +1766,13 @@ class Workspace:
                     # Already this label: its source stays (a person's label made 'accepted' here was then replaced
                     # without a word by the next Accept of another run's or iteration's pseudo-label).
                     if same["label"] != lab or source == "corrected":
+                        step["changed"].append({"uid": same["uid"], "label": same["label"],
+                                                "source": same.get("source"), "now": [lab, source]})
                         same.update(label=lab, source=source)
                 else:
                     ex = self._new_example(texts, lab, source, pid)
                     s["labeled"].append(ex)
+                    step["added"].append({"uid": ex["uid"], "now": [lab, source]})
                     if pid is not None:
                         by_pool[pid] = ex
                 n += 1
@@ -1776,7 +1780,38 @@ class Workspace:
                 raise WorkspaceError(
                     f"{', '.join(kept)} {'has' if len(kept) == 1 else 'have'} your own label: Accept keeps the labels "
                     "you gave. Use Correct to change them, or unpick them. Nothing was labeled")
+            if step["added"] or step["changed"]:
+                s["accept_history"] = (list(s.get("accept_history") or []) + [step])[-20:]
         return n
+
+    def can_undo_accept(self) -> bool:
+        return bool(self.state.get("accept_history"))
+
+    def undo_accept(self) -> str | None:
+        """Take back the last Accept or Correct of Inspect: the examples it added are removed and the labels it
+        changed restored, except where a person changed them since (those stay, and the message says how many).
+        A whole page accepted by a slip had to be found and deleted row by row in the Label table. Returns what was
+        done, or None when there is nothing to undo."""
+        with self._mutate() as s:
+            history = list(s.get("accept_history") or [])
+            if not history:
+                return None
+            step = history.pop()
+            s["accept_history"] = history
+            by_uid = {ex["uid"]: ex for ex in s["labeled"]}
+            untouched = {e["uid"] for e in step["added"] if e["uid"] in by_uid and
+                         [by_uid[e["uid"]]["label"], by_uid[e["uid"]].get("source")] == list(e["now"])}
+            s["labeled"] = [ex for ex in s["labeled"] if ex["uid"] not in untouched]
+            restored = 0
+            for e in step["changed"]:
+                ex = by_uid.get(e["uid"])
+                if ex is not None and [ex["label"], ex.get("source")] == list(e["now"]):
+                    ex.update(label=e["label"], source=e["source"])
+                    restored += 1
+        since = len(step["added"]) + len(step["changed"]) - len(untouched) - restored
+        line = (f"undid the last {step['what']}: {len(untouched)} example{'' if len(untouched) == 1 else 's'} "
+                f"removed, {restored} label{'' if restored == 1 else 's'} restored")
+        return line + (f"; {since} changed since were left as they are" if since else "")
 
     # --- runs ---
     def run(self, run_id: str) -> RunDir:

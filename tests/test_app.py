@@ -1735,3 +1735,19 @@ def test_prompt_page_says_a_placeholder_reads_another_column_than_the_file_colum
                                   "column.") for i in at.info)
     at.text_input(key="template_text").set_value("{text} It was {mask}.").run()
     assert not any("reads the text column" in i.value for i in at.info)
+
+
+def test_inspect_undo_takes_back_the_last_accept(home):
+    ws = prepared("undo_i")
+    fake_done_run(ws, "r1")
+    before = len(W.Workspace("undo_i").labeled)
+    at = app("undo_i", "app_pages/inspect_run.py", run="r1")
+    assert at.button(key="insp_undo").disabled
+    picked = list(at.dataframe[0].value["id"])[:3]
+    at.multiselect(key="insp_pick").set_value(picked).run()
+    at.button(key="insp_accept").click().run()
+    assert len(W.Workspace("undo_i").labeled) == before + 3 and not at.button(key="insp_undo").disabled
+    at.button(key="insp_undo").click().run()
+    no_errors(at)
+    assert any("undid the last Accept: 3 examples removed" in x.value for x in at.success)
+    assert len(W.Workspace("undo_i").labeled) == before and at.button(key="insp_undo").disabled

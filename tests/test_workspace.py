@@ -2390,3 +2390,35 @@ def test_try_it_names_the_column_a_field_of_the_run_reads(home, monkeypatch):
     ws.add_example({"sentence1": "c", "sentence2": "d"}, "no")
     rid = ws.start_run("quick", check=False)
     assert ws.run_field_labels(rid) == {"sentence2": "Text for {sentence2}", "s1": "Text for {s1} (column sentence1)"}
+
+
+def test_undo_takes_back_the_last_accept_or_correct_but_not_what_was_changed_since(home, monkeypatch):
+    """A page of pseudo-labels accepted (or corrected) by a slip had to be found and deleted row by row in the Label
+    table. Undo removes the examples the last Accept or Correct added and restores the labels it changed; an
+    example relabeled since stays as the person left it, and the message says so."""
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)
+    ws = W.Workspace("undoacc")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.save_upload("p.csv", csv_bytes([{"text": f"pool {i}"} for i in range(6)]))
+    ws.set_pool("p.csv", ["text"])
+    ws.add_lines("bad\nawful", "neg")
+    ws.add_lines("good\nfine", "pos")
+    ws.label_pool_example(5, "neg")
+    rid = ws.start_run("quick", check=False)
+    pseudo_labeled(ws.run(rid), 4, "pos")
+    assert not ws.can_undo_accept() and ws.undo_accept() is None
+    before = [(e["text"], e["label"], e["source"]) for e in ws.labeled]
+    assert ws.accept_pseudo(rid, [0, 1, 2]) == 3
+    assert ws.undo_accept() == "undid the last Accept: 3 examples removed, 0 labels restored"
+    assert [(e["text"], e["label"], e["source"]) for e in W.Workspace("undoacc").labeled] == before
+    ws.accept_pseudo(rid, [0, 1])
+    ws.accept_pseudo(rid, [1, 3], label="neg")  # corrects #1 (accepted before) and adds #3
+    one = next(e for e in ws.labeled if e["text"] == "pool 3")
+    ws.edit_example(one["uid"], label="pos")  # changed since: stays
+    assert ws.undo_accept() == ("undid the last Correct: 0 examples removed, 1 label restored; 1 changed since "
+                                "were left as they are")
+    assert {e["text"]: (e["label"], e["source"]) for e in W.Workspace("undoacc").labeled if
+            e["text"].startswith("pool")} == {"pool 5": ("neg", "pool"), "pool 0": ("pos", "accepted"),
+                                              "pool 1": ("pos", "accepted"), "pool 3": ("pos", "corrected")}
+    assert ws.undo_accept() == "undid the last Accept: 2 examples removed, 0 labels restored"
+    assert not ws.can_undo_accept()
