@@ -1652,6 +1652,16 @@ class Workspace:
     def _remember(s: dict[str, Any], action: dict[str, Any], keep: int = 200) -> None:
         s["pool_history"] = (list(s.get("pool_history") or []) + [action])[-keep:]
 
+    @staticmethod
+    def _pop_step(s: dict[str, Any], key: str) -> dict[str, Any] | None:
+        """The last step of the undo history `key` of state `s`, taken off it (None when it is empty)."""
+        history = list(s.get(key) or [])
+        if not history:
+            return None
+        step = history.pop()
+        s[key] = history
+        return step
+
     def can_undo_pool(self) -> bool:
         return bool(self.state.get("pool_history"))
 
@@ -1662,11 +1672,9 @@ class Workspace:
         and WorkspaceError says so (the undo deleted the example, and the correction with it)."""
         since = None
         with self._mutate() as s:
-            history = list(s.get("pool_history") or [])
-            if not history:
+            action = self._pop_step(s, "pool_history")
+            if action is None:
                 return None
-            action = history.pop()
-            s["pool_history"] = history
             pid = int(action["id"])
             now = next((ex for ex in s["labeled"] if ex.get("pool_id") == pid), None)
             if action["kind"] == "skip":
@@ -1793,11 +1801,9 @@ class Workspace:
         A whole page accepted by a slip had to be found and deleted row by row in the Label table. Returns what was
         done, or None when there is nothing to undo."""
         with self._mutate() as s:
-            history = list(s.get("accept_history") or [])
-            if not history:
+            step = self._pop_step(s, "accept_history")
+            if step is None:
                 return None
-            step = history.pop()
-            s["accept_history"] = history
             by_uid = {ex["uid"]: ex for ex in s["labeled"]}
             untouched = {e["uid"] for e in step["added"] if e["uid"] in by_uid and
                          [by_uid[e["uid"]]["label"], by_uid[e["uid"]].get("source")] == list(e["now"])}

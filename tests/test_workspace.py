@@ -759,13 +759,7 @@ def test_accept_refuses_a_pool_pair_without_one_of_its_texts(home, monkeypatch):
     left out (the Label page then asked to load the file it came from). It is refused, as labeling it one by one
     is, and nothing of the pick is labeled."""
     monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)  # freeze runs, train nothing
-    ws = W.Workspace("acchalf")
-    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
-    ws.save_upload("p.csv", csv_bytes([{"premise": f"p {i}", "hypothesis": f"h {i}"} for i in range(3)]))
-    ws.set_pool("p.csv", ["premise", "hypothesis"])
-    ws.set_template("{premise} ? {mask} , {hypothesis}")
-    ws.add_example({"premise": "a", "hypothesis": "b"}, "yes")
-    ws.add_example({"premise": "c", "hypothesis": "d"}, "no")
+    ws = pair_workspace("acchalf", "{premise} ? {mask} , {hypothesis}", 3)
     rid = ws.start_run("quick", check=False)
     unl = ws.run(rid).path / "data" / "unlabeled.parquet"  # a run of such a pool: row 1 without its hypothesis
     pd.read_parquet(unl).assign(hypothesis=["h 0", "", "h 2"]).to_parquet(unl)
