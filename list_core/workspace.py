@@ -924,7 +924,7 @@ class Workspace:
         if not (self.state.get("eval") and self.eval_path.exists()):
             return 0, 0
         ev = pd.read_parquet(self.eval_path)
-        cols = [c for c in self.field_map().values() if c in ev.columns]
+        cols = [c for c in columns_read(self.template_fields(), self.text_columns) if c in ev.columns]
         labels = ev["label"].fillna("").astype(str)
         counts = labels.map(fold).isin(class_lookup(self.state)) & (labels != "")
         if len(cols) > 1:  # a pair with one blank text measures nothing (runs leave it out)

@@ -2416,3 +2416,18 @@ def test_undo_takes_back_the_last_accept_or_correct_but_not_what_was_changed_sin
                                               "pool 1": ("pos", "accepted"), "pool 3": ("pos", "corrected")}
     assert ws.undo_accept() == "undid the last Accept: 2 examples removed, 0 labels restored"
     assert not ws.can_undo_accept()
+
+
+def test_evaluation_counts_do_not_fail_on_a_template_that_does_not_fit_the_columns(home):
+    """eval_label_counts read the template's field map, which refuses a one-field template over a pair pool: the
+    Data page's count of rows that measure accuracy raised instead of counting (the template's own warning says
+    what to fix)."""
+    ws = W.Workspace("evalfit")
+    ws.save_upload("p.csv", csv_bytes([{"premise": "x", "hypothesis": "y"}]))
+    ws.set_pool("p.csv", ["premise", "hypothesis"])
+    ws.set_classes(["no", "yes"], {"no": "No", "yes": "Yes"})
+    ws.save_upload("e.csv", csv_bytes([{"premise": "A", "hypothesis": "B", "label": "yes"},
+                                       {"premise": "C", "hypothesis": "", "label": "no"}]))
+    ws.set_eval("e.csv", "label", ["premise", "hypothesis"])
+    ws.set_template("{sentence} It was {mask}.")  # one field, two text columns
+    assert ws.eval_label_counts() == (1, 2)
