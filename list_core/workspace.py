@@ -1817,7 +1817,8 @@ class Workspace:
         since = len(step["added"]) + len(step["changed"]) - len(untouched) - restored
         line = (f"undid the last {step['what']}: {len(untouched)} example{'' if len(untouched) == 1 else 's'} "
                 f"removed, {restored} label{'' if restored == 1 else 's'} restored")
-        return line + (f"; {since} changed since were left as they are" if since else "")
+        return line + (f"; {since} changed since {'was' if since == 1 else 'were'} left as "
+                       f"{'it is' if since == 1 else 'they are'}" if since else "")
 
     # --- runs ---
     def run(self, run_id: str) -> RunDir:

@@ -2410,7 +2410,7 @@ def test_undo_takes_back_the_last_accept_or_correct_but_not_what_was_changed_sin
     one = next(e for e in ws.labeled if e["text"] == "pool 3")
     ws.edit_example(one["uid"], label="pos")  # changed since: stays
     assert ws.undo_accept() == ("undid the last Correct: 0 examples removed, 1 label restored; 1 changed since "
-                                "were left as they are")
+                                "was left as it is")
     assert {e["text"]: (e["label"], e["source"]) for e in W.Workspace("undoacc").labeled if
             e["text"].startswith("pool")} == {"pool 5": ("neg", "pool"), "pool 0": ("pos", "accepted"),
                                               "pool 1": ("pos", "accepted"), "pool 3": ("pos", "corrected")}
