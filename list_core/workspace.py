@@ -2770,7 +2770,8 @@ def check_label_words(words: Mapping[str, str], model: str = DEFAULT_MODEL) -> N
     """The Verbalizer's checks of the label words against the model's tokenizer (raises PromptError), with better
     advice for a word of several tokens: single-token words near it in the model's own input embeddings (read from
     a local checkpoint's safetensors, without loading the model), and the class name itself when it is one token
-    (the generic list starts with sentiment words, which fit few other tasks)."""
+    (the generic list starts with sentiment words, which fit few other tasks). The Verbalizer stops at the first
+    problem; the message names the others too: at 15 classes, three words that split took three saves to find."""
     from .prompts import PromptError, Verbalizer
 
     tok = load_tokenizer(model)
@@ -2779,7 +2780,7 @@ def check_label_words(words: Mapping[str, str], model: str = DEFAULT_MODEL) -> N
         return
     except PromptError as exc:
         if "use a single-token word" not in str(exc):
-            raise
+            raise PromptError(str(exc) + _more_word_problems(words, tok)) from None
         problem = exc
     embeddings = _input_embeddings(model)
     if embeddings is not None:
@@ -2806,7 +2807,27 @@ def check_label_words(words: Mapping[str, str], model: str = DEFAULT_MODEL) -> N
         name = str(first).strip()
         if one_token(first) and name.lower() not in used | offered:  # not twice: 'e.g. junk, ...; or ... 'junk''
             message += f"; or the class name itself, {name!r}, which is one token"
-    raise PromptError(message) from None
+    raise PromptError(message + _more_word_problems(words, tok)) from None
+
+
+def _more_word_problems(words: Mapping[str, str], tok: Any) -> str:
+    """The label-word problems after the first, in the Verbalizer's order (shared words, then words that are not
+    one token), as '. Also: ...' for its message; '' when there is one problem or a word is empty (asked first)."""
+    pairs = [(str(c), str(w).strip()) for c, w in words.items()]
+    if any(not w for _, w in pairs):
+        return ""
+    unk = getattr(tok, "unk_token_id", None)
+    found, seen = [], {}
+    for c, w in pairs:  # the Verbalizer's first problem is the first label whose word was seen before
+        if w.lower() in seen:
+            found.append(f"{seen[w.lower()]!r} and {c!r} share {w!r}")
+        else:
+            seen[w.lower()] = c
+    for c, w in pairs:
+        ids = tok(" " + w, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1 or ids[0] == unk:
+            found.append(f"{w!r} (label {c!r}) is not one token")
+    return f". Also: {'; '.join(found[1:])}" if len(found) > 1 else ""
 
 
 @functools.lru_cache(maxsize=4)

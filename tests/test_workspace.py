@@ -1447,6 +1447,29 @@ def test_a_label_word_of_several_tokens_gets_the_advice_start_would_give(home):
     assert "e.g. junk," in str(named.value) and "class name itself" not in str(named.value)
 
 
+def test_every_label_word_problem_is_named_at_once(home):
+    """15 classes with three words that split: the message named the first only, and each fix took another save."""
+    from list_core.prompts import PromptError
+
+    words = {"adventure": "adventure", "belles_lettres": "belles lettres", "news": "news", "lore": "scifi",
+             "science_fiction": "science fiction"}
+    with pytest.raises(PromptError) as split:
+        W.check_label_words(words)
+    message = str(split.value)
+    assert message.startswith("label word 'belles lettres' (label 'belles_lettres') splits")
+    assert message.endswith(". Also: 'scifi' (label 'lore') is not one token; 'science fiction' (label "
+                            "'science_fiction') is not one token")
+    with pytest.raises(PromptError) as shared:  # a shared word first (the Verbalizer's order), then the rest
+        W.check_label_words({**words, "news": "adventure"})
+    assert str(shared.value).startswith("labels 'adventure' and 'news' share the label word 'adventure'")
+    assert str(shared.value).endswith(". Also: 'belles lettres' (label 'belles_lettres') is not one token; 'scifi' "
+                                      "(label 'lore') is not one token; 'science fiction' (label 'science_fiction') "
+                                      "is not one token")
+    with pytest.raises(PromptError) as one:  # one problem: no 'Also'
+        W.check_label_words({"adventure": "adventure", "science_fiction": "science fiction"})
+    assert "Also" not in str(one.value)
+
+
 def test_prompt_problems_say_what_start_would_refuse(home):
     ws = ready_workspace(n=2)
     assert ws.prompt_problems() == []
