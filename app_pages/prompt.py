@@ -161,10 +161,12 @@ with st.expander("Zero-shot check: how the untrained model scores your label wor
         with errors(), st.spinner("Loading the model..."):
             fields = parsed.fields
             fmap = field_map_of(fields)
-            rows = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]} for ex in w.labeled[:64]]
+            rows = [{**{f: ex.get(c, "") for f, c in fmap.items()}, "label": ex["label"]}
+                    for ex in w.zero_shot_examples(64)]
             frame, acc, head = zero_shot_check(template, words, rows, model, max_len)
             if not head:
                 st.warning("This model has no trained masked-LM head (the embedded MiniLM is a sentence encoder), "
                            "so zero-shot scores are close to chance; training learns the head.")
-            st.metric("Zero-shot accuracy", f"{acc:.1%}")
+            st.metric("Zero-shot accuracy", f"{acc:.1%}", help=f"On {len(rows)} labeled examples, taken in turn "
+                      "from each class (at most 64).")
             st.dataframe(frame, hide_index=True, width="stretch")

@@ -402,6 +402,33 @@ def test_prompt_page_preview_and_warnings(home):
 
 
 
+def test_zero_shot_check_reads_every_class(home, monkeypatch):
+    """15 classes labeled class by class (a paste per class): the check read the first 64 examples, the first 9
+    classes', and its accuracy left 'news' to 'science_fiction' out."""
+    import pandas as pd
+
+    classes = ["adventure", "belles_lettres", "editorial", "fiction", "government", "hobbies", "humor", "learned",
+               "lore", "mystery", "news", "religion", "reviews", "romance", "science_fiction"]
+    ws = W.Workspace("zs15")
+    ws.set_classes(classes, {c: c.split("_")[0] for c in classes})
+    for c in classes:
+        ws.paste_lines("\n".join(f"a {c} text number {i}" for i in range(8)), c)
+    seen = []
+
+    def fake_check(template, words, rows, model, max_len):
+        seen.extend(rows)
+        return pd.DataFrame(rows), 0.5, False
+
+    monkeypatch.setattr(W, "zero_shot_check", fake_check)
+    at = app("zs15", "app_pages/prompt.py")
+    at.button(key="zs_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(seen) == 64 and {r["label"] for r in seen} == set(classes)
+    counts = pd.Series([r["label"] for r in seen]).value_counts()
+    assert counts.max() - counts.min() <= 1  # in turn: 4 or 5 of each
+    assert "64 labeled examples" in next(m for m in at.metric if m.label == "Zero-shot accuracy").help
+
+
 def test_prompt_preview_uses_the_next_runs_token_budget(home):
     """The Prompt page had a 'Token budget' slider that changed the preview only: training used the preset's
     max_length. The preview now says, and uses, the budget the Train page's settings give the next run."""
