@@ -6,8 +6,8 @@ import streamlit as st
 from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, filter_pseudo, inspect_filters,
                                  inspect_filters_to_keep, never_drawn, page_of, pseudo_label_audit,
                                  unweighted_words, with_gold)
-from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, pseudo_labels, show_flash,
-                           ws)
+from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, plain, pseudo_labels,
+                           show_flash, ws)
 
 st.title("Inspect")
 w = ws()
@@ -64,20 +64,28 @@ zero = g2.checkbox("Rejected only", key="insp_zero", on_change=keep_filters, dis
                    help=no_weights or "Weight 0: the examples the meta re-weighting rejected.")
 sort = g3.selectbox("Sort by", INSPECT_SORTS, key="insp_sort", on_change=keep_filters)
 asc = g4.checkbox("Ascending", key="insp_asc", on_change=keep_filters)
-audit = pseudo_label_audit(frame[frame["iteration"] == it])
+# On the classes picked above when some are (15 classes: which one's pseudo-labels are wrong?); the headline said
+# 'these pseudo-labels' of the whole iteration under a filter on one class.
+in_iteration = frame[frame["iteration"] == it]
+checked = pseudo_label_audit(in_iteration)  # None: this run has no file label to check against
+audit = pseudo_label_audit(in_iteration[in_iteration["pseudo_label"].isin(labels)]) if checked and labels else checked
 # Rows without a weight were seen only in the warm-up, or, when the student's steps draw fewer rows than the
 # iteration's sample, not drawn at all: how many is known from the run's config.
 run_config = w.run(rid).settings()
 never = never_drawn(run_config, int((frame["iteration"] == it).sum()))
 reweighted = bool(run_config.get("reweight", True))
-if audit:
-    summary = audit_view(audit, never, reweighted)
-    st.info(summary["headline"])
-    for col, (label, value, why) in zip(st.columns(len(summary["parts"]) or 1), summary["parts"]):
-        col.metric(label, value, help=why)
-    if summary["details"]:
-        with st.expander("Did the larger weights go to the right pseudo-labels?"):
-            st.markdown(summary["details"])
+if checked:
+    if audit:
+        summary = audit_view(audit, never, reweighted, labels)
+        st.info(summary["headline"])
+        for col, (label, value, why) in zip(st.columns(len(summary["parts"]) or 1), summary["parts"]):
+            col.metric(label, value, help=why)
+        if summary["details"]:
+            with st.expander("Did the larger weights go to the right pseudo-labels?"):
+                st.markdown(summary["details"])
+    else:  # the classes picked have no pseudo-label with a file label in this iteration
+        st.info(plain(f"No pseudo-label {', '.join(map(repr, labels))} of iteration {it} has a file label to check "
+                      "it against."))
     wrong = st.checkbox("Wrong pseudo-labels only", key="insp_wrong", on_change=keep_filters,
                         help="Rows whose pseudo-label differs from the pool file's own label.")
     listed = frame[frame["right"].eq(False)] if wrong else frame
@@ -173,7 +181,7 @@ sample = sample.assign(snippet=sample["text"].str.slice(0, 120),
 # A marker shape per class only while shapes stay apart (and the legend short): 15 classes x right / wrong would be
 # 30 legend entries over a handful of shapes. Past 10 classes the colours come from a 24-colour palette.
 n_classes = sample["pseudo_label"].nunique()
-fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label_is" if audit else "pseudo_label",
+fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label_is" if checked else "pseudo_label",
                  symbol="pseudo_label" if n_classes <= 4 else None,
                  color_discrete_map={"right": "#2e7d32", "wrong": "#c62828", "unknown": "#9e9e9e"},
                  color_discrete_sequence=class_colors(n_classes),

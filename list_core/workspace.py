@@ -3151,21 +3151,24 @@ def unweighted_words(n_unweighted: int, n_never_drawn: int = 0) -> str:
     return f"{n_unweighted - never:,} seen only in the warm-up, {never:,} never drawn by the student"
 
 
-def audit_view(audit: Mapping[str, Any], never_drawn: int = 0, reweighted: bool = True) -> dict[str, Any]:
+def audit_view(audit: Mapping[str, Any], never_drawn: int = 0, reweighted: bool = True,
+               picked: Sequence[str] = ()) -> dict[str, Any]:
     """`pseudo_label_audit` laid out for the Inspect page, where the one box of bullets was dense for a non-expert:
     a headline (the share right and whether the rejected ones were the wrong ones), one figure per group of
     pseudo-labels `(label, value, help)`, and the comparisons of weights as details to open. `never_drawn`: how
     many rows the student never drew (`never_drawn`), counted among those without a weight, not as warm-up rows.
     `reweighted`: False for a run trained with re-weighting off, whose pseudo-labels have no weight at all (they
-    read 'Warm-up only', the engine's name for plain distillation steps)."""
+    read 'Warm-up only', the engine's name for plain distillation steps). `picked`: the pseudo-labels the audit was
+    made on (the page's Pseudo-label filter), named in the headline; none: the whole iteration."""
+    these = f"the pseudo-labels {', '.join(map(repr, picked))}" if picked else "these pseudo-labels"
     if not reweighted:
-        return {"headline": f"**{audit['accuracy']:.1%} of these pseudo-labels are right**, checked against the pool "
+        return {"headline": f"**{audit['accuracy']:.1%} of {these} are right**, checked against the pool "
                             f"file's own labels ({audit['n']:,} with a known label). This run trained its student "
                             "without meta re-weighting (reweight off), so no pseudo-label has a weight.",
                 "parts": [(f"Not re-weighted · {audit['n']:,}", f"{audit['accuracy']:.0%} right",
                            "The student learned from every pseudo-label it drew by plain distillation.")],
                 "details": ""}
-    headline = (f"**{audit['accuracy']:.1%} of these pseudo-labels are right**, checked against the pool file's own "
+    headline = (f"**{audit['accuracy']:.1%} of {these} are right**, checked against the pool file's own "
                 f"labels ({audit['n']:,} with a known label).")
     rejection = _rejection_sentence(audit)
     if rejection:

@@ -533,6 +533,32 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     assert any("This run has no file labels" in c.value for c in at.caption)
 
 
+def test_inspect_audit_follows_the_pseudo_label_filter(home):
+    """15 classes, one picked under Pseudo-label to see how its pseudo-labels fare: the headline still said
+    '62.5% of these pseudo-labels are right' of the whole iteration, and the figures were the iteration's."""
+    from test_workspace import fake_run
+
+    ws = prepared("ipf")
+    fake_run(ws, "r1", gold=["pos", "neg", "pos", "pos", "neg", "pos", "neg", "pos", None, None])
+    at = app("ipf", "app_pages/inspect_run.py", run="r1")
+    at.multiselect(key="insp_labels").set_value(["pos"]).run()
+    no_errors(at)
+    # pos: rows 1, 3, 5, 7 (1 wrong and rejected, the kept three right)
+    assert at.info[0].value.startswith("**75.0% of the pseudo-labels 'pos' are right**, checked against the pool "
+                                       "file's own labels (4 with a known label).")
+    assert [(m.label, m.value) for m in at.metric] == [("Kept (weight > 0) · 3", "100% right"),
+                                                        ("Rejected (weight 0) · 1", "0% right")]
+    at.multiselect(key="insp_labels").set_value([]).run()
+    assert at.info[0].value.startswith("**62.5% of these pseudo-labels are right**")
+    # A class with no pseudo-label of known file label in the iteration: said, not 'this run has no file labels'.
+    fake_run(ws, "r2", gold=["pos", None, "pos", None, "neg", None, "neg", None, None, None])
+    at = app("ipf", "app_pages/inspect_run.py", run="r2")
+    at.multiselect(key="insp_labels").set_value(["pos"]).run()
+    no_errors(at)
+    assert [i.value for i in at.info] == ["No pseudo-label 'pos' of iteration 1 has a file label to check it against."]
+    assert not any("no file labels" in c.value for c in at.caption)
+
+
 def test_inspect_shows_the_newest_iteration_of_a_run_picked_or_finished_since(home):
     """The iteration picker kept its value: another run picked above, or an iteration that finished while the
     newest was shown, left the page (its audit, its Accept) on an old iteration. An older one picked stays."""
