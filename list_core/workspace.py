@@ -1244,12 +1244,13 @@ class Workspace:
                 if not ln.strip():
                     continue
                 parts = ln.split("\t", len(cols))
-                if len(cols) > 1 and "\t" in parts[-1]:
-                    # A pair line with a column too many (a spreadsheet's id, say): kept, the tab and the extra
-                    # column went into the last text without a word.
+                if "\t" in parts[-1]:
+                    # A line with a column too many (a spreadsheet's id, say: 'class<TAB>text<TAB>cf22'): kept, the
+                    # tab and the extra column went into the (last) text without a word.
                     raise WorkspaceError(f"line {number} ({ln[:40]!r}) has {ln.count(chr(9)) + 1} tab-separated "
-                                         f"parts; write {shape} (or class<TAB>{shape}), one text per column. "
-                                         "Nothing was added")
+                                         f"parts; write {shape} (or class<TAB>{shape})"
+                                         + (", one text per column" if len(cols) > 1 else
+                                            ", without other columns (an id, say)") + ". Nothing was added")
                 lab = label
                 if len(parts) == len(cols) + 1:
                     head, parts = parts[0], parts[1:]

@@ -1157,6 +1157,20 @@ def test_paste_refuses_a_pair_line_with_a_column_too_many(home):
     assert [(ex["hypothesis"], ex["label"]) for ex in W.Workspace("pp4").labeled] == [("An animal moves.", "yes")]
 
 
+def test_paste_refuses_a_line_with_a_column_too_many(home):
+    """Rows copied from the bundled Brown sample in a spreadsheet, 'label<TAB>text<TAB>doc': each was added with
+    'text<TAB>cf22' as its text (the doc id glued on, so no longer the pool's text); refused, nothing added."""
+    ws = W.Workspace("p1c")
+    ws.set_classes(["lore", "editorial"])
+    block = "lore\tBut an enemy grenade hit Carroll .\tcf22\neditorial\tAlso , many working wives .\tcb16"
+    with pytest.raises(W.WorkspaceError, match=r"line 1 \('lore\\tBut an enemy .*'\) has 3 tab-separated parts; "
+                                               r"write text \(or class<TAB>text\), without other columns \(an id, "
+                                               r"say\)\. Nothing was added"):
+        ws.paste_lines(block, None)
+    assert W.Workspace("p1c").labeled == []
+    assert ws.paste_lines("lore\tBut an enemy grenade hit Carroll .", None)["added"] == 1
+
+
 def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
     ws = W.Workspace("paste")
     ws.set_classes(["neg", "pos"])
