@@ -1254,6 +1254,12 @@ class Workspace:
                 lab = label
                 if len(parts) == len(cols) + 1:
                     head, parts = parts[0], parts[1:]
+                    if fold(head) not in folded and fold(parts[-1]) in folded:
+                        # 'text<TAB>label', the order of the columns of most labeled files (the bundled samples'):
+                        # the message read the whole text twice as a class name to fix.
+                        raise WorkspaceError(
+                            f"line {number} ({ln[:40]!r}) ends with the class {folded[fold(parts[-1])]!r} after a "
+                            f"tab: write class<TAB>{shape}, the class first. Nothing was added")
                     if fold(head) not in folded:
                         raise WorkspaceError(
                             f"line {number} starts with {head.strip()!r} and a tab, but {head.strip()!r} is not one of "

@@ -1171,6 +1171,22 @@ def test_paste_refuses_a_line_with_a_column_too_many(home):
     assert ws.paste_lines("lore\tBut an enemy grenade hit Carroll .", None)["added"] == 1
 
 
+def test_paste_says_the_class_goes_first_when_it_comes_last(home):
+    """'text<TAB>label', the column order of the bundled samples copied from a spreadsheet: the message named the
+    whole text, twice, as a class name to fix ('starts with '<text>' and a tab, but '<text>' is not one of the
+    classes')."""
+    ws = W.Workspace("plast")
+    ws.set_classes(["lore", "editorial"])
+    text = "But an enemy grenade hit Carroll in the head and detonated simultaneously ."
+    with pytest.raises(W.WorkspaceError) as err:
+        ws.paste_lines(f"editorial\tAlso , many working wives .\n{text}\tLore", None)
+    assert str(err.value) == ("line 2 ('But an enemy grenade hit Carroll in the ') ends with the class 'lore' after a "
+                              "tab: write class<TAB>text, the class first. Nothing was added")
+    assert W.Workspace("plast").labeled == []
+    with pytest.raises(W.WorkspaceError, match="starts with 'postive' and a tab"):  # a typo in a class first: as before
+        ws.paste_lines("postive\tgreat fun", None)
+
+
 def test_paste_maps_class_case_refuses_unknown_class_and_skips_duplicates(home):
     ws = W.Workspace("paste")
     ws.set_classes(["neg", "pos"])
