@@ -974,11 +974,18 @@ class Workspace:
                                  "(Data page) or choose another label column")
         candidates = pool[free]
         # Exactly `want` rows, stratified: each label's share rounded down, the rows left over going to the largest
-        # remainders (a per-class rounding of the fraction held out 45 rows when 40 were asked at 15 classes).
+        # remainders (a per-class rounding of the fraction held out 45 rows when 40 were asked at 15 classes). Two
+        # of each class first (one when it has one row left), so that every class is measured: by share alone, a
+        # class of 4 rows beside one of 400 got none of 20 rows, and accuracy never read it.
         sizes = labels[free].value_counts().sort_index()
         exact = sizes * want / len(candidates)
         quota = exact.astype(int)
         quota[(exact - quota).sort_values(ascending=False, kind="stable").index[:want - int(quota.sum())]] += 1
+        floor = sizes.clip(upper=2)
+        for c in quota.index[quota < floor]:  # the rows a starved class gets come from the largest quota
+            for _ in range(int(floor[c] - quota[c])):
+                quota[quota.idxmax()] -= 1
+                quota[c] += 1
         held = pd.concat([candidates[labels[free] == c].sample(n=int(k), random_state=int(seed))
                           for c, k in quota.items() if k])
         cols = [c for c in self.text_columns if c in pool.columns]

@@ -907,6 +907,21 @@ def test_hold_out_with_many_classes_holds_out_the_rows_asked_and_says_why_too_fe
     assert len(ev) == 40 and len(ws.pool()) == 860 and set(ev["label"].value_counts()) == {2, 3}
 
 
+def test_hold_out_measures_every_class_however_small(home):
+    """A class of 4 pool rows beside one of 400: stratified by share alone it got none of 20 rows held out, so no run
+    measured it (the page's floor of two rows per class says 'so each class is measured'). Two of each class now,
+    taken from the largest share; the counts of classes not starved stay as they were."""
+    ws = W.Workspace("hosmall")
+    rows = ([{"text": f"a {i}", "label": "a"} for i in range(400)] + [{"text": f"b {i}", "label": "b"} for i in range(4)]
+            + [{"text": f"c {i}", "label": "c"} for i in range(40)])
+    ws.save_upload("p.csv", csv_bytes(rows))
+    ws.set_pool("p.csv", ["text"], label_column="label")
+    ws.set_classes(["a", "b", "c"])
+    assert "(a 16, b 2, c 2)" in ws.hold_out_eval(20)
+    assert pd.read_parquet(ws.eval_path)["label"].value_counts().to_dict() == {"a": 16, "b": 2, "c": 2}
+    assert "(a 200, b 2, c 20)" in ws.hold_out_eval(300)  # 222 (half the rows): b's share is 2 already
+
+
 def test_hold_out_is_refused_while_a_class_has_no_labeled_pool_row(home):
     """The spam sample with the classes 'Spam, not spam': 'ham' matches no class, and Hold out made an evaluation set
     of 199 'Spam' rows and no 'not spam' one, so a model answering 'Spam' to everything read 100% accurate. It is
