@@ -28,7 +28,9 @@ gold = w.run_gold(rid)  # the pool file's own labels, when a label column was ch
 gold = dict(zip(gold, w.current_class_names(gold.values())))
 frame = with_gold(frame, gold)
 iterations = sorted(int(i) for i in frame["iteration"].unique())
-f1, f2, f3, f4 = st.columns([1, 2, 2, 2])
+# The Pseudo-label filter gets the row's width: its box shows the classes picked on one line, and a quarter of the
+# page showed one or two of 15 class names (the others scrolled out of sight, still filtering).
+f1, f2 = st.columns([1, 6])
 # The newest iteration unless an older one of this run was picked: the picker keeps its value, so another run
 # picked above, or an iteration finished while the newest was shown, used to leave it on an old iteration.
 drawn_for = st.session_state.get("insp_iter_for")  # (run, its newest iteration) when the picker was last drawn
@@ -54,6 +56,7 @@ def keep_filters() -> None:
 labels = f2.multiselect("Pseudo-label", options, key="insp_labels", on_change=keep_filters)
 # A run trained without meta re-weighting (reweight off) has no weight at all: nothing to range over or reject.
 weighted = bool(frame["weight"].notna().any())
+f3, f4 = st.columns(2)
 no_weights = None if weighted else "This run trained its student without meta re-weighting: no weights."
 wr = f3.slider("Weight range", 0.0, wmax, key="insp_wr", on_change=keep_filters, disabled=not weighted,
                help=no_weights)

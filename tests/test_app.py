@@ -559,6 +559,19 @@ def test_inspect_audit_follows_the_pseudo_label_filter(home):
     assert not any("no file labels" in c.value for c in at.caption)
 
 
+def test_inspect_pseudo_label_filter_has_the_row_to_itself(home):
+    """Its box shows the picked classes on one line: in a quarter of the page it showed one or two of 15 class names
+    (news, science_fiction picked: only science_fiction was in sight), the others scrolled away but filtering."""
+    from test_workspace import fake_run
+
+    ws = prepared("iwide")
+    fake_run(ws, "r1")
+    at = app("iwide", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    column = next(c for c in at.columns if any(m.key == "insp_labels" for m in c.multiselect))
+    assert column.weight >= 0.8  # of the row (it was 2 / 7)
+
+
 def test_inspect_shows_the_newest_iteration_of_a_run_picked_or_finished_since(home):
     """The iteration picker kept its value: another run picked above, or an iteration that finished while the
     newest was shown, left the page (its audit, its Accept) on an old iteration. An older one picked stays."""
