@@ -34,6 +34,18 @@ if st.button("Save classes", key="save_classes"):
         st.rerun()
 if len(w.classes) < 2:
     st.info("Define at least two classes to start labeling.")
+    from_file = w.label_column_classes()
+    if from_file:  # the pool's label column names them: one click, spelled as the file spells them
+
+        def use_file_classes() -> None:
+            try:
+                w.set_classes(from_file, expected=shown)
+                st.session_state["classes_reset"] = True  # the box shows them
+            except USER_ERRORS as exc:
+                flash(str(exc), "error")
+
+        st.button(f"Use the pool's {len(from_file)} label values as the classes", key="classes_from_file",
+                  on_click=use_file_classes, help=plain(", ".join(from_file)))
     st.stop()
 
 counts = w.class_counts()

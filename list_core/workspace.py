@@ -561,6 +561,18 @@ class Workspace:
                 aliases[value] = cls
             s["label_aliases"] = aliases
 
+    def label_column_classes(self, limit: int = 30) -> list[str]:
+        """The distinct values of the pool file's label column (spaces trimmed, blanks left out, sorted), to offer as
+        the classes: with 15 genres in the file the person typed all 15 names, and 'Science Fiction' for the file's
+        'science_fiction' then needed matching by hand. [] without a label column, with fewer than two values, or
+        with more than `limit` (most likely not a label column)."""
+        pool = self.pool()
+        if "gold" not in pool.columns:
+            return []
+        found = pool["gold"].dropna().astype(str).str.strip()
+        values = sorted(set(found[found != ""]), key=lambda v: (fold(v), v))
+        return values if 2 <= len(values) <= limit else []
+
     def unmatched_label_values(self, limit: int = 30) -> list[tuple[str, int]]:
         """Label values of the pool's label column and of the evaluation set that are no class and matched to none,
         with their row counts, most frequent first (at most `limit`): what the Data page offers to match."""

@@ -1817,3 +1817,17 @@ def test_inspect_undo_takes_back_the_last_accept(home):
     no_errors(at)
     assert any("undid the last Accept: 3 examples removed" in x.value for x in at.success)
     assert len(W.Workspace("undo_i").labeled) == before and at.button(key="insp_undo").disabled
+
+
+def test_label_page_offers_the_label_columns_values_as_the_classes(home):
+    ws = W.Workspace("lcc")
+    ws.save_upload("p.csv", pd.DataFrame([{"text": f"t {i}", "genre": ["news", "lore", "humor"][i % 3]}
+                                          for i in range(9)]).to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["text"], "genre")
+    at = app("lcc", "app_pages/label.py")
+    no_errors(at)
+    at.button(key="classes_from_file").click().run()
+    no_errors(at)
+    assert W.Workspace("lcc").classes == ["humor", "lore", "news"]
+    assert at.text_input(key="classes_text").value == "humor, lore, news"
+    assert not [b for b in at.button if b.key == "classes_from_file"]

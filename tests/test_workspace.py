@@ -2499,3 +2499,17 @@ def test_evaluation_counts_do_not_fail_on_a_template_that_does_not_fit_the_colum
     ws.set_eval("e.csv", "label", ["premise", "hypothesis"])
     ws.set_template("{sentence} It was {mask}.")  # one field, two text columns
     assert ws.eval_label_counts() == (1, 2)
+
+
+def test_the_label_columns_values_are_offered_as_the_classes(home):
+    """With 15 genres in the pool file's label column the person typed all 15 class names (and 'Science Fiction'
+    for the file's 'science_fiction' needed matching by hand). The values are offered as they are spelled; none
+    without a label column, or with more values than a class list holds."""
+    ws = W.Workspace("fromfile")
+    rows = [{"text": f"t {i}", "genre": [" news", "lore", "science_fiction", ""][i % 4]} for i in range(12)]
+    ws.save_upload("p.csv", csv_bytes(rows))
+    ws.set_pool("p.csv", ["text"])
+    assert ws.label_column_classes() == []
+    ws.set_pool("p.csv", ["text"], "genre")
+    assert ws.label_column_classes() == ["lore", "news", "science_fiction"]
+    assert ws.label_column_classes(limit=2) == []
