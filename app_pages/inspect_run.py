@@ -175,6 +175,8 @@ a4.button("Undo", key="insp_undo", disabled=not w.can_undo_accept(), on_click=un
           help="Take back the last Accept or Correct (labels changed since stay as they are).")
 
 cur = frame[frame["iteration"] == it]
+if labels:  # as the table and the audit: the classes picked under Pseudo-label only
+    cur = cur[cur["pseudo_label"].isin(labels)]
 if not weighted:  # nothing to plot against: the confidence chart would be empty
     st.stop()
 sample = cur.sample(min(len(cur), 5000), random_state=0) if len(cur) > 5000 else cur
@@ -191,6 +193,7 @@ fig = px.scatter(sample, x="confidence", y="weight", color="pseudo_label_is" if 
                  hover_data={"snippet": True, "id": True, "pseudo_label": True},
                  labels={"pseudo_label_is": "pseudo-label is", "pseudo_label": "pseudo-label"},
                  title="Confidence vs learned weight"
+                 + (f" of the pseudo-labels {', '.join(map(repr, labels))}" if labels else "")
                  + (" (5,000-point sample)" if len(cur) > 5000 else ""))
 fig.update_layout(height=380, margin=dict(t=40, b=10))
 st.plotly_chart(fig, width="stretch", key="insp_scatter")

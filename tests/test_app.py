@@ -1831,3 +1831,28 @@ def test_label_page_offers_the_label_columns_values_as_the_classes(home):
     assert W.Workspace("lcc").classes == ["humor", "lore", "news"]
     assert at.text_input(key="classes_text").value == "humor, lore, news"
     assert not [b for b in at.button if b.key == "classes_from_file"]
+
+
+def test_inspect_scatter_follows_the_pseudo_label_filter(home):
+    """With classes picked under Pseudo-label the table and the audit showed those classes only, while the
+    confidence / weight chart beside them still plotted the whole iteration."""
+    ws = prepared("scat")
+    fake_done_run(ws, "r1")
+    at = app("scat", "app_pages/inspect_run.py", run="r1")
+
+    def plotted():
+        spec = json.loads(next(c for c in at.get("plotly_chart") if "Confidence vs learned weight" in
+                               c.proto.spec).proto.spec)
+        def points(x):  # plotly writes numeric arrays as base64 with their dtype
+            if isinstance(x, dict):
+                import base64
+
+                import numpy as np
+                return len(np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]))
+            return len(x or [])
+        return spec["layout"]["title"]["text"], sum(points(t.get("x")) for t in spec["data"])
+
+    assert plotted() == ("Confidence vs learned weight", 10)
+    at.multiselect(key="insp_labels").set_value(["pos"]).run()
+    no_errors(at)
+    assert plotted() == ("Confidence vs learned weight of the pseudo-labels 'pos'", 5)
