@@ -2341,10 +2341,12 @@ class Workspace:
                  f"{_fmt(last.get('macro_f1'))} "
                  f"(iteration {last.get('iteration', 'n/a')})",
                  f"- Trust: {(run_accuracy_readout(run, advice=False) or ('', 'not measured'))[1]}", "",
-                 "## Metrics per iteration", "", "| iteration | accuracy | macro-F1 | mean weight |",
-                 "|---|---|---|---|"]
+                 # The share the re-weighting rejected, not the mean weight: weights average 1 per batch by
+                 # construction, so the mean read 1.000 beside half the pseudo-labels rejected.
+                 "## Metrics per iteration", "",
+                 "| iteration | accuracy | macro-F1 | pseudo-labels rejected (weight 0) |", "|---|---|---|---|"]
         lines += [f"| {m.get('iteration')} | {_fmt(m.get('accuracy'))} | {_fmt(m.get('macro_f1'))} | "
-                  f"{_fmt(m.get('mean_weight'))} |" for m in metrics]
+                  f"{_share(m.get('zero_weight_share'))} |" for m in metrics]
         fields = self.run_fields(run_id)
         example = "'some text'" if len(fields) == 1 else "{" + ", ".join(f"'{f}': '...'" for f in fields) + "}"
         lines += ["", "## Use", "",
@@ -2710,6 +2712,11 @@ def _unfinished_line(state: str | None, iteration: Any, iterations: Any) -> str 
                                                                                                  "did not finish")
     return f"- Unfinished run: the run {word} after iteration {iteration} of {iterations}; this model is that " \
            f"iteration's{teacher}"
+
+
+def _share(x: Any) -> str:
+    """A share as a percentage for the model card; 'n/a' where there is none (the teacher's iteration 0)."""
+    return f"{100 * x:.1f}%" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
 
 
 def _fmt(x: Any) -> str:

@@ -2513,3 +2513,16 @@ def test_the_label_columns_values_are_offered_as_the_classes(home):
     ws.set_pool("p.csv", ["text"], "genre")
     assert ws.label_column_classes() == ["lore", "news", "science_fiction"]
     assert ws.label_column_classes(limit=2) == []
+
+
+def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
+    """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
+    by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
+    ws = W.Workspace("cardshare")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    run = fake_run(ws, "r1")
+    run.append_metrics({"iteration": 1, "accuracy": 0.8, "macro_f1": 0.75, "mean_weight": 1.0,
+                        "zero_weight_share": 0.483, "seconds": 2.0})
+    card = ws.model_card("r1").splitlines()
+    assert "| iteration | accuracy | macro-F1 | pseudo-labels rejected (weight 0) |" in card
+    assert "| 0 | 0.600 | 0.550 | n/a |" in card and "| 1 | 0.800 | 0.750 | 48.3% |" in card
