@@ -164,6 +164,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         say(rep.summary())
         unlabeled = _whole_pairs(_rows(ds, rename), template.fields, "unlabeled", say)
     labeled_rows = _whole_pairs(_rows(labeled, rename), template.fields, "labeled", say)
+    # The trainer refuses this too, but only once the run directory exists: it would then hold a failed run and
+    # block the same --out.
+    have = {str(r.get("label")).strip() for r in labeled_rows}
+    missing = [lab for lab in labels if lab not in have]
+    if missing:
+        raise ConfigError(f"no labeled example for class(es) {missing} in {args.labeled}; label at least one per "
+                          "class, or take the class out of --verbalizer")
     eval_rows, left_out = None, 0
     if args.eval:
         ds, rep = load_examples(args.eval, text_columns=columns, label_column=args.label_column, labels=labels)

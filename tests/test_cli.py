@@ -502,3 +502,15 @@ def test_pair_rows_without_one_of_their_texts_are_left_out_and_get_no_prediction
     assert "2 input rows with a blank premise or hypothesis: no prediction" in capsys.readouterr().err
     frame = pd.read_csv(pred)
     assert len(frame) == 4 and frame["prediction"][0] in {"neg", "pos"} and frame["prediction"][1:].isna().all()
+
+
+def test_a_class_without_labeled_rows_is_refused_before_the_run_directory(tmp_path, files, saved_model_dir, capsys):
+    """`--verbalizer` naming a class that no labeled row has (a typo, or a class not labeled yet) was refused only
+    by the trainer, after the run directory was made: it held a failed run, so the same `--out` was refused with
+    'already holds a run' once the verbalizer was fixed. It is refused before anything is written."""
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    code = main(train_args(saved_model_dir, labeled, unlabeled, out, verbalizer="neg=terrible,pos=great,meh=good"))
+    assert_one_line_error(capsys, code, "no labeled example for class(es)", "meh")
+    assert code == 2 and not out.exists()
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0  # the same --out, fixed
