@@ -514,3 +514,26 @@ def test_a_class_without_labeled_rows_is_refused_before_the_run_directory(tmp_pa
     assert_one_line_error(capsys, code, "no labeled example for class(es)", "meh")
     assert code == 2 and not out.exists()
     assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0  # the same --out, fixed
+
+
+def test_a_model_that_is_not_a_masked_lm_is_refused_before_the_run_directory(tmp_path, files, saved_model_dir,
+                                                                              capsys):
+    """README: a model that is 'not a masked LM' gives a clear error. A local decoder (GPT-2) with a tokenizer
+    passed the command's tokenizer check, so the run directory was made and the run failed at the model's load: its
+    --out then held a failed run. It is refused before anything is written, naming the model's type."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    gpt = tmp_path / "tiny-gpt"
+    tok = AutoTokenizer.from_pretrained(saved_model_dir)
+    GPT2LMHeadModel(GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=tok.vocab_size)).save_pretrained(gpt)
+    tok.save_pretrained(gpt)
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    code = main(train_args(gpt, labeled, unlabeled, out))
+    assert_one_line_error(capsys, code, "gpt2", "not a masked language model")
+    assert code == 2 and not out.exists()
+    tokenizer_only = tmp_path / "tokenizer-only"  # tokenizer files, no model config
+    tok.save_pretrained(tokenizer_only)
+    code = main(train_args(tokenizer_only, labeled, unlabeled, out))
+    assert_one_line_error(capsys, code, "tokenizer-only", "no readable model config.json")
+    assert code == 2 and not out.exists()
