@@ -291,11 +291,49 @@ class ProgressBar:
             self.bar = None
 
 
+def _say_run_state(path: Path) -> None:
+    """A run directory that is not done (still training, failed, stopped, interrupted) predicts with the model of
+    its last finished iteration, which is said; with none finished there is nothing to predict with. A save()
+    directory has no status.json and is left to the loader."""
+    import json
+
+    from .config import ConfigError
+    from .runs import ACTIVE_STATES, RunDir
+
+    run = RunDir(path)
+    if not run.status_path.exists() or not run.config_path.exists():
+        return
+    status = run.status()
+    state = status.get("state")
+    if state == "done":
+        return
+    how = "still " + str(state) if state in ACTIVE_STATES else str(state)
+    why = f" ({status['error']})" if status.get("error") and state != "cancelled" else ""
+    if not run.model_path.exists():
+        then = ("wait for its first iteration to finish" if state in ACTIVE_STATES else
+                "fix what failed and start a new run" if state == "failed" else
+                f"resume it with `python -m list_core train --out {run.path} --resume`")
+        raise ConfigError(f"{run.path} is {how}{why} and no iteration has finished, so it has no model to predict "
+                          f"with yet; {then}")
+    iteration = None
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(run.model_path), "pt") as handle:
+            iteration = json.loads((handle.metadata() or {}).get("metadata") or "{}").get("iteration")
+    except Exception:  # noqa: BLE001 - a damaged file is said by the loader
+        pass
+    which = f"iteration {iteration}, the last one that finished" if iteration is not None else \
+        "the model of its last finished iteration"
+    print(f"note: {run.path} is {how}{why}: predicting with {which}", file=sys.stderr)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from .classifier import ListClassifier
     from .data import load_examples, read_table, write_table
     from .runs import read_json
 
+    _say_run_state(Path(args.run))
     clf = ListClassifier.load(args.run, device=args.device)
     # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
     # Written as JSON, the input's own numbers and booleans stay numbers and booleans (not "1", "true").

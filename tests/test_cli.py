@@ -537,3 +537,35 @@ def test_a_model_that_is_not_a_masked_lm_is_refused_before_the_run_directory(tmp
     code = main(train_args(tokenizer_only, labeled, unlabeled, out))
     assert_one_line_error(capsys, code, "tokenizer-only", "no readable model config.json")
     assert code == 2 and not out.exists()
+
+
+def test_predict_with_a_run_that_is_not_done_says_which_model_it_uses(tmp_path, files, saved_model_dir, capsys):
+    """`predict --run` on a run that failed (or was stopped, or still trains) predicted with whatever model it left,
+    the teacher when iteration 1 failed, without a word; on a run still in its first iteration it said the directory
+    'has no config.json and model.safetensors' (it has a config.json). Now a run that is not done is named with its
+    state and the iteration predicted with, and one with no finished iteration is refused saying so."""
+    import os
+
+    from list_core.runs import process_start
+
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0
+    run = RunDir(out)
+    inp, pred = tmp_path / "new.csv", tmp_path / "pred.csv"
+    inp.write_text("text\ngreat movie\nbad film\n", encoding="utf-8")
+    predict = ["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]
+    capsys.readouterr()
+    assert main(predict) == 0
+    assert "note:" not in capsys.readouterr().err  # a finished run: nothing to say
+    run.write_status(state="failed", error="RuntimeError: boom", stage="student")
+    assert main(predict) == 0
+    err = capsys.readouterr().err
+    assert "note:" in err and "failed" in err and "iteration 1" in err and len(pd.read_csv(pred)) == 2
+    run.model_path.unlink()
+    run.write_status(state="running", pid=os.getpid(), pid_started=process_start(os.getpid()), stage="teacher",
+                     error=None)
+    pred.unlink()
+    code = main(predict)
+    assert_one_line_error(capsys, code, "still running", "no iteration has finished")
+    assert code == 2 and not pred.exists()
