@@ -291,6 +291,9 @@ class ProgressBar:
             self.bar = None
 
 
+WRITABLE = ("csv", "tsv", "jsonl", "json", "parquet")  # the formats data.write_table writes
+
+
 def _say_run_state(path: Path) -> None:
     """A run directory that is not done (still training, failed, stopped, interrupted) predicts with the model of
     its last finished iteration, which is said; with none finished there is nothing to predict with. A save()
@@ -331,8 +334,13 @@ def _say_run_state(path: Path) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from .classifier import ListClassifier
     from .data import load_examples, read_table, write_table
+    from .data import _FORMAT_ALIASES, DataError
     from .runs import read_json
 
+    # What write_table takes, checked before the model is loaded and every row predicted.
+    if _FORMAT_ALIASES.get(Path(args.output).suffix.lower().lstrip(".")) not in WRITABLE:
+        raise DataError(f"cannot write '{Path(args.output).name}': use a .csv, .tsv, .jsonl, .json or .parquet file "
+                        "name.")
     _say_run_state(Path(args.run))
     clf = ListClassifier.load(args.run, device=args.device)
     # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
