@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=16)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--label-column", default="label")
-    s.add_argument("--test-size", type=float, default=0.5)
+    s.add_argument("--test-size", type=float, default=0.5,
+                   help="below 1: the fraction of the rows held out as test.csv (default 0.5); 1 or more: that many "
+                        "rows")
     s.add_argument("--out", required=True, help="directory for labeled.csv, unlabeled.csv, test.csv")
 
     w = verbs.add_parser("worker")
@@ -377,10 +379,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_split(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .data import few_shot_split, read_table, write_table
 
     import pandas as pd
 
+    if args.test_size >= 1 and not float(args.test_size).is_integer():
+        raise ConfigError(f"--test-size {args.test_size:g} is neither a fraction (below 1, e.g. 0.5) nor a whole "
+                          "number of rows (e.g. 500)")
     frame, _ = read_table(args.input)
     if args.label_column in frame.columns:  # 'pos ' is 'pos', as train reads it: not a class of its own taking K rows
         frame[args.label_column] = frame[args.label_column].astype(str).str.strip()

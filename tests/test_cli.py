@@ -586,3 +586,15 @@ def test_predict_refuses_an_output_format_it_cannot_write_before_predicting(tmp_
         code = main(["predict", "--run", str(tmp_path / "run"), "--input", str(inp), "--output", str(tmp_path / name)])
         assert_one_line_error(capsys, code, f"cannot write '{name}'", ".csv")
         assert code == 2 and not (tmp_path / name).exists()
+
+
+def test_split_refuses_a_test_size_that_is_neither_a_fraction_nor_a_count(tmp_path, capsys):
+    """`split --test-size 1.5` cut the count down to 1 test row without a word (a size of 1 or more is a number of
+    rows, below 1 a fraction). A count that is not whole is refused, naming both readings."""
+    src = tmp_path / "all.csv"
+    pd.DataFrame([{"text": f"text {i}", "label": "ab"[i % 2]} for i in range(40)]).to_csv(src, index=False)
+    code = main(["split", "--input", str(src), "--k", "2", "--test-size", "1.5", "--out", str(tmp_path / "s")])
+    assert_one_line_error(capsys, code, "--test-size 1.5", "fraction", "whole number of rows")
+    assert code == 2 and not (tmp_path / "s").exists()
+    assert main(["split", "--input", str(src), "--k", "2", "--test-size", "10", "--out", str(tmp_path / "s")]) == 0
+    assert len(pd.read_csv(tmp_path / "s" / "test.csv")) == 10
