@@ -25,34 +25,45 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--verbalizer", help="label=word pairs, e.g. 'neg=terrible,pos=great'; required unless --resume")
     t.add_argument("--text-column", action="append", dest="text_columns",
                    help="text column (repeat for pairs); default: the template's placeholders")
-    t.add_argument("--label-column", default="label")
+    t.add_argument("--label-column", default="label",
+                   help="label column of --labeled and --eval (default: label); the same name in both files")
     t.add_argument("--model", default=None, help="Hugging Face name or local path; default: embedded MiniLM")
-    t.add_argument("--iterations", type=int, default=None)
-    t.add_argument("--preset", default="quick", choices=["quick", "paper"])
-    t.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
-    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--iterations", type=int, default=None,
+                   help="self-training iterations (0: the teacher alone); default: the preset's (quick 1, paper 6)")
+    t.add_argument("--preset", default="quick", choices=["quick", "paper"],
+                   help="schedule: quick (minutes on a CPU, the default) or paper (the authors', for a GPU)")
+    t.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"],
+                   help="default auto: the GPU when there is one")
+    t.add_argument("--seed", type=int, default=None, help="seed of the run (default 0)")
     t.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="any config field, e.g. --set reweight=false --set student_steps=200 (see "
                         "list_core/config.py)")
     t.add_argument("--out", required=True, help="run directory to create")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last iteration, with "
                    "the config and data it was started with")
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--quiet", action="store_true", help="no progress bars, load summaries or report (errors are "
+                   "still said); the exit code is 0 when the run is done")
 
     p = verbs.add_parser("predict", help="label a file with a trained run")
-    p.add_argument("--run", required=True)
-    p.add_argument("--input", required=True)
-    p.add_argument("--output", required=True)
+    p.add_argument("--run", required=True, help="run directory of train (its last finished iteration), or a "
+                   "directory made by ListClassifier.save")
+    p.add_argument("--input", required=True, help="file to label (csv, tsv, jsonl, json, parquet, txt); its columns "
+                   "and rows are all kept")
+    p.add_argument("--output", required=True, help="the input with prediction and confidence columns added; "
+                   ".csv, .tsv, .jsonl, .json or .parquet")
     p.add_argument("--text-column", action="append", dest="text_columns",
                    help="text column (repeat for pairs); default: the --text-column the run was trained with "
                         "when the file has those columns, else the template's placeholders")
-    p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"],
+                   help="default: the run's own (auto: the GPU when there is one)")
 
     s = verbs.add_parser("split", help="make labeled / unlabeled / test files with K labels per class")
-    s.add_argument("--input", required=True)
-    s.add_argument("--k", type=int, default=16)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--label-column", default="label")
+    s.add_argument("--input", required=True, help="labeled file (csv, tsv, jsonl, json, parquet); rows without a "
+                   "label go to the unlabeled pool")
+    s.add_argument("--k", type=int, default=16, help="labeled examples per class (default 16)")
+    s.add_argument("--seed", type=int, default=0, help="which K rows per class are drawn (default 0); the test "
+                   "rows are the same for every seed")
+    s.add_argument("--label-column", default="label", help="default: label")
     s.add_argument("--test-size", type=float, default=0.5,
                    help="below 1: the fraction of the rows held out as test.csv (default 0.5); 1 or more: that many "
                         "rows")

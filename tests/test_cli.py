@@ -598,3 +598,18 @@ def test_split_refuses_a_test_size_that_is_neither_a_fraction_nor_a_count(tmp_pa
     assert code == 2 and not (tmp_path / "s").exists()
     assert main(["split", "--input", str(src), "--k", "2", "--test-size", "10", "--out", str(tmp_path / "s")]) == 0
     assert len(pd.read_csv(tmp_path / "s" / "test.csv")) == 10
+
+
+def test_every_option_of_the_public_verbs_has_help(capsys):
+    """`predict --help` listed --run, --input and --output with no word (which files, which output formats), as did
+    train's --label-column, --iterations, --preset, --device, --seed, --quiet and split's --input, --k, --seed,
+    --label-column: a newcomer had to read the source. Every option says what it takes."""
+    for verb in ("train", "predict", "split"):
+        parser = [a for a in __import__("list_core.__main__", fromlist=["build_parser"]).build_parser()._actions
+                  if a.dest == "verb"][0].choices[verb]
+        bare = [a.option_strings[-1] for a in parser._actions if a.option_strings and not a.help]
+        assert bare == [], (verb, bare)
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert ".parquet" in out and "ListClassifier.save" in out
