@@ -385,7 +385,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     frame.loc[positions, pred] = clf.classes_[probs.argmax(-1)]
     frame.loc[positions, conf] = probs.max(-1).astype("float64").round(6)  # float32 would print 16 digits
     write_table(frame, args.output)
-    print(f"wrote {len(frame)} predictions to {args.output}", file=sys.stderr)
+    n, k = len(frame), len(positions)
+    print(f"wrote {n} predictions to {args.output}" if k == n else
+          f"wrote {n} rows to {args.output}, {k} with a prediction ({n - k} without text "
+          f"{'has' if n - k == 1 else 'have'} none)", file=sys.stderr)
     return 0
 
 

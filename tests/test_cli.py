@@ -613,3 +613,18 @@ def test_every_option_of_the_public_verbs_has_help(capsys):
         main(["predict", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert ".parquet" in out and "ListClassifier.save" in out
+
+
+def test_predict_counts_the_rows_it_predicted_apart_from_the_rows_it_wrote(tmp_path, files, saved_model_dir, capsys):
+    """A file with rows without text: `predict` said 'wrote 3 predictions' for 3 rows written, 2 of them predicted
+    (the blank row is kept, without a prediction). It says both counts."""
+    labeled, unlabeled = files
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, labeled, unlabeled, out)) == 0
+    inp, pred = tmp_path / "new.csv", tmp_path / "pred.csv"
+    inp.write_text("text,n\ngreat movie,1\n,2\nbad film,3\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert f"wrote 3 rows to {pred}, 2 with a prediction (1 without text has none)" in err
+    assert pd.read_csv(pred)["prediction"].notna().tolist() == [True, False, True]
