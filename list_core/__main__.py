@@ -354,12 +354,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if _FORMAT_ALIASES.get(Path(args.output).suffix.lower().lstrip(".")) not in WRITABLE:
         raise DataError(f"cannot write '{Path(args.output).name}': use a .csv, .tsv, .jsonl, .json or .parquet file "
                         "name.")
-    _say_run_state(Path(args.run))
-    clf = ListClassifier.load(args.run, device=args.device)
     # Keep every column and row of the input; rows skipped as empty get no prediction ("id" = row position).
-    # Written as JSON, the input's own numbers and booleans stay numbers and booleans (not "1", "true").
+    # Written as JSON, the input's own numbers and booleans stay numbers and booleans (not "1", "true"). Read before
+    # the model is loaded: a mistyped path or an empty file is said at once.
     as_json = Path(args.output).suffix.lower().lstrip(".") in ("json", "jsonl", "ndjson")
     frame = read_table(args.input, keep_types=as_json)[0].reset_index(drop=True)
+    _say_run_state(Path(args.run))
+    clf = ListClassifier.load(args.run, device=args.device)
     fields, text_columns = clf.template_.fields, args.text_columns
     if not text_columns:  # a run trained with --text-column reads a file that has those columns by them
         sources = (read_json(Path(args.run) / "config.json", {}) or {}).get("sources") or {}

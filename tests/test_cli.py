@@ -628,3 +628,23 @@ def test_predict_counts_the_rows_it_predicted_apart_from_the_rows_it_wrote(tmp_p
     err = capsys.readouterr().err
     assert f"wrote 3 rows to {pred}, 2 with a prediction (1 without text has none)" in err
     assert pd.read_csv(pred)["prediction"].notna().tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("content, needle", [(None, "file not found"), ("", "is empty"),
+                                             ("text,n\n", "no data rows")])
+def test_predict_says_what_is_wrong_with_the_input_before_loading_the_model(tmp_path, monkeypatch, capsys, content,
+                                                                          needle):
+    """`predict --input` with a mistyped path, an empty file or a header alone loaded the model first (seconds with
+    the embedded MiniLM, a minute or more for a large model) and only then said what was wrong with the file."""
+    from list_core.classifier import ListClassifier
+
+    def no_load(*_a, **_k):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(ListClassifier, "load", no_load)
+    inp = tmp_path / "in.csv"
+    if content is not None:
+        inp.write_text(content, encoding="utf-8")
+    code = main(["predict", "--run", str(tmp_path / "run"), "--input", str(inp), "--output", str(tmp_path / "o.csv")])
+    assert_one_line_error(capsys, code, needle)
+    assert code == 2
