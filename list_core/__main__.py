@@ -346,8 +346,7 @@ def _say_run_state(path: Path) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .classifier import ListClassifier
-    from .data import load_examples, read_table, write_table
-    from .data import _FORMAT_ALIASES, DataError
+    from .data import _FORMAT_ALIASES, DataError, load_examples, read_table, write_table
     from .runs import read_json
 
     # What write_table takes, checked before the model is loaded and every row predicted.
