@@ -196,6 +196,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if left_out:
             say(f"{left_out} evaluation rows are labeled examples: left out of the evaluation"
                 + ("" if eval_rows else "; it uses labeled examples held out of training instead"))
+        pooled = {tuple(r[f] for f in template.fields) for r in unlabeled}
+        in_pool = sum(tuple(r[f] for f in template.fields) in pooled for r in eval_rows)
+        if in_pool:  # as the app's Data page says of an evaluation file that is also the pool
+            say(f"{in_pool} evaluation rows are also in the unlabeled pool: the run pseudo-labels their texts (never "
+                "seeing their labels), so accuracy on them can read higher than on texts the model has never seen")
     sources = {"labeled": str(args.labeled), "unlabeled": args.unlabeled, "eval": args.eval,
                "eval_rows_left_out_as_labeled": left_out, "text_columns": columns, "label_column": args.label_column}
     run = create_run(args.out, config, labeled_rows, unlabeled, eval_rows, sources)

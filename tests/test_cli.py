@@ -648,3 +648,21 @@ def test_predict_says_what_is_wrong_with_the_input_before_loading_the_model(tmp_
     code = main(["predict", "--run", str(tmp_path / "run"), "--input", str(inp), "--output", str(tmp_path / "o.csv")])
     assert_one_line_error(capsys, code, needle)
     assert code == 2
+
+
+def test_evaluation_rows_that_are_in_the_unlabeled_pool_are_said(tmp_path, files, saved_model_dir, capsys):
+    """`--eval` rows whose texts are also in `--unlabeled` (a labeled copy of the pool, or the same file) are
+    pseudo-labeled during the run, so accuracy on them can read higher than on unseen texts; the app says so, the
+    command line said nothing. It now says how many (they stay in the evaluation, as in the app)."""
+    labeled, unlabeled = files
+    ev = tmp_path / "eval.csv"
+    pool = pd.read_csv(unlabeled)
+    pool.head(5).assign(label=["pos", "neg", "pos", "neg", "pos"]).to_csv(ev, index=False)
+    out = tmp_path / "run"
+    args = [a for a in train_args(saved_model_dir, labeled, unlabeled, out, extra=["--eval", str(ev)])
+            if a != "--quiet"]
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "5 evaluation rows are also in the unlabeled pool" in err
+    assert json.loads(RunDir(out).config_path.read_text())["counts"]["eval"] == 5
