@@ -374,8 +374,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
             trained = [by_field.get(f) for f in fields]
         else:  # the command line's, in the template's order
             trained = [str(c) for c in sources.get("text_columns") or []]
-        if len(trained) == len(fields) and all(trained) and set(trained) <= set(map(str, frame.columns)):
+        have = list(map(str, frame.columns))
+        if len(trained) == len(fields) and all(trained) and set(trained) <= set(have):
             text_columns = trained
+        elif len(trained) == len(fields) and all(trained) and trained != list(fields) and \
+                not set(fields) <= set(have):  # the loader would name only the placeholders, never the run's columns
+            raise DataError(f"{Path(args.input).name} has neither the column(s) the run was trained on "
+                            f"({', '.join(map(repr, trained))}) nor its template's ({', '.join(map(repr, fields))}); "
+                            f"its columns are: {', '.join(have)}. Name the text column(s) with --text-column "
+                            "(repeat it for pairs, in the template's order)")
     columns, rename = _column_map(fields, text_columns)
     ds, rep = load_examples(args.input, text_columns=columns, dedupe=False)
     print(rep.summary(), file=sys.stderr)

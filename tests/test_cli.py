@@ -361,10 +361,10 @@ def test_predict_reads_the_text_columns_the_run_was_trained_with(tmp_path, files
     inp.write_text("text,sentence\n,great movie\n", encoding="utf-8")  # both: the column the run was trained on
     assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"]) == 0
     assert pd.read_csv(pred)["prediction"][0] in {"neg", "pos"}
-    inp.write_text("other\ngreat movie\n", encoding="utf-8")  # neither: the error names the template's column
+    inp.write_text("other\ngreat movie\n", encoding="utf-8")  # neither: the error names both and --text-column
     capsys.readouterr()
     code = main(["predict", "--run", str(out), "--input", str(inp), "--output", str(pred), "--device", "cpu"])
-    assert_one_line_error(capsys, code, "'text' not found")
+    assert_one_line_error(capsys, code, "'text'", "'sentence'", "--text-column")
 
 
 def test_eval_rows_that_are_labeled_examples_are_left_out_of_the_evaluation(tmp_path, files, saved_model_dir,
@@ -666,3 +666,23 @@ def test_evaluation_rows_that_are_in_the_unlabeled_pool_are_said(tmp_path, files
     err = capsys.readouterr().err
     assert "5 evaluation rows are also in the unlabeled pool" in err
     assert json.loads(RunDir(out).config_path.read_text())["counts"]["eval"] == 5
+
+
+def test_predict_on_a_file_without_the_runs_columns_names_them_and_the_flag(tmp_path, files, saved_model_dir, capsys):
+    """A run trained with `--text-column sentence`, asked to predict a file whose text is in `review`: the error
+    named only the template's placeholder (`text column 'text' not found`), a column the user never had, and not
+    the run's own column or `--text-column`. It names both and the flag."""
+    labeled, unlabeled = files
+    lab, unl = tmp_path / "l.csv", tmp_path / "u.csv"
+    pd.read_csv(labeled).rename(columns={"text": "sentence"}).to_csv(lab, index=False)
+    pd.read_csv(unlabeled).rename(columns={"text": "sentence"}).to_csv(unl, index=False)
+    out = tmp_path / "run"
+    assert main(train_args(saved_model_dir, lab, unl, out, extra=["--text-column", "sentence"])) == 0
+    inp = tmp_path / "new.csv"
+    inp.write_text("review,n\ngreat movie,1\n", encoding="utf-8")
+    capsys.readouterr()
+    code = main(["predict", "--run", str(out), "--input", str(inp), "--output", str(tmp_path / "p.csv")])
+    assert_one_line_error(capsys, code, "'sentence'", "'text'", "review", "--text-column")
+    assert code == 2
+    assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(tmp_path / "p.csv"),
+                 "--text-column", "review"]) == 0
