@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -135,7 +136,8 @@ def config_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import ConfigError, ListConfig
-    from .data import load_examples
+    from .data import DataError
+    from .data import load_examples as _load_examples
     from .job import create_run, execute_run
     from .prompts import Template
     from .runs import ACTIVE_STATES, RunDir
@@ -167,6 +169,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     columns, rename = _column_map(template.fields, args.text_columns)
     labels = list(mapping)
     say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+
+    def load_examples(*a, **kw):  # a file without the template's placeholder as a column: say how to name it
+        try:
+            return _load_examples(*a, **kw)
+        except DataError as exc:
+            if args.text_columns or not re.search(r" text column '.*' not found", str(exc)):
+                raise
+            raise DataError(f"{str(exc).rstrip('.')}. The template's placeholders are the columns it reads: name the "
+                            "file's text column with --text-column COLUMN, or write the placeholder as {COLUMN}") \
+                from exc
+
     labeled, rep = load_examples(args.labeled, text_columns=columns, label_column=args.label_column, labels=labels)
     say(rep.summary())
     for w in rep.warnings:

@@ -686,3 +686,20 @@ def test_predict_on_a_file_without_the_runs_columns_names_them_and_the_flag(tmp_
     assert code == 2
     assert main(["predict", "--run", str(out), "--input", str(inp), "--output", str(tmp_path / "p.csv"),
                  "--text-column", "review"]) == 0
+
+
+def test_train_on_a_file_whose_text_column_is_not_the_placeholder_says_how_to_name_it(tmp_path, files,
+                                                                                       saved_model_dir, capsys):
+    """The README's template reads `{text}`; a newcomer's file holds `sentence`. The error said `text column 'text'
+    not found; columns are: sentence, label` and stopped there: nothing said that --text-column (or a `{sentence}`
+    placeholder) is the way. It says both; nothing is written; a wrong --text-column keeps the loader's message."""
+    labeled, unlabeled = files
+    lab = tmp_path / "l.csv"
+    pd.read_csv(labeled).rename(columns={"text": "sentence"}).to_csv(lab, index=False)
+    out = tmp_path / "run"
+    code = main(train_args(saved_model_dir, lab, unlabeled, out))
+    assert_one_line_error(capsys, code, "'text' not found", "sentence", "--text-column COLUMN", "{COLUMN}")
+    assert code == 2 and not out.exists()
+    code = main(train_args(saved_model_dir, lab, unlabeled, out, extra=["--text-column", "sentense"]))
+    error = assert_one_line_error(capsys, code, "'sentense' not found")
+    assert "--text-column COLUMN" not in error and not out.exists()
