@@ -246,44 +246,18 @@ def check_prompt(config) -> None:
 
     from .modeling import ModelLoadError, resolve_device, resolve_model_path
     from .prompts import Template, Verbalizer
+    from .workspace import check_masked_lm
 
     Template(config.template)
     resolve_device(config.device)  # '--device cuda' without a GPU
     path = resolve_model_path(config.model)
-    _check_masked_lm(config.model, path)
+    check_masked_lm(config.model, path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"could not load the tokenizer of {config.model!r} ({type(exc).__name__}); pass a "
                              "local model directory or a reachable Hugging Face name") from exc
     Verbalizer(config.verbalizer, tokenizer)
-
-
-def _check_masked_lm(name: str, path: str) -> None:
-    """A model without a config (a folder of tokenizer files only) or whose config reads as no masked LM (GPT-2,
-    T5, ...) is refused here: its tokenizer loads, so it used to fail only in the run, once the run directory (which
-    then blocks its --out) was made. Checked before the tokenizer, so an unreachable name is tried once."""
-    from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
-
-    from .modeling import ModelLoadError
-
-    try:
-        model_type = AutoConfig.from_pretrained(path).model_type
-    except Exception as exc:  # noqa: BLE001
-        if os.path.isdir(os.path.expanduser(path)):
-            why = "the directory holds no readable model config.json"
-        elif os.path.exists(os.path.expanduser(path)):
-            why = "it is a file, not a model directory"
-        else:
-            why = ("no such directory, and the Hugging Face hub is off (HF_HUB_OFFLINE=1)"
-                   if os.environ.get("HF_HUB_OFFLINE") == "1" else
-                   "no such directory, and no Hugging Face model of that name could be reached")
-        raise ModelLoadError(f"could not load the model {name!r} ({type(exc).__name__}: {why}); pass a local model "
-                             "directory or a reachable Hugging Face name") from exc
-    if model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
-        raise ModelLoadError(f"{name!r} is a {model_type} model, not a masked language model; pass a BERT, RoBERTa, "
-                             "DistilBERT, ELECTRA generator or DeBERTa-v2 model (a name or a local directory)")
 
 
 class ProgressBar:

@@ -2789,12 +2789,41 @@ def load_tokenizer(model: str = DEFAULT_MODEL):
 
     path = resolve_model_path(model)
     if path not in _TOKENIZERS:
+        check_masked_lm(model, path)
         try:
             _TOKENIZERS[path] = AutoTokenizer.from_pretrained(path)
         except Exception as exc:  # noqa: BLE001
             raise ModelLoadError(f"could not load the tokenizer of {model!r} ({type(exc).__name__}); use 'default', "
                                  "a local model directory under an allowed root, or a reachable hub name") from exc
     return _TOKENIZERS[path]
+
+
+def check_masked_lm(name: str, path: str) -> None:
+    """A model without a config (a folder of tokenizer files only) or whose config reads as no masked LM (GPT-2,
+    T5, ...) is refused (ModelLoadError) before a run: its tokenizer loads, so it used to fail only in the run (the
+    command line's run directory then blocked its --out; the app's run failed at once). Checked before the
+    tokenizer, so an unreachable name is tried once. `path`: `resolve_model_path(name)`."""
+    AutoConfig = _transformers().AutoConfig  # noqa: N806 - the class, as transformers names it
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+    from .modeling import ModelLoadError
+
+    try:
+        model_type = AutoConfig.from_pretrained(path).model_type
+    except Exception as exc:  # noqa: BLE001
+        if os.path.isdir(os.path.expanduser(path)):
+            why = "the directory holds no readable model config.json"
+        elif os.path.exists(os.path.expanduser(path)):
+            why = "it is a file, not a model directory"
+        else:
+            why = ("no such directory, and the Hugging Face hub is off (HF_HUB_OFFLINE=1)"
+                   if os.environ.get("HF_HUB_OFFLINE") == "1" else
+                   "no such directory, and no Hugging Face model of that name could be reached")
+        raise ModelLoadError(f"could not load the model {name!r} ({type(exc).__name__}: {why}); pass a local model "
+                             "directory or a reachable Hugging Face name") from exc
+    if model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        raise ModelLoadError(f"{name!r} is a {model_type} model, not a masked language model; pass a BERT, RoBERTa, "
+                             "DistilBERT, ELECTRA generator or DeBERTa-v2 model (a name or a local directory)")
 
 
 def match_suggested_words(classes: Sequence[str], words: Mapping[str, str]) -> dict[str, str] | None:

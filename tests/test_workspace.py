@@ -2526,3 +2526,24 @@ def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weig
     card = ws.model_card("r1").splitlines()
     assert "| iteration | accuracy | macro-F1 | pseudo-labels rejected (weight 0) |" in card
     assert "| 0 | 0.600 | 0.550 | n/a |" in card and "| 1 | 0.800 | 0.750 | 48.3% |" in card
+
+
+def test_start_refuses_a_model_that_is_not_a_masked_lm_before_the_run(home, saved_model_dir, tmp_path, monkeypatch):
+    """A GPT-2 (with its tokenizer) under the model roots passed Start's tokenizer check: the run was made and
+    failed at once in its worker. Start refuses it, naming the model's type, and no run is made."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from list_core.modeling import ModelLoadError
+
+    gpt = tmp_path / "models" / "tiny-gpt"
+    tok = AutoTokenizer.from_pretrained(saved_model_dir)
+    GPT2LMHeadModel(GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=tok.vocab_size)).save_pretrained(gpt)
+    tok.save_pretrained(gpt)
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: 1)
+    ws = W.Workspace("gptstart")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.add_lines("bad\nawful", "neg")
+    ws.add_lines("good\nfine", "pos")
+    with pytest.raises(ModelLoadError, match="is a gpt2 model, not a masked language model"):
+        ws.start_run("quick", model=str(gpt))
+    assert ws.run_ids() == []
