@@ -564,13 +564,17 @@ class Workspace:
     def label_column_classes(self, limit: int = 30) -> list[str]:
         """The distinct values of the pool file's label column (spaces trimmed, blanks left out, sorted), to offer as
         the classes: with 15 genres in the file the person typed all 15 names, and 'Science Fiction' for the file's
-        'science_fiction' then needed matching by hand. [] without a label column, with fewer than two values, or
-        with more than `limit` (most likely not a label column)."""
+        'science_fiction' then needed matching by hand. Spellings that differ only in case or spaces ('Positive',
+        'POSITIVE') are one class, offered in its most frequent spelling (set_classes refuses both). [] without a
+        label column, with fewer than two values, or with more than `limit` (most likely not a label column)."""
         pool = self.pool()
         if "gold" not in pool.columns:
             return []
         found = pool["gold"].dropna().astype(str).str.strip()
-        values = sorted(set(found[found != ""]), key=lambda v: (fold(v), v))
+        spellings: dict[str, str] = {}
+        for value, _ in found[found != ""].value_counts().items():  # most frequent first
+            spellings.setdefault(fold(value), str(value))
+        values = sorted(spellings.values(), key=lambda v: (fold(v), v))
         return values if 2 <= len(values) <= limit else []
 
     def unmatched_label_values(self, limit: int = 30) -> list[tuple[str, int]]:

@@ -2515,6 +2515,20 @@ def test_the_label_columns_values_are_offered_as_the_classes(home):
     assert ws.label_column_classes(limit=2) == []
 
 
+def test_label_values_differing_only_in_case_are_offered_as_one_class(home):
+    """A spreadsheet's label column with 'Positive', 'POSITIVE' and 'positive ' (or true / True / FALSE) offered
+    each spelling as a class: 'Use the pool's 3 label values as the classes' then failed with 'classes 'POSITIVE'
+    and 'Positive' differ only in case or spaces'. Each class is offered once, in its most frequent spelling."""
+    ws = W.Workspace("casevals")
+    labels = ["Positive", "POSITIVE", "negative ", "Positive", "Negative", "negative"]
+    ws.save_upload("p.csv", csv_bytes([{"text": f"t {i}", "label": v} for i, v in enumerate(labels)]))
+    ws.set_pool("p.csv", ["text"], "label")
+    offered = ws.label_column_classes()
+    assert offered == ["negative", "Positive"]
+    ws.set_classes(offered)  # the button's click
+    assert ws.classes == ["negative", "Positive"] and ws.gold_warning() is None
+
+
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
     """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
     by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
