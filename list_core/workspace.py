@@ -595,7 +595,13 @@ class Workspace:
             return []
         found = pd.concat(values).dropna().astype(str).str.strip()
         found = found[(found != "") & ~found.map(fold).isin(lookup)]
-        return [(str(v), int(n)) for v, n in found.value_counts().head(limit).items()]
+        # 'true' / 'True' / 'TRUE' are one value (class_lookup folds them): listed once, in its most frequent
+        # spelling, with all of its rows; a second picker for 'True' would be ignored beside the first.
+        spelling = {}
+        for v in found.value_counts().index:
+            spelling.setdefault(fold(v), str(v))
+        counts = found.map(fold).value_counts()
+        return [(spelling[k], int(n)) for k, n in counts.head(limit).items()]
 
     def set_label_words(self, words: Mapping[str, str]) -> None:
         with self._mutate() as s:

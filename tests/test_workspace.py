@@ -2529,6 +2529,22 @@ def test_label_values_differing_only_in_case_are_offered_as_one_class(home):
     assert ws.classes == ["negative", "Positive"] and ws.gold_warning() is None
 
 
+def test_label_values_to_match_that_differ_only_in_case_are_listed_once(home):
+    """A label column of true / True / FALSE (a spreadsheet's booleans) listed each spelling as a value to match,
+    with its own count ('true (1 rows)', 'True (1 rows)'): 4 values, though matching 'true' also matches 'True', and
+    'True' matched to another class than 'true' was silently ignored. Each value is listed once, counted whole."""
+    ws = W.Workspace("casematch")
+    labels = ["true", "True", "TRUE", "false", "FALSE"]
+    ws.save_upload("p.csv", csv_bytes([{"text": f"t {i}", "label": v} for i, v in enumerate(labels)]))
+    ws.set_pool("p.csv", ["text"], "label")
+    ws.set_classes(["negative", "positive"])
+    unmatched = ws.unmatched_label_values()
+    assert sorted(n for _, n in unmatched) == [2, 3]
+    assert {v.casefold() for v, _ in unmatched} == {"true", "false"}
+    ws.set_label_aliases({v: ("positive" if v.casefold() == "true" else "negative") for v, _ in unmatched})
+    assert ws.unmatched_label_values() == [] and ws.gold_warning() is None
+
+
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
     """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
     by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
