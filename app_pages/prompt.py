@@ -3,21 +3,24 @@
 import streamlit as st
 
 from list_core.prompts import SUGGESTED_TEMPLATES, PromptError, Template
-from list_core.workspace import (WorkspaceError, check_model, map_fields, match_suggested_words, preview_prompts,
-                                 zero_shot_check)
+from list_core.workspace import (WorkspaceError, check_model, map_fields, match_suggested_words, placeholder_ok,
+                                 preview_prompts, zero_shot_check)
 from app_pages._ui import errors, flash, grid, plain, show_flash, ws
 
 st.title("Prompt")
 w = ws()
-st.caption("The model reads each example through the template and guesses the word at {mask}; each class is "
-           "represented by one label word. Placeholders name your text columns: "
-           + ", ".join("{" + c + "}" for c in w.text_columns))
+st.caption(plain("The model reads each example through the template and guesses the word at {mask}; each class is "
+                 "represented by one label word. Placeholders name your text columns: "
+                 + ", ".join("{" + c + "}" if placeholder_ok(c) else f"'{c}' (a name with ':', braces or 'mask' "
+                             "cannot be one: a placeholder of another name, {text} say, reads it by position)"
+                             for c in w.text_columns)))
 def use_suggestion() -> None:
     """Apply the picked suggestion, then set the picker back to '(keep mine)': left on it, one more click would
     overwrite a template typed since."""
     tpl, words = SUGGESTED_TEMPLATES[st.session_state["suggestion"]]
-    if len(w.text_columns) == 1 and "{text" in tpl and w.text_columns[0] != "text":
-        tpl = tpl.replace("{text", "{" + w.text_columns[0])
+    column = w.text_columns[0]
+    if len(w.text_columns) == 1 and "{text" in tpl and column != "text" and placeholder_ok(column):
+        tpl = tpl.replace("{text", "{" + column)
     try:
         w.set_template(tpl)
     except (PromptError, WorkspaceError) as exc:

@@ -297,6 +297,15 @@ def columns_read(fields: Sequence[str], cols: Sequence[str]) -> list[str]:
         return list(cols)
 
 
+def placeholder_ok(column: Any) -> bool:
+    """Whether a column's name can be written as a template placeholder {name}: ':' starts a modifier, braces end
+    it, surrounding spaces are dropped, and {mask} is the label word's place (a survey export's column
+    'Q1: What did you like?' made the template '{Q1: What did you like?} ...', read as the modifier
+    'What did you like?'). A column that cannot is read by a placeholder of another name, by position."""
+    name = str(column)
+    return bool(name.strip()) and name == name.strip() and not set(name) & set(":{}") and name.lower() != "mask"
+
+
 def rename_fields(template: str, mapping: Mapping[str, str]) -> str:
     """The template with each placeholder {old} (or {old:modifier}) renamed to {mapping[old]}; {mask}, literal
     braces and every other character are kept as written."""
@@ -307,7 +316,8 @@ def rename_fields(template: str, mapping: Mapping[str, str]) -> str:
             return m.group(0)
         name, colon, modifier = m.group(1).partition(":")
         new = mapping.get(name.strip())
-        return "{" + new + colon + modifier + "}" if new else m.group(0)
+        # A column whose name cannot be a placeholder keeps the old one, which reads it by position (map_fields).
+        return "{" + new + colon + modifier + "}" if new and placeholder_ok(new) else m.group(0)
 
     return _PLACEHOLDER.sub(sub, template)
 

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import toy_rows
 from list_core import workspace as W
 from list_core.data import DataError
+from list_core.prompts import Template
 from list_core.runs import RunDir
 
 TINY_KNOBS = dict(iterations=1, teacher_epochs=2, student_steps=4, unlabeled_per_iteration=16, max_length=32,
@@ -2543,6 +2544,25 @@ def test_label_values_to_match_that_differ_only_in_case_are_listed_once(home):
     assert {v.casefold() for v, _ in unmatched} == {"true", "false"}
     ws.set_label_aliases({v: ("positive" if v.casefold() == "true" else "negative") for v, _ in unmatched})
     assert ws.unmatched_label_values() == [] and ws.gold_warning() is None
+
+
+@pytest.mark.parametrize("column", ["Q1: What did you like?", "comment {raw}", "mask"])
+def test_a_text_column_whose_name_cannot_be_a_placeholder_keeps_a_working_template(home, column):
+    """A survey export's column 'Q1: What did you like?' loaded as the pool made the template
+    '{Q1: What did you like?} It was {mask}.': the Prompt and Train pages then said `unknown modifier 'What did you
+    like?'`, a modifier the person never wrote, and no run could start. A name with ':', braces, or 'mask' stays
+    out of the template: its placeholder reads the column by position."""
+    ws = W.Workspace("colon")
+    ws.save_upload("survey.csv", csv_bytes([{column: "the staff was great", "Rating": "pos"},
+                                            {column: "slow service", "Rating": "neg"}]))
+    ws.set_pool("survey.csv", [column], "Rating")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    assert ws.text_columns == [column]
+    assert ws.template == "{text} It was {mask}."
+    assert ws.field_map() == {"text": column}
+    assert ws.template_fields() == ["text"]  # parses: no 'unknown modifier', one mask
+    first = ws.pool().iloc[0]
+    assert Template(ws.template).render({"text": first[column]}) == "the staff was great It was [MASK]."
 
 
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
