@@ -733,6 +733,7 @@ class Workspace:
         from .data import read_table
 
         frame, report = read_table(self.upload_path(name))
+        frame = frame.drop(columns=_nameless_blank_columns(frame))
         return list(frame.columns), frame.head(20), report
 
     @staticmethod
@@ -773,8 +774,9 @@ class Workspace:
         at = frame["id"].to_numpy()
         if label_column and label_column in raw.columns:
             frame["gold"] = raw[label_column].to_numpy()[at]
+        nameless = set(_nameless_blank_columns(raw))  # Excel's empty trailing cells: no column of the user's
         for c in raw.columns:  # the file's other columns (its own ids, dates, ...) travel to the export
-            if c not in cols and c != label_column:
+            if c not in cols and c != label_column and c not in nameless:
                 frame[FILE_COLUMN + str(c)] = raw[c].to_numpy()[at]
         old_pool = self.pool()  # read before it is replaced: its row ids are re-pointed below
         self.path.mkdir(parents=True, exist_ok=True)
@@ -2387,7 +2389,8 @@ class Workspace:
         """The columns of a file given to predict (read as data only; DataError for a broken file)."""
         from .data import read_table
 
-        return [str(c) for c in read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))[0].columns]
+        frame = read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))[0]
+        return [str(c) for c in frame.columns if c not in _nameless_blank_columns(frame)]
 
     def current_class_names(self, classes: Iterable[Any]):
         """Class names a run or its model wrote (its pseudo-labels, its file labels, its classes) under the
@@ -2483,6 +2486,16 @@ def ensemble_summary(first: Mapping[str, Any], self_training: bool = True) -> st
                if agreement and len(agreement) == len(first.get("teacher_agreement") or []) else "")
         parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def _nameless_blank_columns(frame) -> list[str]:
+    """Columns with neither a name (the loader calls a blank header 'column_N', N its position) nor a value: a CSV
+    saved from Excel often ends each line with empty cells (`text,label,,,`). They are no column of the user's."""
+    out = []
+    for i, c in enumerate(frame.columns):
+        if str(c) == f"column_{i + 1}" and not frame[c].fillna("").astype(str).str.strip().ne("").any():
+            out.append(c)
+    return out
 
 
 def _uses_of_upload(state: Mapping[str, Any], name: str) -> list[str]:

@@ -2565,6 +2565,24 @@ def test_a_text_column_whose_name_cannot_be_a_placeholder_keeps_a_working_templa
     assert Template(ws.template).render({"text": first[column]}) == "the staff was great It was [MASK]."
 
 
+def test_excels_empty_trailing_columns_are_not_offered_or_carried_to_the_export(home):
+    """A CSV saved from Excel often ends each line with empty cells under no header (`text,label,,,`): the Data page
+    offered 'column_3', 'column_4', 'column_5' as text and label columns, showed them in the pool, and the export
+    carried three empty columns file_column_3 ... Columns with neither a name nor a value are left out; a named
+    column, or an unnamed one with values, stays."""
+    ws = W.Workspace("xltrail")
+    ws.save_upload("x.csv", b"text,label,,notes,,\r\nfoo bar,pos,,,7,\r\nbaz qux,neg,,,,\r\n,,,,,\r\n")
+    cols, head, _ = ws.columns_of("x.csv")
+    assert cols == ["text", "label", "notes", "column_5"] and list(head.columns) == cols
+    ws.set_pool("x.csv", ["text"], "label")
+    assert [c for c in ws.pool().columns if c.startswith(W.FILE_COLUMN)] == ["file:notes", "file:column_5"]
+    ws.set_classes(["neg", "pos"])
+    ws.add_example("foo bar", "pos")
+    out = ws.export_frame()
+    assert [c for c in out.columns if c.startswith("file_")] == ["file_notes", "file_column_5", "file_label"]
+    assert out["file_column_5"].tolist() == ["7"]
+
+
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
     """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
     by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
