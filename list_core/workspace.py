@@ -743,10 +743,20 @@ class Workspace:
 
     def load_file(self, name: str, text_columns: Sequence[str] | None = None, label_column: str | None = None,
                   labels: Sequence[str] | None = None, table: Any = None):
-        from .data import load_examples
+        from .data import load_examples, read_table
 
-        return load_examples(self.upload_path(name), text_columns=list(text_columns) if text_columns else None,
-                             label_column=label_column, labels=labels, name=self._file_name(name), table=table)
+        ds, report = load_examples(self.upload_path(name), text_columns=list(text_columns) if text_columns else None,
+                                   label_column=label_column, labels=labels, name=self._file_name(name), table=table)
+        if report.bad_rows and report.format in ("csv", "tsv"):
+            frame = (table or read_table(self.upload_path(name), name=self._file_name(name)))[0]
+            if len(frame.columns) == 1:  # texts with the separator in them, written without quotes
+                sep, n = ("a comma" if report.format == "csv" else "a tab"), report.bad_rows
+                report.warnings.append(
+                    f"the file has one column ({frame.columns[0]!r}), so {n:,} row{'' if n == 1 else 's'} with {sep} "
+                    f"in {'its' if n == 1 else 'their'} text read as several fields and {'was' if n == 1 else 'were'} "
+                    "left out: put each text in double quotes, or save the texts as a .txt file (one per line) and "
+                    "upload it again")
+        return ds, report
 
     @staticmethod
     def _check_text_columns(cols: Sequence[str]) -> None:
