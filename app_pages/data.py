@@ -87,6 +87,11 @@ with errors():
         if numeric:
             st.warning(plain(f"Column(s) {', '.join(numeric)} hold only numbers (ids?), not text to classify; "
                              "choose the column with the texts."))
+        nested = {c: keys for c, keys in W.json_object_columns(head).items() if c in text_cols}
+        for c, keys in nested.items():  # the loader writes a JSON file's nested fields as JSON text
+            st.warning(plain(f"Column {c!r} holds JSON objects (fields {', '.join(keys[:5])}), not text: the model "
+                             "would read their braces and field names. Save the file with the field to classify as a "
+                             f"column of its own ({c}_{keys[0] if keys else 'text'}, say) and upload it again."))
         gold_choices = ["(none)"] + [c for c in cols if c not in text_cols]
         if st.session_state.get("gold_col") not in gold_choices:  # e.g. it became a text column
             st.session_state["gold_col"] = "(none)"

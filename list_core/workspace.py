@@ -335,6 +335,29 @@ def numeric_columns(frame) -> list[str]:
     return out
 
 
+def json_object_columns(frame) -> dict[str, list[str]]:
+    """Columns whose non-empty cells are all JSON objects (a JSON file's nested fields, which the loader writes as
+    JSON text: '{"body": "great stuff", "title": "T1"}'), each with the keys they hold: no text to classify."""
+    out: dict[str, list[str]] = {}
+    for c in frame.columns:
+        values = frame[c].dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if not len(values) or not values.str.startswith("{").all():
+            continue
+        keys: dict[str, None] = {}
+        for v in values:
+            try:
+                obj = json.loads(v)
+            except ValueError:
+                break
+            if not isinstance(obj, dict):
+                break
+            keys.update(dict.fromkeys(map(str, obj)))
+        else:
+            out[str(c)] = list(keys)
+    return out
+
+
 def text_like_column_names(columns: Sequence[Any]) -> list[str]:
     """Column names that read like a text, not a header (four words or more, or over 40 characters): the first line
     of a file with no header line, which the loader takes as one. Its first text is then no row, and in a CSV each

@@ -991,6 +991,24 @@ def test_data_page_warns_about_numbers_and_a_label_column_of_other_values(home):
     at.button(key="unmatch").click().run()
     assert W.Workspace("dn").label_aliases == {} and any("none of the values" in w.value for w in at.warning)
 
+def test_data_page_says_a_text_column_of_nested_json_objects_is_no_text(home):
+    """A JSON file of objects with nested fields ({"review": {"body": ..., "title": ...}}) offered 'review' as the
+    text column, its cells the objects written as JSON: the pool, the Label page and every run read
+    '{"body": "great stuff", "title": "T1"}' without a word. The page says so and what to do."""
+    ws = W.Workspace("nj")
+    rows = [{"review": {"body": f"great stuff {i}", "title": f"T{i}"}, "stars": i % 5} for i in range(4)]
+    ws.save_upload("nested.json", json.dumps(rows).encode())
+    ws.save_upload("flat.json", json.dumps([{"text": "a {b} c", "stars": 1}, {"text": "{x}", "stars": 2}]).encode())
+    at = app("nj", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("nested.json").run()
+    no_errors(at)
+    assert at.multiselect(key="text_cols").value == ["review"]
+    nested = [w.value for w in at.warning if "JSON objects" in w.value]
+    assert nested and "body" in nested[0] and "title" in nested[0]
+    at.selectbox(key="data_file").set_value("flat.json").run()
+    assert not [w.value for w in at.warning if "JSON objects" in w.value]  # braces in a text are no object
+
+
 def test_runs_page_shows_blank_errors_and_export_hints_an_empty_box(home):
     ws = prepared("rx")
     fake_done_run(ws, "r1")
