@@ -1205,6 +1205,19 @@ class Workspace:
         to_ws = self._onto_text_columns(name, [c for c in ds.column_names if c not in ("id", "label")])
         rows = [{**{to_ws[c]: v for c, v in r.items() if c in to_ws}, "label": r["label"]} for r in ds.to_list()]
         cols = list(to_ws.values())
+        import pandas as pd
+
+        lookup = class_lookup(self.state)
+        values = [str(r["label"]).strip() for r in rows if str(r["label"]).strip()]
+        if len(self.classes) >= 2 and values and not any(fold(v) in lookup for v in values):
+            # Most likely the classes spelled otherwise (0 / 1 for negative / positive): added as new classes, they
+            # could no longer be matched to the classes (a class name is no value to match) and no way led back.
+            raise WorkspaceError(
+                f"none of the labels in {label_column!r} ({_some_values(pd.Series(values))}) is one of the classes "
+                f"({', '.join(self.classes)}); nothing was imported. If they stand for your classes (0 / 1 for "
+                "negative / positive, say), match them first: use this file as the evaluation set, match its values "
+                "under 'Match label values to classes' on the Data page, then import it again. If they are other "
+                "classes, add them to the classes on the Label page first")
         added = duplicates = partial = 0
         new_classes: list[str] = []
         with self._mutate() as s:

@@ -2598,6 +2598,25 @@ def test_a_one_column_csv_whose_texts_hold_commas_says_how_to_keep_them(home):
     assert not [m for m in ws.set_pool("ok.csv", ["text"]).warnings if ".txt" in m]  # two columns: no such advice
 
 
+def test_import_of_a_file_labeled_0_1_does_not_add_classes_beside_negative_positive(home):
+    """Classes 'negative, positive', then 'Import as labeled examples' of a file labeled 0 / 1: the import added the
+    classes '1' and '0' (four classes, a success box) and no way led back: deleting them set their examples aside,
+    and '0' could no longer be matched to 'negative' (it was a class). When none of the file's labels is a class,
+    nothing is imported and the message says how to match them; once matched, the import files them by class."""
+    ws = W.Workspace("imp01")
+    ws.set_classes(["negative", "positive"], {"negative": "terrible", "positive": "great"})
+    ws.save_upload("lab.csv", b"text,label\ngreat film,1\nawful film,0\nno label,\n")
+    with pytest.raises(W.WorkspaceError, match="none of the labels in 'label' .*'0', '1'.* is one of the classes"):
+        ws.import_labeled("lab.csv", "label")
+    assert ws.classes == ["negative", "positive"] and ws.labeled == []
+    ws.set_eval("lab.csv", "label")  # the way the message gives: the values are then matched on the Data page
+    ws.set_label_aliases({"0": "negative", "1": "positive"})
+    result = ws.import_labeled("lab.csv", "label")
+    assert result["added"] == 2 and ws.class_counts() == {"negative": 1, "positive": 1}
+    ws.save_upload("new.csv", csv_bytes([{"text": "a third kind", "label": "neutral"}, {"text": "ok", "label": 1}]))
+    assert ws.import_labeled("new.csv", "label")["new_classes"] == ["neutral"]  # some labels are classes: added
+
+
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
     """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
     by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
