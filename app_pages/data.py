@@ -75,6 +75,13 @@ with errors():
             st.session_state["_gold_guessed"] = guessed
             st.session_state["gold_col"] = (pool.get("label_column") or "(none)") if pool.get("file") == src else (
                 guessed or "(none)")
+        table = W.tab_separated_txt(src, head)
+        if table:
+            st.warning(plain(f"Each line of {W.display_file(src)} holds {len(table)} tab-separated parts (the first: "
+                             f"{', '.join(repr(p[:40]) for p in table[:5])}): it is a table, as Excel's 'Unicode "
+                             "Text' saves one, but a .txt file is read as one text per line, so each text would carry "
+                             "the other columns (a label included). Rename it to "
+                             f"{W.display_file(src).rsplit('.', 1)[0]}.tsv and upload it again."))
         headless = W.text_like_column_names(cols)
         if headless:
             st.warning(plain(f"The column name {headless[0][:80]!r} reads like a text: if the file has no header "

@@ -358,6 +358,17 @@ def json_object_columns(frame) -> dict[str, list[str]]:
     return out
 
 
+def tab_separated_txt(name: str, frame) -> list[str]:
+    """The first line's parts when a .txt file (read as one text per line) is a tab-separated table: every line of
+    `frame` (its first rows) holds the same number of tabs, at least one. Excel's 'Unicode Text' saves a sheet so:
+    each text would carry the other columns, its label included. [] otherwise."""
+    if not str(name).lower().endswith(".txt") or list(frame.columns) != ["text"]:
+        return []
+    lines = [str(v) for v in frame["text"].fillna("") if str(v).strip()]
+    tabs = {ln.count("\t") for ln in lines}
+    return lines[0].split("\t") if len(lines) >= 2 and len(tabs) == 1 and min(tabs) >= 1 else []
+
+
 def text_like_column_names(columns: Sequence[Any]) -> list[str]:
     """Column names that read like a text, not a header (four words or more, or over 40 characters): the first line
     of a file with no header line, which the loader takes as one. Its first text is then no row, and in a CSV each

@@ -1009,6 +1009,22 @@ def test_data_page_says_a_text_column_of_nested_json_objects_is_no_text(home):
     assert not [w.value for w in at.warning if "JSON objects" in w.value]  # braces in a text are no object
 
 
+def test_data_page_says_a_txt_file_of_tab_separated_columns_is_a_table(home):
+    """Excel's 'Unicode Text' (.txt) is a tab-separated sheet in UTF-16: read as one text per line, the header
+    'text<TAB>label' became a text and every text carried its label ('Great product<TAB>pos'), which runs would then
+    read, without a word. The page says to name it .tsv; a .txt of texts with a tab here and there says nothing."""
+    ws = W.Workspace("ut")
+    ws.save_upload("sheet.txt", "text\tlabel\r\nGreat product\tpos\r\nBad one\tneg\r\n".encode("utf-16"))
+    ws.save_upload("notes.txt", b"one text\nanother\twith a tab\nthird\n")
+    at = app("ut", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("sheet.txt").run()
+    no_errors(at)
+    table = [w.value for w in at.warning if ".tsv" in w.value]
+    assert table and "sheet.tsv" in table[0] and "'text', 'label'" in table[0]
+    at.selectbox(key="data_file").set_value("notes.txt").run()
+    assert not [w.value for w in at.warning if ".tsv" in w.value]
+
+
 def test_runs_page_shows_blank_errors_and_export_hints_an_empty_box(home):
     ws = prepared("rx")
     fake_done_run(ws, "r1")
