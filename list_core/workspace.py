@@ -781,6 +781,8 @@ class Workspace:
 
         ds, report = load_examples(self.upload_path(name), text_columns=list(text_columns) if text_columns else None,
                                    label_column=label_column, labels=labels, name=self._file_name(name), table=table)
+        if report.bad_rows and report.format == "jsonl":  # the reader's words are the CSV reader's
+            report.warnings = [_jsonl_bad(report.bad_rows) if "malformed row" in m else m for m in report.warnings]
         if report.bad_rows and report.format in ("csv", "tsv"):
             frame = (table or read_table(self.upload_path(name), name=self._file_name(name)))[0]
             if len(frame.columns) == 1:  # texts with the separator in them, written without quotes
@@ -2555,6 +2557,13 @@ def _nameless_blank_columns(frame) -> list[str]:
     return out
 
 
+def _jsonl_bad(n: int) -> str:
+    """What the JSON Lines lines the reader skipped are (it says 'wrong number of fields or bad quoting', as of CSV)."""
+    return (f"{n:,} line{' of the JSON Lines file is' if n == 1 else 's of the JSON Lines file are'} no JSON object "
+            f"(cut short, or a quote, comma or brace missing) and {'was' if n == 1 else 'were'} skipped: fix or "
+            f"remove {'it' if n == 1 else 'them'} and upload the file again")
+
+
 def _uses_of_upload(state: Mapping[str, Any], name: str) -> list[str]:
     """What a workspace state read from the upload `name`: 'the unlabeled pool', 'the evaluation set'."""
     return [what for what, key in (("the unlabeled pool", "pool"), ("the evaluation set", "eval"))
@@ -2841,8 +2850,9 @@ def prediction_summary(report: Any) -> str:
         line += f"; {report.truncated:,} text(s) cut to {MAX_TEXT_CHARS:,} characters for the model"
     if report.bad_rows:
         line += (f"; {report.bad_rows:,} malformed row{'' if report.bad_rows == 1 else 's'} skipped, not in the "
-                 "download (wrong number of fields or bad quoting)")
-    others = [m for m in report.warnings if "malformed row" not in m]
+                 "download " + ("(lines that are no JSON object: cut short, or a quote, comma or brace missing)"
+                                if report.format == "jsonl" else "(wrong number of fields or bad quoting)"))
+    others = [m for m in report.warnings if "malformed row" not in m and "no JSON object" not in m]
     return line + ("; " + "; ".join(others) if others else "")
 
 

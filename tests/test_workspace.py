@@ -2617,6 +2617,20 @@ def test_import_of_a_file_labeled_0_1_does_not_add_classes_beside_negative_posit
     assert ws.import_labeled("new.csv", "label")["new_classes"] == ["neutral"]  # some labels are classes: added
 
 
+def test_broken_json_lines_are_said_to_be_broken_json_not_bad_csv_quoting(home):
+    """A JSON Lines file with a line cut short: the pool (and Predict a file) said '1 malformed row skipped (wrong
+    number of fields or bad quoting)', the CSV reader's words, which point at nothing in a JSON file."""
+    ws = W.Workspace("jl")
+    ws.save_upload("b.jsonl", b'{"text": "one", "label": "pos"}\n{"text": "two",\n{"text": "three", "label": "neg"}\n')
+    report = ws.set_pool("b.jsonl", ["text"])
+    assert report.bad_rows == 1 and report.rows_kept == 2
+    said = " ".join(report.warnings) + ws.state["pool"]["summary"]
+    assert "quoting" not in said and "fields" not in said
+    assert "1 line of the JSON Lines file is no JSON object" in said
+    report.warnings = []
+    assert "quoting" not in W.prediction_summary(report) and "JSON" in W.prediction_summary(report)
+
+
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
     """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
     by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
