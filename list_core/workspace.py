@@ -1029,7 +1029,8 @@ class Workspace:
             pool = whole  # written back only once nothing below refuses (a refusal leaves the earlier one as it was)
         folded = class_lookup(self.state)
         labels = pool["gold"].map(lambda v: None if v is None or pd.isna(v) else folded.get(fold(v)))
-        free = labels.notna() & ~pool["id"].isin(self._labeled_pool_ids(pool))
+        labeled_ids = self._labeled_pool_ids(pool)
+        free = labels.notna() & ~pool["id"].isin(labeled_ids)
         # A pair row without its hypothesis measures nothing the task asks.
         free &= _every_text(pool, [c for c in self._text_columns_read() if c in pool.columns])
         if int(n) < 2 * len(self.classes):  # not the label column's fault: too few rows asked for
@@ -1038,6 +1039,14 @@ class Workspace:
         # A class no row is left of would not be measured at all: 'Spam' rows alone (the values 'ham' matched to no
         # class) read a model that answers 'Spam' to everything as 100% accurate.
         missing = [c for c in self.classes if not (labels[free] == c).any()]
+        taken = labels.notna() & pool["id"].isin(labeled_ids)
+        if missing and taken.any() and not (labels.notna() & ~taken).any():
+            # A file labeled in part, its labels imported as examples: every labeled row is one (a person's labels
+            # train the model; they are never held out), which 'no pool row ... is left' did not say.
+            raise WorkspaceError(
+                f"all {int(taken.sum()):,} pool rows with a label that is a class are labeled examples (imported or "
+                "labeled here), and labeled examples train the model: they are never held out. Use an evaluation "
+                "file with other labeled texts of each class")
         if missing:
             values = pool["gold"][labels.isna()].dropna().astype(str).str.strip()
             values = values[values != ""]

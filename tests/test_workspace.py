@@ -2631,6 +2631,21 @@ def test_broken_json_lines_are_said_to_be_broken_json_not_bad_csv_quoting(home):
     assert "quoting" not in W.prediction_summary(report) and "JSON" in W.prediction_summary(report)
 
 
+def test_hold_out_says_the_labeled_pool_rows_are_the_labeled_examples(home):
+    """A file with 50 of its 1,000 rows labeled (labeled by hand in a spreadsheet), loaded as the pool with its label
+    column and imported as labeled examples: Hold out said 'no pool row whose label is the classes 'neg', 'pos' is
+    left to hold out', though 50 rows had one. It says they are the labeled examples, which are never held out."""
+    ws = W.Workspace("part")
+    rows = [{"text": f"text number {i}", "label": ("pos" if i % 2 else "neg") if i < 50 else ""} for i in range(1000)]
+    ws.save_upload("part.csv", csv_bytes(rows))
+    ws.set_pool("part.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"])
+    ws.import_labeled("part.csv", "label")
+    with pytest.raises(W.WorkspaceError, match="all 50 pool rows with a label that is a class are labeled examples"):
+        ws.hold_out_eval(300)
+    assert ws.state.get("eval") is None and ws.pool_progress() == (50, 1000)
+
+
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
     """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
     by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
