@@ -1238,8 +1238,9 @@ class Workspace:
                 f"none of the labels in {label_column!r} ({_some_values(pd.Series(values))}) is one of the classes "
                 f"({', '.join(self.classes)}); nothing was imported. If they stand for your classes (0 / 1 for "
                 "negative / positive, say), match them first: use this file as the evaluation set, match its values "
-                "under 'Match label values to classes' on the Data page, then import it again. If they are other "
-                "classes, add them to the classes on the Label page first")
+                "under 'Match label values to classes' on the Data page, import it again, then remove it as the "
+                "evaluation set (the matches stay). If they are other classes, add them to the classes on the Label "
+                "page first")
         added = duplicates = partial = 0
         new_classes: list[str] = []
         with self._mutate() as s:

@@ -2613,6 +2613,8 @@ def test_import_of_a_file_labeled_0_1_does_not_add_classes_beside_negative_posit
     ws.set_label_aliases({"0": "negative", "1": "positive"})
     result = ws.import_labeled("lab.csv", "label")
     assert result["added"] == 2 and ws.class_counts() == {"negative": 1, "positive": 1}
+    ws.clear_eval()
+    assert ws.label_aliases == {"0": "negative", "1": "positive"}  # the matches stay, as the message says
     ws.save_upload("new.csv", csv_bytes([{"text": "a third kind", "label": "neutral"}, {"text": "ok", "label": 1}]))
     assert ws.import_labeled("new.csv", "label")["new_classes"] == ["neutral"]  # some labels are classes: added
 
