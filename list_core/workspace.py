@@ -718,7 +718,7 @@ class Workspace:
         the file list offers only usable files and a refused file never replaces a good one of the same name."""
         from .data import read_table
 
-        read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))
+        _check_has_columns(read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))[0], filename)
         return self.save_upload(filename, data)
 
     def upload_in_use(self, filename: str) -> list[str]:
@@ -2459,6 +2459,7 @@ class Workspace:
         from .data import read_table
 
         frame = read_table(io.BytesIO(bytes(data)), name=safe_filename(filename))[0]
+        _check_has_columns(frame, filename)
         return [str(c) for c in frame.columns if c not in _nameless_blank_columns(frame)]
 
     def current_class_names(self, classes: Iterable[Any]):
@@ -2555,6 +2556,14 @@ def ensemble_summary(first: Mapping[str, Any], self_training: bool = True) -> st
                if agreement and len(agreement) == len(first.get("teacher_agreement") or []) else "")
         parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
+
+
+def _check_has_columns(frame, filename: str) -> None:
+    """A JSON file of empty objects ('{}', '[{}, {}]') reads as rows of no column: nothing to choose a text from."""
+    if not len(frame.columns):
+        raise WorkspaceError(f"{safe_filename(filename)} has no field in any of its {len(frame):,} record(s) (empty "
+                             "objects, {}): nothing holds a text. Check the file: each record needs its text under a "
+                             "name, e.g. {\"text\": \"...\"}")
 
 
 def _nameless_blank_columns(frame) -> list[str]:

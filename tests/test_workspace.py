@@ -2648,6 +2648,19 @@ def test_hold_out_says_the_labeled_pool_rows_are_the_labeled_examples(home):
     assert ws.state.get("eval") is None and ws.pool_progress() == (50, 1000)
 
 
+@pytest.mark.parametrize("data", [b"{}", b"[{}, {}]", b"[{}]\n"])
+def test_a_json_file_of_empty_objects_is_refused_with_what_to_do(home, data):
+    """A JSON file of empty objects ('{}', '[{}, {}]') was added ('obj.json added') as a table of no column: the
+    Data page then offered no text column and said only to choose one, and Predict a file offered none. It is
+    refused, saying why."""
+    ws = W.Workspace("emptyobj")
+    with pytest.raises((W.WorkspaceError, DataError), match="no field"):
+        ws.add_upload("obj.json", data)
+    assert ws.list_uploads() == []
+    with pytest.raises((W.WorkspaceError, DataError), match="no field"):
+        ws.file_columns("obj.json", data)
+
+
 def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weight(home):
     """The card's 'mean weight' column read about 1.000 in every iteration (weights average 1 per re-weighted batch
     by construction) beside half the pseudo-labels rejected: it said nothing. It gives the rejected share."""
