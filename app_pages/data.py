@@ -60,6 +60,12 @@ if src is not None and not src.startswith("sample:"):
               help=(f"{' and '.join(in_use).capitalize()} {'was' if len(in_use) == 1 else 'were'} read from this "
                     "file: it stays while in use." if in_use else "Take this upload off the list and the disk. "
                     "Runs keep their own copy of their data."))
+def value_pickers(values: list[tuple[str, int]], options: list[str], prefix: str) -> dict[str, str]:
+    """A class picker per label value (with its row count), for matching a file's label values to the classes."""
+    return {value: st.selectbox(plain(f"{value!r} ({count:,} row{'' if count == 1 else 's'})"), options,
+                                key=f"{prefix}{value}") for value, count in values}
+
+
 with errors():
     if src is not None:
         cols, head, rep = w.columns_of(src)
@@ -130,8 +136,26 @@ with errors():
             else:
                 st.success(plain(report.summary()))
         if use_import:
-            result = w.import_labeled(src, gold, text_cols or None)
-            (st.success if result["added"] else st.warning)(result["message"])
+            try:
+                result = w.import_labeled(src, gold, text_cols or None)
+                (st.success if result["added"] else st.warning)(result["message"])
+            except W.UnmatchedLabelsError as exc:  # 0 / 1 for negative / positive: matched here, then imported
+                st.session_state["_import_match"] = (src, gold, tuple(text_cols), exc.values[:30])
+                st.error(plain(str(exc)))
+        pending = st.session_state.get("_import_match")
+        if pending and pending[:3] == (src, gold, tuple(text_cols)):
+            options = ["(not a class)", *w.classes]
+            holder = st.empty()  # emptied once the import is done
+            with holder.container(), st.form("import_match", border=False):
+                st.caption("Match the file's label values to the classes, then import:")
+                picks = value_pickers(pending[3], options, "imatch_")
+                submitted = st.form_submit_button("Match and import", type="primary")
+            if submitted:
+                w.set_label_aliases({v: (None if c == options[0] else c) for v, c in picks.items()})
+                result = w.import_labeled(src, gold, text_cols or None)
+                st.session_state.pop("_import_match", None)
+                holder.empty()
+                (st.success if result["added"] else st.warning)(result["message"])
 
 
 def match_label_values() -> None:
@@ -148,8 +172,7 @@ def match_label_values() -> None:
                        "it.")
             options = ["(not a class)", *w.classes]
             with st.form("match_labels", border=False):
-                picks = {value: st.selectbox(plain(f"{value!r} ({count:,} rows)"), options, key=f"match_{value}")
-                         for value, count in unmatched}
+                picks = value_pickers(unmatched, options, "match_")
                 if st.form_submit_button("Save matches"):
                     with errors():
                         w.set_label_aliases({v: (None if c == options[0] else c) for v, c in picks.items()})

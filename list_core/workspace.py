@@ -86,6 +86,15 @@ class StaleEditError(WorkspaceError):
     """An edit started from values another tab or window has changed since: nothing was saved."""
 
 
+class UnmatchedLabelsError(WorkspaceError):
+    """An import whose labels are none of the classes: `values` holds the file's label values with their row counts
+    (most frequent first), for the Data page to offer matching them to the classes on the spot."""
+
+    def __init__(self, message: str, values: list[tuple[str, int]]):
+        super().__init__(message)
+        self.values = values
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Roots, names and paths
 # --------------------------------------------------------------------------------------------------------------
@@ -1234,13 +1243,13 @@ class Workspace:
         if len(self.classes) >= 2 and values and not any(fold(v) in lookup for v in values):
             # Most likely the classes spelled otherwise (0 / 1 for negative / positive): added as new classes, they
             # could no longer be matched to the classes (a class name is no value to match) and no way led back.
-            raise WorkspaceError(
+            counts = pd.Series(values).value_counts()
+            raise UnmatchedLabelsError(
                 f"none of the labels in {label_column!r} ({_some_values(pd.Series(values))}) is one of the classes "
                 f"({', '.join(self.classes)}); nothing was imported. If they stand for your classes (0 / 1 for "
-                "negative / positive, say), match them first: use this file as the evaluation set, match its values "
-                "under 'Match label values to classes' on the Data page, import it again, then remove it as the "
-                "evaluation set (the matches stay). If they are other classes, add them to the classes on the Label "
-                "page first")
+                "negative / positive, say), match each value to its class and import again. If they are other "
+                "classes, add them to the classes on the Label page first",
+                [(str(v), int(n)) for v, n in counts.items()])
         added = duplicates = partial = 0
         new_classes: list[str] = []
         with self._mutate() as s:

@@ -1890,3 +1890,27 @@ def test_inspect_scatter_follows_the_pseudo_label_filter(home):
     at.multiselect(key="insp_labels").set_value(["pos"]).run()
     no_errors(at)
     assert plotted() == ("Confidence vs learned weight of the pseudo-labels 'pos'", 5)
+
+
+def test_data_page_matches_a_0_1_files_labels_to_the_classes_and_imports_it(home):
+    """Import of a file labeled 0 / 1 while the classes are negative, positive: the way to import it was to load the
+    file as the evaluation set, match its values, import again and remove the evaluation set. The page offers the
+    match on the spot, and 'Match and import' files the rows by class."""
+    ws = W.Workspace("imp01a")
+    ws.set_classes(["negative", "positive"], {"negative": "terrible", "positive": "great"})
+    ws.save_upload("lab.csv", b"text,label\ngreat film,1\nawful film,0\nfine film,1\n")
+    at = app("imp01a", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("lab.csv").run()
+    at.multiselect(key="text_cols").set_value(["text"]).run()
+    at.selectbox(key="gold_col").set_value("label").run()
+    at.button(key="import_labeled").click().run()
+    assert not at.exception
+    assert any("none of the labels in 'label'" in e.value for e in at.error)
+    assert W.Workspace("imp01a").labeled == []
+    at.selectbox(key="imatch_1").set_value("positive")
+    at.selectbox(key="imatch_0").set_value("negative")
+    at.button[[b.label for b in at.button].index("Match and import")].click().run()
+    no_errors(at)
+    assert W.Workspace("imp01a").class_counts() == {"negative": 1, "positive": 2}
+    assert any(x.value.startswith("3 labeled examples added") for x in at.success)
+    assert not [b for b in at.button if b.label == "Match and import"]  # done: the form is gone

@@ -2606,15 +2606,14 @@ def test_import_of_a_file_labeled_0_1_does_not_add_classes_beside_negative_posit
     ws = W.Workspace("imp01")
     ws.set_classes(["negative", "positive"], {"negative": "terrible", "positive": "great"})
     ws.save_upload("lab.csv", b"text,label\ngreat film,1\nawful film,0\nno label,\n")
-    with pytest.raises(W.WorkspaceError, match="none of the labels in 'label' .*'0', '1'.* is one of the classes"):
+    with pytest.raises(W.UnmatchedLabelsError, match="none of the labels in 'label' .*'0', '1'.* is one of the "
+                                                     "classes.*match each value to its class and import again") as exc:
         ws.import_labeled("lab.csv", "label")
+    assert sorted(exc.value.values) == [("0", 1), ("1", 1)]  # what the Data page offers to match on the spot
     assert ws.classes == ["negative", "positive"] and ws.labeled == []
-    ws.set_eval("lab.csv", "label")  # the way the message gives: the values are then matched on the Data page
     ws.set_label_aliases({"0": "negative", "1": "positive"})
     result = ws.import_labeled("lab.csv", "label")
     assert result["added"] == 2 and ws.class_counts() == {"negative": 1, "positive": 1}
-    ws.clear_eval()
-    assert ws.label_aliases == {"0": "negative", "1": "positive"}  # the matches stay, as the message says
     ws.save_upload("new.csv", csv_bytes([{"text": "a third kind", "label": "neutral"}, {"text": "ok", "label": 1}]))
     assert ws.import_labeled("new.csv", "label")["new_classes"] == ["neutral"]  # some labels are classes: added
 
