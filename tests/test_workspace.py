@@ -2101,6 +2101,8 @@ def test_tokenizer_loads_while_another_thread_still_imports_transformers(tmp_pat
     monkeypatch.delitem(sys.modules, "transformers")
     monkeypatch.syspath_prepend(str(tmp_path / "fake"))
     monkeypatch.setattr(W, "_TOKENIZERS", {})
+    # The model's config check reads transformers through the same _transformers(); the stand-in has no config.
+    monkeypatch.setattr(W, "check_masked_lm", lambda name, path: None)
     first = threading.Thread(target=importlib.import_module, args=("transformers",))
     first.start()
     time.sleep(0.3)  # the first import is under way
