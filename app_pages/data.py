@@ -60,6 +60,8 @@ if src is not None and not src.startswith("sample:"):
               help=(f"{' and '.join(in_use).capitalize()} {'was' if len(in_use) == 1 else 'were'} read from this "
                     "file: it stays while in use." if in_use else "Take this upload off the list and the disk. "
                     "Runs keep their own copy of their data."))
+
+
 def value_pickers(values: list[tuple[str, int]], options: list[str], prefix: str) -> dict[str, str]:
     """A class picker per label value (with its row count), for matching a file's label values to the classes."""
     return {value: st.selectbox(plain(f"{value!r} ({count:,} row{'' if count == 1 else 's'})"), options,
