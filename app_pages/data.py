@@ -19,12 +19,14 @@ if files:
     for f in files:
         try:
             uses = w.upload_in_use(f.name)
-            st.session_state["data_file"] = w.add_upload(f.name, f.getvalue())  # select what was just uploaded
+            saved = st.session_state["data_file"] = w.add_upload(f.name, f.getvalue())  # select it
             st.session_state.pop("_columns_of", None)  # its own columns' defaults, even under a name seen before
-            notes.append(("warning", f"{f.name} added in place of the file of that name, which {' and '.join(uses)} "
+            # Under the name the file list shows: 'a (final).csv' is saved as 'a _final_.csv'.
+            name = saved if saved == f.name else f"{f.name} (saved as {saved})"
+            notes.append(("warning", f"{name} added in place of the file of that name, which {' and '.join(uses)} "
                                      f"{'was' if len(uses) == 1 else 'were'} read from: "
                                      f"{'it keeps' if len(uses) == 1 else 'they keep'} the rows read before until you "
-                                     "use the new file below") if uses else ("success", f"{f.name} added"))
+                                     "use the new file below") if uses else ("success", f"{name} added"))
         except (DataError, W.WorkspaceError, OSError) as exc:
             notes.append(("error", f"{f.name} was not added: {exc}"))
     # A fresh uploader: its chips would otherwise keep showing refused files as if they were in.
@@ -32,7 +34,7 @@ if files:
     st.session_state["upload_notes"] = notes
     st.rerun()
 for kind, note in st.session_state.get("upload_notes", []):  # until the next upload
-    getattr(st, kind)(note)
+    getattr(st, kind)(plain(note))
 w.reload()
 choices = w.list_uploads() + [f"sample:{s}" for s in w.samples()]
 if not choices:

@@ -237,3 +237,15 @@ def test_broken_upload_is_readable(server, page, on_failure):
     assert options and not any("broken.csv" in o for o in options), options  # an unreadable file is not offered
     page.keyboard.press("Escape")
     shot(page, "8_broken_upload")
+
+
+def test_an_upload_saved_under_another_name_is_said_under_the_name_the_list_shows(server, page, on_failure):
+    """'reviews (final).csv' is saved as 'reviews _final_.csv': the note said 'reviews (final).csv added' while the
+    file list offered only the other name."""
+    goto(page, server, "")
+    odd = server["tmp"] / "reviews (final).csv"
+    odd.write_text("text,label\ngreat film,pos\nawful film,neg\n")
+    page.locator("input[type=file]").first.set_input_files(str(odd))
+    settle(page, 1500)
+    page.get_by_text("reviews (final).csv (saved as reviews _final_.csv) added").first.wait_for()
+    no_traceback(page)
