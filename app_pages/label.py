@@ -16,7 +16,10 @@ if ("classes_text" not in st.session_state or st.session_state.pop("classes_rese
     st.session_state["classes_text"] = ", ".join(w.classes)  # the box's value comes from here only
     shown = w.classes
 st.session_state["classes_shown"] = shown
-classes_text = st.text_input("Classes (comma-separated)", key="classes_text", placeholder="e.g. negative, positive")
+# A text area: 15 class names fit (a one-line box cut them off), and a column of names pasted from a spreadsheet
+# stays one class per line (a one-line box joined them into one class).
+classes_text = st.text_area("Classes (comma-separated or one per line)", key="classes_text", height=68,
+                            placeholder="e.g. negative, positive")
 if st.button("Save classes", key="save_classes"):
     with errors():
         try:  # 'Clothing, Shoes & Jewelry' (a class imported from a file) stays one class
@@ -26,6 +29,7 @@ if st.button("Save classes", key="save_classes"):
             flash(str(exc), "error")
             st.rerun()
         st.session_state["classes_shown"] = w.classes
+        st.session_state["classes_reset"] = True  # the box shows the list as saved (one per line becomes a, b, c)
         if st.session_state.get("paste_class") in renamed:  # the class picked for pasting follows its rename
             st.session_state["paste_class"] = renamed[st.session_state["paste_class"]]
         if renamed:  # say it: a rename moves the examples and label word of each class along

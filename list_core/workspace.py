@@ -271,17 +271,19 @@ def fold(label: Any) -> str:
 
 
 def split_class_list(text: str, known: Sequence[str] = ()) -> list[str]:
-    """Class names typed as a comma-separated list (the Label page). A known class whose name holds a comma (a label
-    imported from a file: 'Clothing, Shoes & Jewelry') stays one class where the list spells it whole (case and
-    spaces aside), as the page lists it; any other comma separates two names."""
-    pieces = str(text).split(",")
+    """Class names typed as a comma-separated list, or one per line (a column pasted from a spreadsheet), on the
+    Label page. A known class whose name holds a comma (a label imported from a file: 'Clothing, Shoes & Jewelry')
+    stays one class where the list spells it whole (case and spaces aside), as the page lists it; any other comma
+    separates two names. Blank names are left out."""
     whole = {fold(k) for k in known if "," in str(k)}
-    out, i = [], 0
-    while i < len(pieces):
-        j = next((j for j in range(len(pieces), i + 1, -1) if fold(",".join(pieces[i:j])) in whole), i + 1)
-        out.append(",".join(pieces[i:j]).strip())
-        i = j
-    return out
+    out = []
+    for line in str(text).splitlines():
+        pieces, i = line.split(","), 0
+        while i < len(pieces):
+            j = next((j for j in range(len(pieces), i + 1, -1) if fold(",".join(pieces[i:j])) in whole), i + 1)
+            out.append(",".join(pieces[i:j]).strip())
+            i = j
+    return [name for name in out if name]
 
 
 def map_fields(fields: Sequence[str], cols: Sequence[str]) -> dict[str, str]:

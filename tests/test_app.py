@@ -109,12 +109,12 @@ def test_opening_another_workspace_shows_its_own_prompt_and_classes(home):
     at = app("wsa", "app_pages/prompt.py")
     assert at.text_input(key="template_text").value == "{text} It was {mask}."
     at.switch_page("app_pages/label.py").run()
-    assert at.text_input(key="classes_text").value == "neg, pos"
+    assert at.text_area(key="classes_text").value == "neg, pos"
     at.selectbox(key="open_ws").set_value("wsb")
     at.button(key="open_ws_btn").click().run()
     no_errors(at)
     assert at.query_params["ws"] == "wsb"
-    assert at.text_input(key="classes_text").value == "spam, ham"
+    assert at.text_area(key="classes_text").value == "spam, ham"
     at.button(key="save_classes").click().run()
     at.switch_page("app_pages/prompt.py").run()
     assert at.text_input(key="template_text").value == "Subject: {text} This is {mask}."
@@ -272,11 +272,11 @@ def test_label_page_keeps_an_imported_class_whose_name_holds_a_comma(home):
     at.selectbox(key="gold_col").set_value("category").run()
     at.button(key="import_labeled").click().run()
     at.switch_page("app_pages/label.py").run()
-    assert at.text_input(key="classes_text").value == "Clothing, Shoes & Jewelry, Books"
+    assert at.text_area(key="classes_text").value == "Clothing, Shoes & Jewelry, Books"
     at.button(key="save_classes").click().run()
     no_errors(at)
     assert W.Workspace("cc").classes == ["Clothing, Shoes & Jewelry", "Books"]
-    at.text_input(key="classes_text").set_value("Clothing, Shoes & Jewelry, Books, Electronics").run()
+    at.text_area(key="classes_text").set_value("Clothing, Shoes & Jewelry, Books, Electronics").run()
     at.button(key="save_classes").click().run()
     no_errors(at)
     assert W.Workspace("cc").class_counts() == {"Clothing, Shoes & Jewelry": 2, "Books": 1, "Electronics": 0}
@@ -289,7 +289,7 @@ def test_the_paste_class_follows_a_rename_of_the_classes(home):
     prepared("pr", n=0)
     at = app("pr", "app_pages/label.py")
     at.selectbox(key="paste_class").set_value("pos").run()
-    at.text_input(key="classes_text").set_value("negative, positive").run()
+    at.text_area(key="classes_text").set_value("negative, positive").run()
     at.button(key="save_classes").click().run()
     assert at.selectbox(key="paste_class").value == "positive"
     at.text_area(key="paste_text").set_value("lovely film").run()
@@ -326,7 +326,7 @@ def test_label_page_classes_buttons_table_paste(home):
     assert W.Workspace("l1").class_counts() == {"neg": 1, "pos": 3}
     assert any("at least 8" in w.value for w in at.warning)
     # classes through the text box
-    at.text_input(key="classes_text").set_value("neg, pos, neutral").run()
+    at.text_area(key="classes_text").set_value("neg, pos, neutral").run()
     at.button(key="save_classes").click().run()
     assert W.Workspace("l1").classes == ["neg", "pos", "neutral"]
     # editing the table through the service the editor calls, then re-render
@@ -1185,7 +1185,7 @@ def test_label_page_renaming_classes_says_the_examples_moved(home):
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
     ws.add_example("awful service", "neg")
     at = app("rn", "app_pages/label.py")
-    at.text_input(key="classes_text").set_value("0, 1").run()
+    at.text_area(key="classes_text").set_value("0, 1").run()
     at.button(key="save_classes").click().run()
     no_errors(at)
     assert any("renamed 'neg' to '0', 'pos' to '1'" in m.value for m in at.info)
@@ -1597,27 +1597,27 @@ def test_a_stale_classes_box_in_another_tab_does_not_undo_a_rename(home):
     prepared("tabs")
     a = app("tabs", "app_pages/label.py")
     b = app("tabs", "app_pages/label.py")
-    b.text_input(key="classes_text").set_value("negative, positive").run()
+    b.text_area(key="classes_text").set_value("negative, positive").run()
     b.button(key="save_classes").click().run()
     a.run()  # any click in tab A: its box shows the classes as they are now
-    assert a.text_input(key="classes_text").value == "negative, positive"
-    a.text_input(key="classes_text").set_value("negative, positive, neutral").run()
+    assert a.text_area(key="classes_text").value == "negative, positive"
+    a.text_area(key="classes_text").set_value("negative, positive, neutral").run()
     a.button(key="save_classes").click().run()
     no_errors(a)
     assert W.Workspace("tabs").class_counts() == {"negative": 8, "positive": 8, "neutral": 0}
     # An edit typed in A before B saved is not saved over B's change: refused, and the box shows B's classes.
     b.run()
-    b.text_input(key="classes_text").set_value("bad, good, meh").run()
+    b.text_area(key="classes_text").set_value("bad, good, meh").run()
     b.button(key="save_classes").click().run()
     no_errors(b)
     assert W.Workspace("tabs").classes == ["bad", "good", "meh"]
-    a.text_input(key="classes_text").set_value("negative, positive, neutral, other").run()
+    a.text_area(key="classes_text").set_value("negative, positive, neutral, other").run()
     a.button(key="save_classes").click().run()
     assert any("the classes were changed in another tab or window since this page was drawn: they are now bad, "
                "good, meh. Nothing was saved" in e.value for e in a.error)
-    assert a.text_input(key="classes_text").value == "bad, good, meh"
+    assert a.text_area(key="classes_text").value == "bad, good, meh"
     assert W.Workspace("tabs").class_counts() == {"bad": 8, "good": 8, "meh": 0}
-    a.text_input(key="classes_text").set_value("bad, good, meh, other").run()  # made again: saved
+    a.text_area(key="classes_text").set_value("bad, good, meh, other").run()  # made again: saved
     a.button(key="save_classes").click().run()
     no_errors(a)
     assert W.Workspace("tabs").classes == ["bad", "good", "meh", "other"]
@@ -1863,7 +1863,7 @@ def test_label_page_offers_the_label_columns_values_as_the_classes(home):
     at.button(key="classes_from_file").click().run()
     no_errors(at)
     assert W.Workspace("lcc").classes == ["humor", "lore", "news"]
-    assert at.text_input(key="classes_text").value == "humor, lore, news"
+    assert at.text_area(key="classes_text").value == "humor, lore, news"
     assert not [b for b in at.button if b.key == "classes_from_file"]
 
 
@@ -1914,3 +1914,17 @@ def test_data_page_matches_a_0_1_files_labels_to_the_classes_and_imports_it(home
     assert W.Workspace("imp01a").class_counts() == {"negative": 1, "positive": 2}
     assert any(x.value.startswith("3 labeled examples added") for x in at.success)
     assert not [b for b in at.button if b.label == "Match and import"]  # done: the form is gone
+
+
+def test_classes_pasted_one_per_line_are_one_class_each(home):
+    """A column of class names pasted from a spreadsheet into the one-line Classes box became one class
+    ('adventure belles_lettres editorial'), and 15 names were cut off in it. It is a text area now: one class per
+    line (or per comma), blank lines left out."""
+    at = app("colpaste", "app_pages/label.py")
+    at.text_area(key="classes_text").set_value("adventure\nbelles_lettres, editorial\n\nfiction\n").run()
+    at.button(key="save_classes").click().run()
+    no_errors(at)
+    assert W.Workspace("colpaste").classes == ["adventure", "belles_lettres", "editorial", "fiction"]
+    assert at.text_area(key="classes_text").value == "adventure, belles_lettres, editorial, fiction"
+    assert W.split_class_list("Clothing, Shoes & Jewelry\nBooks", ["Clothing, Shoes & Jewelry"]) == [
+        "Clothing, Shoes & Jewelry", "Books"]

@@ -135,7 +135,7 @@ def test_full_flow_in_browser(server, page, on_failure):
 
     # Label: classes, 8 per class by paste, one by the one-by-one buttons
     goto(page, server, "label")
-    fill(page, "Classes (comma-separated)", "neg, pos")
+    fill(page, "Classes (comma-separated or one per line)", "neg, pos", area=True)
     click(page, "Save classes")
     page.get_by_role("tab", name="One by one").first.click()
     settle(page)
