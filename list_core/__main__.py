@@ -95,9 +95,11 @@ def _rows(ds, rename: dict) -> list[dict]:
 def _whole_pairs(rows: list[dict], fields: Sequence[str], what: str, say, fate: str = "left out") -> list[dict]:
     """The rows with text in every template field. The loader keeps a pair row with one blank text (only a row blank
     in every column is 'empty'); a premise alone trains, pseudo-labels and measures nothing the task asks."""
+    from .workspace import _blank_texts  # the app's own test of a half-pair
+
     if len(fields) < 2:
         return rows
-    whole = [r for r in rows if all(str(r.get(f) or "").strip() for f in fields)]
+    whole = [r for r in rows if not _blank_texts(r, fields)]
     if len(whole) < len(rows):
         n = len(rows) - len(whole)
         say(f"{n} {what} row{'' if n == 1 else 's'} with a blank {' or '.join(fields)}: {fate} "

@@ -91,11 +91,20 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def parse_time(text: str | None) -> _dt.datetime | None:
+    """An ISO time as `now()` writes it; None for a missing or unreadable one."""
+    if not text:
+        return None
+    try:
+        return _dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def _seconds_since(stamp: Any) -> float:
     """Seconds since an ISO time written by `now()`; 0 for a missing or unreadable one (nothing is concluded)."""
-    try:
-        then = _dt.datetime.fromisoformat(str(stamp))
-    except ValueError:
+    then = parse_time(stamp)
+    if then is None:
         return 0.0
     if then.tzinfo is None:
         then = then.replace(tzinfo=_dt.timezone.utc)
@@ -186,6 +195,12 @@ class RunDir:
         """Where the run's data came from (files, pool version, field map); {} when not recorded."""
         sources = self.spec().get("sources")
         return sources if isinstance(sources, dict) else {}
+
+    def field_columns(self, sources: dict[str, Any] | None = None) -> dict[str, str]:
+        """Template field -> the data column the run read it from (its sources' field map, which an app run records
+        as column -> field); {} for a run without one. `sources`: `self.sources()` when the caller has it."""
+        fmap = (self.sources() if sources is None else sources).get("field_map")
+        return {str(f): str(c) for c, f in fmap.items()} if isinstance(fmap, dict) else {}
 
     @property
     def status_path(self) -> Path:

@@ -41,7 +41,7 @@ from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .config import DEFAULT_MODEL, PRESETS, ConfigError, ListConfig
 from .data import is_missing
-from .runs import ACTIVE_STATES, RunDir, atomic_write_json, finite, pid_alive, read_json
+from .runs import ACTIVE_STATES, RunDir, atomic_write_json, finite, parse_time, pid_alive, read_json
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILE_RE = re.compile(r"[^\w. -]+")  # \w: letters and digits of every script ('отзывы.csv' is not '_.csv')
@@ -249,15 +249,6 @@ def device_options() -> dict[str, str]:
     return {"auto": f"auto: {'GPU' if cuda else 'CPU'}",
             "cpu": f"CPU ({os.cpu_count()} cores)",
             "cuda": f"GPU ({gpu})" if cuda else "GPU (not available here)"}
-
-
-def _parse_time(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1616,7 +1607,7 @@ class Workspace:
         if ids is not None:
             rows = rows[rows["id"].astype(int).isin({int(i) for i in ids})]
         sources = run.sources()
-        to_column = {f: c for c, f in (sources.get("field_map") or {}).items()}
+        to_column = run.field_columns(sources)
         fields = [f for f in rows.columns if f not in ("id", "label")]
         names = [to_column.get(f, f) for f in fields]
         now = self.text_columns
@@ -1697,7 +1688,7 @@ class Workspace:
         """Template field -> how Try it names its box: 'Text for {s1}', with the data's column when the field reads
         another ('Text for {s1} (column sentence1)'): the field's name alone did not say which text to type."""
         fields = self.run_fields(run_id)
-        to_column = {str(f): str(c) for c, f in (self.run(run_id).sources().get("field_map") or {}).items()}
+        to_column = self.run(run_id).field_columns()
         return {f: f"Text for {{{f}}}" + (f" (column {to_column[f]})" if to_column.get(f, f) != f else "")
                 for f in fields}
 
@@ -2222,11 +2213,11 @@ class Workspace:
         cfg = spec.get("config") or {}
         metrics = run.metrics()
         last = metrics[-1] if metrics else {}
-        start = _parse_time(status.get("started_at"))
+        start = parse_time(status.get("started_at"))
         # An interrupted run (its worker killed) has no finished_at: it trained until its last status update.
-        end = _parse_time(status.get("finished_at")) or (
+        end = parse_time(status.get("finished_at")) or (
             _dt.datetime.now(_dt.timezone.utc) if status.get("state") in ACTIVE_STATES else
-            _parse_time(status.get("updated_at")) if status.get("state") == "interrupted" else None)
+            parse_time(status.get("updated_at")) if status.get("state") == "interrupted" else None)
         duration = (end - start).total_seconds() + float(status.get("earlier_seconds") or 0) if start and end else None
         accuracy = finite(last.get("accuracy"))
         n_eval = int((status.get("info") or {}).get("n_eval") or 0)
