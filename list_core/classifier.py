@@ -6,7 +6,9 @@ pandas DataFrame, or (for labeled data) a pair `(texts, labels)`.
 
 from __future__ import annotations
 
+import difflib
 import os
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -16,6 +18,10 @@ from .config import PRESETS, ListConfig
 from .data import is_missing
 from .prompts import Template, Verbalizer
 from .runs import atomic_write_json, read_json
+
+
+_SETTINGS = {f.name for f in dataclass_fields(ListConfig)} - {"template", "verbalizer", "model"}
+"""The keyword settings ListClassifier takes beside its own arguments ('preset' stays: a loaded 'custom' run's)."""
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -61,10 +67,13 @@ def _as_rows(data: Any, fields: Sequence[str], with_labels: bool = False,
                 raise ValueError(f"row {i} has no column {', '.join(repr(f) for f in missing)}, which the template "
                                  f"reads (its columns are {list(fields)}; the row has {list(row)}): rename the "
                                  "column(s) to the template's, or the template's placeholders to the columns")
-            empty = [f for f in fields if is_missing(row[f])]
+            # A pair with one blank text would be answered from the other text alone (the CLI and the app leave
+            # such rows out); one blank text of a one-text template is the user's to classify.
+            empty = [f for f in fields if is_missing(row[f]) or len(fields) > 1 and not str(row[f]).strip()]
             if empty:
-                raise ValueError(f"row {i} has no text in {', '.join(repr(f) for f in empty)} (None or NaN): drop "
-                                 "or fill such rows first, e.g. frame.dropna(subset=[...])")
+                raise ValueError(f"row {i} has no text in {', '.join(repr(f) for f in empty)} (None, NaN"
+                                 f"{', or blank: a pair needs both texts' if len(fields) > 1 else ''}): drop or fill "
+                                 "such rows first, e.g. frame.dropna(subset=[...])")
         elif isinstance(item, str):
             if len(fields) != 1:
                 raise ValueError(f"the template needs columns {list(fields)}; pass dicts, not plain strings")
@@ -89,6 +98,12 @@ class ListClassifier:
                  model: str = "default", preset: str = "quick", **overrides: Any):
         if isinstance(verbalizer, str):
             verbalizer = Verbalizer.parse(verbalizer)
+        unknown = [k for k in overrides if k not in _SETTINGS]
+        if unknown:  # else a bare TypeError from the config at fit(), naming no alternative
+            near = difflib.get_close_matches(unknown[0], sorted(_SETTINGS), n=3)
+            raise TypeError(f"ListClassifier got an unknown setting {unknown[0]!r}" + (
+                f"; did you mean {', '.join(near)}?" if near else
+                "; the settings are the fields of list_core.config.ListConfig, listed with their help there"))
         self.template = template
         self.verbalizer = dict(verbalizer or {})
         self.model = model
@@ -180,9 +195,10 @@ class ListClassifier:
 
         directory = Path(directory)
         config_path, weights = directory / "config.json", directory / "model.safetensors"
-        if not config_path.exists() or not weights.exists():
-            raise FileNotFoundError(f"{directory} has no config.json and model.safetensors; pass a run directory "
-                                    "with at least one finished iteration, or a directory made by save()")
+        absent = [p.name for p in (config_path, weights) if not p.exists()]
+        if absent:
+            raise FileNotFoundError(f"{directory} has no {' and no '.join(absent)}; pass a run directory with at "
+                                    "least one finished iteration, or a directory made by save()")
         spec = read_json(config_path)
         if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
             raise ValueError(f"{config_path} is damaged or not a LiST Studio model config (no 'config' object); "

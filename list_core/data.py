@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import os
@@ -314,6 +315,62 @@ def _iter_lines(text: str) -> Iterator[str]:
         yield match.group()
 
 
+def _split_literal_quotes(line: str, delimiter: str) -> list[str]:
+    """Split one line as RFC 4180 does, except that a field whose quotes do not enclose it is kept as written.
+
+    The csv module reads `"Inception" is a masterpiece,pos` as `Inception is a masterpiece`: it drops the quotes
+    of a quoted part followed by more text. Such a field is malformed by RFC 4180, but a hand-written CSV means
+    the quotes as text. A field is quoted here only when it starts with a quote and its closing quote ends it;
+    on any line that RFC 4180 allows, the result is the csv module's.
+    """
+    fields: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        if line.startswith('"', i):
+            j, buf = i + 1, []
+            while j < n:
+                if line[j] == '"':
+                    if line.startswith('"', j + 1):
+                        buf.append('"')
+                        j += 2
+                        continue
+                    break
+                buf.append(line[j])
+                j += 1
+            if j < n and (j + 1 == n or line[j + 1] == delimiter):  # a quoted field, closed where it ends
+                fields.append("".join(buf))
+                if j + 1 == n:
+                    return fields
+                i = j + 2
+                continue
+        k = line.find(delimiter, i)
+        if k < 0:
+            fields.append(line[i:])
+            return fields
+        fields.append(line[i:k])
+        i = k + 1
+
+
+def _pick_delimiter(text: str, delimiter: str, first_line: str) -> str:
+    """The separator that splits the first lines into as many fields as the header, `delimiter` on a tie.
+
+    A header can hold another file's separator as text ('Kommentar, frei;Bewertung'): splitting on the first one
+    seen made every row of a semicolon file malformed.
+    """
+    candidates = [delimiter] + [d for d in (";", "\t", ",", "|") if d != delimiter and d in first_line]
+    if len(candidates) == 1:
+        return delimiter
+    sample = "".join(itertools.islice(_iter_lines(text), 51))
+    best, best_score = delimiter, -1
+    for cand in candidates:
+        records = [r for r in csv.reader(io.StringIO(sample), delimiter=cand) if r]
+        width = len(records[0]) if records else 0
+        score = sum(len(r) == width for r in records[1:]) if width > 1 else 0
+        if score > best_score:
+            best, best_score = cand, score
+    return best
+
+
 def _parse_delimited(text: str, delimiter: str, counter: _RowCounter) -> tuple[list[str], list[list[str]], int]:
     """Parse CSV/TSV with the csv module, skipping ragged records.
 
@@ -348,6 +405,7 @@ def _parse_delimited(text: str, delimiter: str, counter: _RowCounter) -> tuple[l
     while restart:
         restart = False
         for record in csv.reader(feed(), delimiter=delimiter):
+            line = record_lines[0].rstrip("\r\n") if record_lines else ""
             spanned = record_lines[1:]
             record_lines.clear()
             if not record or (len(record) == 1 and not record[0].strip() and (header is None or len(header) > 1)):
@@ -356,7 +414,15 @@ def _parse_delimited(text: str, delimiter: str, counter: _RowCounter) -> tuple[l
                 header = _unique_headers(record)
                 continue
             counter.tick()
+            if len(record) > len(header) and not any(f.strip() for f in record[len(header):]):
+                record = record[:len(header)]  # trailing empty fields ('foo bar,pos,'): stray separators
+            if len(header) == 1 and len(record) > 1 and not spanned:
+                record = [line]  # a one-column file: the separators of an unquoted text are part of the text
             if len(record) == len(header):
+                if '"' in line and not spanned:
+                    literal = _split_literal_quotes(line, delimiter)
+                    if len(literal) == len(header):
+                        record = literal
                 rows.append(record)
                 continue
             bad += 1
@@ -482,13 +548,14 @@ def _parse_json(text: str, counter: _RowCounter, name: str, scalar: Callable[[An
     """A records list, a {column: [values]} object, {"data": [records]}, a list of strings, or JSON lines."""
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
         # Many ".json" exports are really JSON lines; accept them if at least one line parses.
         cols, rows, bad = _parse_jsonl(text, counter, scalar)
         if rows:
             return cols, rows, bad
         raise DataError(
-            f"{name} is not valid JSON (expected a list of records or JSON lines); check the file or its extension."
+            f"{name} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}; expected a list of "
+            "records or JSON lines); fix the file there or check its extension."
         ) from None
     if isinstance(obj, dict):
         obj = _unwrap_json_table(obj)
@@ -507,6 +574,17 @@ def _parse_json(text: str, counter: _RowCounter, name: str, scalar: Callable[[An
             obj = [obj]
     if not isinstance(obj, list):
         raise DataError(f"{name} holds a single JSON value, not a list of records; expected JSON like [{{\"text\": ..., \"label\": ...}}].")
+    if len(obj) > 1 and all(isinstance(item, list) for item in obj) and obj[0] and all(
+            isinstance(c, str) for c in obj[0]):  # rows as arrays under a header array (a spreadsheet's export)
+        cols = _unique_headers(obj[0])
+        rows, bad = [], 0
+        for item in obj[1:]:
+            counter.tick()
+            if len(item) == len(cols):
+                rows.append([scalar(v) for v in item])
+            else:
+                bad += 1
+        return cols, rows, bad
     records: list[dict] = []
     bad = 0
     for item in obj:
@@ -614,6 +692,12 @@ def read_table(
                     if alt:
                         warnings.append(f"header has no {'comma' if delimiter == ',' else 'tab'}; using {alt!r} as the separator")
                         delimiter = alt
+                else:
+                    picked = _pick_delimiter(text, delimiter, first_line)
+                    if picked != delimiter:
+                        warnings.append(f"using {picked!r} as the separator: it splits the rows into as many fields "
+                                        f"as the header (the header's {delimiter!r} is part of a column name)")
+                        delimiter = picked
                 cols, rows, bad = _parse_delimited(text, delimiter, counter)
             elif fmt_ == "jsonl":
                 cols, rows, bad = _parse_jsonl(text, counter, scalar)
@@ -630,9 +714,9 @@ def read_table(
 
     if not rows:
         if bad:
-            raise DataError(
-                f"{name}: none of its {bad} data rows could be parsed as {fmt_.upper()}; check the separator, quoting or file format."
-            )
+            what = ("check the separator, quoting or file format" if fmt_ in ("csv", "tsv") else
+                    "each row must be a JSON object such as {\"text\": ..., \"label\": ...}")
+            raise DataError(f"{name}: none of its {bad} data rows could be parsed as {fmt_.upper()}; {what}.")
         if cols:
             raise DataError(f"{name} has a header ({', '.join(cols)}) but no data rows; add rows below the header.")
         raise DataError(f"{name} is empty; choose a file that contains data.")
@@ -648,7 +732,9 @@ def read_table(
         warnings=warnings,
     )
     if bad:
-        report.warnings.append(f"{bad} malformed row{'s' if bad != 1 else ''} skipped (wrong number of fields or bad quoting)")
+        why = {"jsonl": "not valid JSON or not an object", "json": "not an object, or a row of the wrong length"
+               }.get(fmt_, "wrong number of fields or bad quoting")
+        report.warnings.append(f"{bad} malformed row{'s' if bad != 1 else ''} skipped ({why})")
     return df, report
 
 

@@ -67,6 +67,28 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _load_failure(name: str, path: str, exc: Exception) -> str:
+    """Why a model did not load and what to do: a model that is not a masked LM is named by its type, and hub
+    advice is given only for a name that is not a local folder."""
+    from transformers import AutoConfig
+
+    what = "It must be a masked language model (BERT, RoBERTa, DistilBERT, ELECTRA generator, ...)."
+    try:
+        model_type = AutoConfig.from_pretrained(path).model_type
+    except Exception:
+        model_type = None
+    if model_type and "Unrecognized configuration class" in str(exc):
+        return f"could not load masked LM {name!r}: it is a {model_type!r} model, which has no masked-LM form. {what}"
+    detail = str(exc).splitlines()[0][:200].rstrip(".: ") if str(exc).strip() else ""
+    if Path(path).expanduser().exists():
+        advice = "Check that the folder holds a model's config.json, weights and tokenizer files. "
+    elif os.environ.get("HF_HUB_OFFLINE") == "1":
+        advice = "The hub is off (HF_HUB_OFFLINE=1): pass a local path. "
+    else:
+        advice = "Check the name, your network, or pass a local path. "
+    return f"could not load masked LM {name!r}: {type(exc).__name__}: {detail}. {advice}{what}"
+
+
 def load_backbone(name: str) -> tuple[nn.Module, Any, bool]:
     """Load (masked-LM model, tokenizer, head_is_pretrained). Raises ModelLoadError with a clear message."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
@@ -84,12 +106,7 @@ def load_backbone(name: str) -> tuple[nn.Module, Any, bool]:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model, info = AutoModelForMaskedLM.from_pretrained(path, output_loading_info=True)
     except Exception as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-        raise ModelLoadError(
-            f"could not load masked LM {name!r}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}. "
-            + ("The hub is off (HF_HUB_OFFLINE=1): pass a local path. " if offline else
-               "Check the name, your network, or pass a local path. ")
-            + "It must be a masked language model (BERT, RoBERTa, DistilBERT, ELECTRA generator, ...).") from exc
+        raise ModelLoadError(_load_failure(name, path, exc)) from exc
     finally:
         hf_logging.set_verbosity(verbosity)
     missing = set(info.get("missing_keys", ()))

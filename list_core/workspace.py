@@ -785,15 +785,6 @@ class Workspace:
                                    label_column=label_column, labels=labels, name=self._file_name(name), table=table)
         if report.bad_rows and report.format == "jsonl":  # the reader's words are the CSV reader's
             report.warnings = [_jsonl_bad(report.bad_rows) if "malformed row" in m else m for m in report.warnings]
-        if report.bad_rows and report.format in ("csv", "tsv"):
-            frame = (table or read_table(self.upload_path(name), name=self._file_name(name)))[0]
-            if len(frame.columns) == 1:  # texts with the separator in them, written without quotes
-                sep, n = ("a comma" if report.format == "csv" else "a tab"), report.bad_rows
-                report.warnings.append(
-                    f"the file has one column ({frame.columns[0]!r}), so {n:,} row{'' if n == 1 else 's'} with {sep} "
-                    f"in {'its' if n == 1 else 'their'} text read as several fields and {'was' if n == 1 else 'were'} "
-                    "left out: put each text in double quotes, or save the texts as a .txt file (one per line) and "
-                    "upload it again")
         return ds, report
 
     @staticmethod
@@ -2579,7 +2570,7 @@ def _nameless_blank_columns(frame) -> list[str]:
 
 
 def _jsonl_bad(n: int) -> str:
-    """What the JSON Lines lines the reader skipped are (it says 'wrong number of fields or bad quoting', as of CSV)."""
+    """What the JSON Lines lines the reader skipped are, and what to do, for the Data page."""
     return (f"{n:,} line{' of the JSON Lines file is' if n == 1 else 's of the JSON Lines file are'} no JSON object "
             f"(cut short, or a quote, comma or brace missing) and {'was' if n == 1 else 'were'} skipped: fix or "
             f"remove {'it' if n == 1 else 'them'} and upload the file again")

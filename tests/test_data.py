@@ -617,3 +617,74 @@ def test_text_column_default_ignores_label_named_column(tmp_path):
     p = write(tmp_path, "u.csv", "sentence,label\nhello,pos\n")
     ds, _ = load_examples(p)
     assert ds.column_names == ["id", "sentence"]
+
+
+def test_quotes_that_do_not_enclose_a_field_are_kept_as_text(tmp_path):
+    """A hand-written CSV row `"Inception" is a masterpiece,pos`: the csv module reads the text as
+    `Inception is a masterpiece`, silently altering the user's text. The quotes are now kept, in CSV and TSV;
+    fields quoted the RFC 4180 way still lose their enclosing quotes."""
+    p = write(tmp_path, "q.csv", 'text,label\r\n"Inception" is a masterpiece,pos\r\n"a, b",neg\r\n'
+                                 'say "hi" now,pos\r\n"He said ""no""",neg\r\n')
+    df, report = read_table(p)
+    assert df["text"].tolist() == ['"Inception" is a masterpiece', "a, b", 'say "hi" now', 'He said "no"']
+    assert df["label"].tolist() == ["pos", "neg", "pos", "neg"] and report.bad_rows == 0
+    t = write(tmp_path, "q.tsv", 'text\tlabel\n"Inception" is a masterpiece\tpos\nplain\tneg\n')
+    assert read_table(t)[0]["text"].tolist() == ['"Inception" is a masterpiece', "plain"]
+
+
+@FAST
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from(list('ab ",;\t\'')), max_size=8), min_size=2, max_size=2),
+                min_size=1, max_size=6))
+def test_rows_written_by_the_csv_module_read_back_unchanged(tmp_path, rows):
+    """The literal-quote reading changes nothing on a line that RFC 4180 allows: what csv.writer writes (quoting
+    fields with quotes or separators, doubling inner quotes) reads back field for field."""
+    rows = [r for r in rows if any(f.strip() for f in r)]
+    if not rows:
+        return
+    p = write_csv_rows(tmp_path / "w.csv", ["a", "b"], rows)
+    assert read_table(p)[0].values.tolist() == rows
+
+
+def test_trailing_empty_fields_do_not_make_a_row_malformed(tmp_path):
+    """`foo bar,pos,` (a stray separator at the end of a hand-edited row) was dropped as malformed."""
+    p = write(tmp_path, "t.csv", "text,label\nfoo bar,pos,\nbaz,neg\nqux,pos,,\nbad,neg,extra\n")
+    df, report = read_table(p)
+    assert df.values.tolist() == [["foo bar", "pos"], ["baz", "neg"], ["qux", "pos"]] and report.bad_rows == 1
+
+
+def test_a_one_column_csv_keeps_texts_that_hold_commas(tmp_path):
+    """A one-column CSV written without quotes ('review', then 'Great product, would buy again') lost every text
+    with a comma as a row of too many fields. With one column, a line is one text."""
+    p = write(tmp_path, "o.csv", 'review\nGreat product, would buy again\nTerrible\nOk, but slow, and noisy\n"a, b"\n')
+    df, report = read_table(p)
+    assert df["review"].tolist() == ["Great product, would buy again", "Terrible", "Ok, but slow, and noisy", "a, b"]
+    assert report.bad_rows == 0
+
+
+def test_a_semicolon_file_whose_header_holds_a_comma_is_split_on_semicolons(tmp_path):
+    """'Kommentar, frei;Bewertung': the header's comma made the reader split on commas and skip every row."""
+    p = write(tmp_path, "s.csv", "Kommentar, frei;Bewertung\r\nSehr gut;1\r\nSchlecht, leider;0\r\nOk;1\r\n")
+    df, report = read_table(p)
+    assert list(df.columns) == ["Kommentar, frei", "Bewertung"]
+    assert df["Kommentar, frei"].tolist() == ["Sehr gut", "Schlecht, leider", "Ok"] and report.bad_rows == 0
+    assert any("';'" in w for w in report.warnings)
+    plain = write(tmp_path, "p.csv", "text,label\nfine; really,pos\nok,neg\n")  # a semicolon in a text: still commas
+    assert read_table(plain)[0].values.tolist() == [["fine; really", "pos"], ["ok", "neg"]]
+
+
+def test_json_arrays_under_a_header_array_are_rows_and_bad_json_says_where(tmp_path):
+    """[["text","label"],["great stuff","pos"]] (a spreadsheet's JSON export) was refused with CSV words
+    ('check the separator, quoting'); it is a table. Broken JSON says the line and column of the fault."""
+    p = write(tmp_path, "a.json", '[["text","label"],["great stuff","pos"],["awful","neg"],["short"]]')
+    df, report = read_table(p)
+    assert df.values.tolist() == [["great stuff", "pos"], ["awful", "neg"]] and report.bad_rows == 1
+    assert "wrong length" in report.warnings[0] and "quoting" not in report.warnings[0]
+    broken = write(tmp_path, "b.json", '[\n {"text": "a", "label": "pos"},\n {"text": "b" "label": "neg"}\n]')
+    with pytest.raises(DataError, match="line 3, column 15"):
+        read_table(broken)
+    numbers = write(tmp_path, "n.json", "[1, 2, 3]")
+    with pytest.raises(DataError, match="JSON object") as err:
+        read_table(numbers)
+    assert "separator" not in str(err.value)
+    jl = write(tmp_path, "c.jsonl", '{"text": "a"}\n{"text": "b"\n')
+    assert "not valid JSON" in read_table(jl)[1].warnings[0]

@@ -193,9 +193,24 @@ def test_model_load_error_for_missing_local_path(tmp_path):
         load_backbone(str(tmp_path / "no_such_model"))
 
 
-def test_model_load_error_for_directory_without_a_model(tmp_path):
-    with pytest.raises(ModelLoadError, match="could not load"):
+def test_model_load_error_for_directory_without_a_model(tmp_path, monkeypatch):
+    """A local folder gets local advice: it said 'the hub is off: pass a local path' for a path that was local."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="could not load") as err:
         load_backbone(str(tmp_path))
+    assert "The hub is off" not in str(err.value) and "config.json" in str(err.value) and ":." not in str(err.value)
+
+
+def test_model_load_error_names_the_type_of_a_local_model_that_is_not_a_masked_lm(tmp_path, monkeypatch):
+    """A local GPT-2 said 'Unrecognized configuration class ... AutoModelForMaskedLM.. The hub is off'."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    GPT2LMHeadModel(GPT2Config(n_layer=1, n_head=2, n_embd=16, vocab_size=100, bos_token_id=0, eos_token_id=0)
+                    ).save_pretrained(tmp_path / "gpt2")
+    with pytest.raises(ModelLoadError, match="it is a 'gpt2' model, which has no masked-LM form") as err:
+        load_backbone(str(tmp_path / "gpt2"))
+    assert "The hub is off" not in str(err.value)
 
 
 def test_load_backbone_from_saved_directory(saved_model_dir):

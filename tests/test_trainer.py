@@ -396,7 +396,7 @@ def test_classifier_refuses_rows_without_the_templates_text():
     clf.fit((texts, labels), backbone=make_backbone())
     with pytest.raises(ValueError, match="row 0 has no column 'text'"):
         clf.predict(pd.DataFrame({"review": ["great phone"]}))
-    with pytest.raises(ValueError, match=r"row 1 has no text in 'text' \(None or NaN\)"):
+    with pytest.raises(ValueError, match=r"row 1 has no text in 'text' \(None, NaN\)"):
         clf.predict_proba(pd.DataFrame({"text": ["great phone", np.nan]}))
     assert clf.predict(pd.DataFrame({"text": ["great phone", ""]})).shape == (2,)  # an empty text is a text
 
@@ -566,3 +566,36 @@ def test_a_loaded_classifier_keeps_its_history(tmp_path):
     loaded = ListClassifier.load(clf.save(tmp_path / "m"), backbone=make_backbone())
     assert len(clf.history_) == 2
     assert same(loaded.history_, clf.history_)
+
+
+def test_a_misspelt_classifier_setting_is_refused_at_construction_with_the_near_names():
+    """ListClassifier(studnet_steps=3) made a classifier and then failed at fit() with a bare TypeError from the
+    config; the command line's --set said 'did you mean student_steps?'. Now the constructor says so."""
+    from list_core.classifier import ListClassifier
+
+    with pytest.raises(TypeError, match="unknown setting 'studnet_steps'; did you mean student_steps"):
+        ListClassifier("{text} It was {mask}.", {"neg": "bad", "pos": "good"}, studnet_steps=3)
+    assert ListClassifier("{text} It was {mask}.", {"neg": "bad", "pos": "good"}, student_steps=3).overrides == {
+        "student_steps": 3}
+
+
+def test_a_pair_with_one_blank_text_is_refused_not_answered_from_the_other(tmp_path):
+    """The API answered a pair whose hypothesis was blank from its premise alone; the CLI and the app give such rows
+    no prediction. predict now names the row and the blank field, as it does for None and NaN."""
+    from list_core.classifier import _as_rows
+
+    fields = ("premise", "hypothesis")
+    assert len(_as_rows([{"premise": "a", "hypothesis": "b"}], fields)) == 1
+    with pytest.raises(ValueError, match=r"row 1 has no text in 'hypothesis' \(None, NaN, or blank: a pair needs"):
+        _as_rows([{"premise": "a", "hypothesis": "b"}, {"premise": "a", "hypothesis": "  "}], fields)
+    assert _as_rows(["  "], ("text",))[0]["text"] == "  "  # one blank text of a one-text template stays the user's
+
+
+def test_loading_a_directory_names_the_file_it_lacks(tmp_path):
+    """A directory with config.json but no model.safetensors said 'has no config.json and model.safetensors'."""
+    from list_core.classifier import ListClassifier
+
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(FileNotFoundError) as err:
+        ListClassifier.load(tmp_path)
+    assert "has no model.safetensors;" in str(err.value) and "config.json" not in str(err.value).split(";")[0]
