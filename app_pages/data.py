@@ -92,7 +92,7 @@ with errors():
                              "Text' saves one, but a .txt file is read as one text per line, so each text would carry "
                              "the other columns (a label included). Rename it to "
                              f"{W.display_file(src).rsplit('.', 1)[0]}.tsv and upload it again."))
-        headless = W.text_like_column_names(cols)
+        headless = W.text_like_column_names(cols, head)
         if headless:
             st.warning(plain(f"The column name {headless[0][:80]!r} reads like a text: if the file has no header "
                              "line, its first text was taken as one (and is no row). Add a first line naming the "

@@ -371,11 +371,26 @@ def tab_separated_txt(name: str, frame) -> list[str]:
     return lines[0].split("\t") if len(lines) >= 2 and len(tabs) == 1 and min(tabs) >= 1 else []
 
 
-def text_like_column_names(columns: Sequence[Any]) -> list[str]:
+_QUESTION_HEADER = re.compile(r"\s*(?:q|question|item)\s*\d+[a-z]?\s*[.:)_-]", re.IGNORECASE)
+"""A survey export's column name: 'Q1: What did you like?', 'Question 3. Comments', 'item2_feedback'."""
+
+
+def text_like_column_names(columns: Sequence[Any], head: Any = None) -> list[str]:
     """Column names that read like a text, not a header (four words or more, or over 40 characters): the first line
-    of a file with no header line, which the loader takes as one. Its first text is then no row, and in a CSV each
-    line with an unquoted comma is a malformed row."""
-    return [str(c) for c in columns if len(str(c)) > 40 or len(str(c).split()) >= 4]
+    of a file with no header line, which the loader takes as one. Its first text is then no row.
+
+    A survey's numbered questions ('Q1: What did you like?') are headers. With the file's first rows (`head`), a
+    short name that is not among its own column's values ('label' over 'pos', 'neg') shows the first line is a
+    header; one that is ('pos' over 'pos', 'neg') shows it is a row."""
+    long = [str(c) for c in columns if (len(str(c)) > 40 or len(str(c).split()) >= 4)
+            and not _QUESTION_HEADER.match(str(c))]
+    short = [c for c in columns if str(c) not in long and not _QUESTION_HEADER.match(str(c))]
+    if not long or head is None or not short:
+        return long
+    values = {c: {str(v).strip().lower() for v in head[c].tolist()} for c in short if c in head.columns}
+    if any(str(c).strip().lower() in vals for c, vals in values.items()):
+        return long  # a first line like 'I loved it, pos': its short name is one of its column's values
+    return [] if values else long
 
 
 PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"), ("question1", "question2"), ("q1", "q2"),

@@ -1132,6 +1132,26 @@ def test_data_page_says_when_a_files_first_text_was_taken_as_its_header(home):
     assert W.text_like_column_names(["text", "review body", "sentence1", "x" * 41]) == ["x" * 41]
 
 
+def test_survey_question_headers_are_not_taken_for_a_first_text(home):
+    """A survey export's columns ('Q1: What did you like?', 'Q2: What could be better?', 'rating') were said to
+    read like texts, as if the file had no header line. Numbered questions are headers, and a short column name
+    that is not among its own column's values ('rating' over 1..5) shows that the first line is a header; one that
+    is ('pos' over pos / neg) still shows a headless file."""
+    head = pd.DataFrame({"What did you like most about the course": ["the labs", "pace"], "rating": ["4", "5"]})
+    assert W.text_like_column_names(["Q1: What did you like?", "Question 2. What could be better?", "rating"]) == []
+    assert W.text_like_column_names(list(head.columns), head) == []
+    assert W.text_like_column_names(list(head.columns)) == ["What did you like most about the course"]
+    headless = pd.DataFrame({"I loved this film from start to end": ["The plot was thin", "Great"],
+                             "pos": ["neg", "pos"]})
+    assert W.text_like_column_names(list(headless.columns), headless) == ["I loved this film from start to end"]
+    ws = W.Workspace("survey")
+    ws.save_upload("survey.csv", b"Q1: What did you like?,Q2: What could be better?,rating\nthe labs,more time,4\n")
+    at = app("survey", "app_pages/data.py")
+    at.selectbox(key="data_file").set_value("survey.csv").run()
+    no_errors(at)
+    assert not any("reads like a text" in m.value for m in at.warning)
+
+
 def test_data_page_switching_files_resets_the_label_column_through_session_state(home):
     ws = W.Workspace("sg")
     for name, col in (("a.csv", "label"), ("b.csv", "tag")):
