@@ -160,7 +160,9 @@ with table:
             st.rerun()
 with paste:
     shape = "<TAB>".join(w.text_columns) if len(w.text_columns) > 1 else "text"
-    block = st.text_area(f"One example per line: {shape} (or class<TAB>{shape})", key="paste_text", height=160)
+    block = st.text_area(f"One example per line: {shape} (or class<TAB>{shape})", key="paste_text", height=160,
+                         help="Cells copied from a spreadsheet paste as tab-separated columns; a cell that holds line "
+                              "breaks stays one example.")
     cls = st.selectbox("Class for these lines", w.classes, key="paste_class")
 
 

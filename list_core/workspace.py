@@ -371,6 +371,52 @@ def tab_separated_txt(name: str, frame) -> list[str]:
     return lines[0].split("\t") if len(lines) >= 2 and len(tabs) == 1 and min(tabs) >= 1 else []
 
 
+def _opens_a_quoted_cell(text: str) -> bool:
+    """Whether a tab-separated line ends inside a cell that starts with a quote and is not closed yet: how a
+    spreadsheet copies a cell that holds a line break ("first line<newline>second line")."""
+    pos = 0
+    while True:
+        if text.startswith('"', pos):
+            j = pos + 1
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    return True
+                if text.startswith('"', k + 1):  # a doubled quote inside the cell
+                    j = k + 2
+                    continue
+                break
+            if k + 1 == len(text):
+                return False
+            if text[k + 1] == "\t":
+                pos = k + 2
+                continue
+        tab = text.find("\t", pos)
+        if tab < 0:
+            return False
+        pos = tab + 1
+
+
+def _pasted_lines(block: str, max_span: int = 50) -> Iterator[tuple[int, str, list[str]]]:
+    """A paste as (line number, line, tab-separated cells). A spreadsheet copies a cell holding line breaks, tabs
+    or quotes as a quoted cell ("He said ""no""<newline>twice"): it is one cell, its quotes removed, its line breaks
+    kept (each line became an example of its own). Quotes that do not enclose a cell are the text's own, and a
+    quote never closed is a character of its line."""
+    from .data import _split_literal_quotes
+
+    lines = str(block).splitlines()
+    i = 0
+    while i < len(lines):
+        end, joined = i, lines[i]
+        while _opens_a_quoted_cell(joined) and end + 1 < len(lines) and end - i < max_span:
+            end += 1
+            joined += "\n" + lines[end]
+        if _opens_a_quoted_cell(joined):
+            end, joined = i, lines[i]
+        yield i + 1, joined, _split_literal_quotes(joined, "\t") if '"' in joined else joined.split("\t")
+        i = end + 1
+
+
 _QUESTION_HEADER = re.compile(r"\s*(?:q|question|item)\s*\d+[a-z]?\s*[.:)_-]", re.IGNORECASE)
 """A survey export's column name: 'Q1: What did you like?', 'Question 3. Comments', 'item2_feedback'."""
 
@@ -1358,11 +1404,11 @@ class Workspace:
             shape = "<TAB>".join(cols) if len(cols) > 1 else "text"
             seen = {_text_key(ex, cols) for ex in s["labeled"]}
             new, duplicates = [], 0
-            for number, ln in enumerate(str(block).splitlines(), 1):
+            for number, ln, cells in _pasted_lines(block):
                 if not ln.strip():
                     continue
-                parts = ln.split("\t", len(cols))
-                if "\t" in parts[-1]:
+                parts = cells[:len(cols)] + ["\t".join(cells[len(cols):])] if len(cells) > len(cols) else cells
+                if len(cells) > len(cols) + 1:
                     # A line with a column too many (a spreadsheet's id, say: 'class<TAB>text<TAB>cf22'): kept, the
                     # tab and the extra column went into the (last) text without a word.
                     raise WorkspaceError(f"line {number} ({ln[:40]!r}) has {ln.count(chr(9)) + 1} tab-separated "

@@ -1173,6 +1173,28 @@ def test_paste_refuses_a_pair_line_with_a_column_too_many(home):
     assert [(ex["hypothesis"], ex["label"]) for ex in W.Workspace("pp4").labeled] == [("An animal moves.", "yes")]
 
 
+def test_paste_of_spreadsheet_cells_holding_line_breaks_or_quotes_keeps_each_cell_one_text(home):
+    """Excel and Sheets copy a cell that holds a line break as a quoted cell ("first line<newline>second line", inner
+    quotes doubled). Each line became an example of its own, with a stray quote, and a cell 'He said "no"' was kept
+    with its quotes doubled and around it. Quotes that do not enclose a cell are the text's own, and a quote never closed does not
+    swallow the lines after it."""
+    ws = W.Workspace("pxl")
+    ws.set_classes(["neg", "pos"])
+    block = ('pos\t"Great phone.\nBattery lasts two days."\n'
+             'neg\t"He said ""no"" twice"\n'
+             'pos\t"Inception" is a masterpiece\n'
+             'neg\t"unclosed quote here\n'
+             'plain text\n')
+    assert ws.paste_lines(block, "pos")["added"] == 5
+    assert [(ex["text"], ex["label"]) for ex in W.Workspace("pxl").labeled] == [
+        ("Great phone.\nBattery lasts two days.", "pos"), ('He said "no" twice', "neg"),
+        ('"Inception" is a masterpiece', "pos"), ('"unclosed quote here', "neg"), ("plain text", "pos")]
+    pairs = bare_pair_workspace("pxl2")
+    assert pairs.paste_lines('yes\t"A dog\nruns."\tAn animal moves.', "no")["added"] == 1
+    assert [(ex["premise"], ex["hypothesis"]) for ex in W.Workspace("pxl2").labeled] == [
+        ("A dog\nruns.", "An animal moves.")]
+
+
 def test_paste_refuses_a_line_with_a_column_too_many(home):
     """Rows copied from the bundled Brown sample in a spreadsheet, 'label<TAB>text<TAB>doc': each was added with
     'text<TAB>cf22' as its text (the doc id glued on, so no longer the pool's text); refused, nothing added."""
