@@ -19,13 +19,19 @@ if rid is None and not w.labeled:  # an empty table is no download
     st.info("Nothing to export yet: label a few texts on the Label page (they can be downloaded before any run), "
             "or train a run for pseudo-labels and a model.")
     st.stop()
-c1, c2 = st.columns(2)
+c1, c2, c3 = st.columns(3)
 with errors():
-    table = w.export_frame(rid)  # built once for both downloads
-    c1.download_button("Download CSV", table_bytes(table, "csv"), file_name=f"list_{w.name}_{rid or 'labels'}.csv",
-                       mime="text/csv", key="dl_csv")
-    c2.download_button("Download JSONL", table_bytes(table, "jsonl"), key="dl_jsonl",
-                       file_name=f"list_{w.name}_{rid or 'labels'}.jsonl", mime="application/jsonl")
+    table = w.export_frame(rid)  # built once for the downloads
+    stem = f"list_{w.name}_{rid or 'labels'}"
+    c1.download_button("Download CSV", table_bytes(table, "csv"), file_name=f"{stem}.csv", mime="text/csv",
+                       key="dl_csv", help="UTF-8, comma-separated: for pandas, R, scripts and LiST Studio itself.")
+    c2.download_button("Download JSONL", table_bytes(table, "jsonl"), key="dl_jsonl", file_name=f"{stem}.jsonl",
+                       mime="application/jsonl")
+    c3.download_button("Download for Excel", table_bytes(table, "excel"), key="dl_excel",
+                       file_name=f"{stem}_excel.csv", mime="text/csv",
+                       help="Opens by double-click in Excel in any language setting, accents and emoji intact "
+                            "(UTF-16, tab-separated). Texts that start with =, +, - or @ get a leading apostrophe, "
+                            "so Excel shows them instead of running them as formulas.")
     if table.attrs.get("left_out"):  # a class deleted since: its examples are kept aside, not exported
         gone = table.attrs["left_out"]
         st.caption(f"Not in the download: {sum(gone.values()):,} row(s) labeled "

@@ -2929,13 +2929,54 @@ def prediction_summary(report: Any) -> str:
     return line + ("; " + "; ".join(others) if others else "")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a cell (OWASP's list for CSV injection)."""
+
+
 def table_bytes(frame, fmt: str = "csv") -> bytes:
+    """A table as a download: 'csv', 'jsonl', or 'excel', for opening in Excel by double-click.
+
+    Excel reads a UTF-8 CSV by double-click in the locale's code page (mojibake for é, emoji, CJK) and splits it on
+    the locale's list separator (one column in much of Europe). The one text file it opens right everywhere is
+    UTF-16 with a byte order mark, tab-separated. A text that starts like a formula ('=', '+', '-', '@') gets a
+    leading apostrophe, so Excel shows it rather than running it."""
+    if fmt == "excel":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter="\t", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False, name=None):
+            cells = ["" if _blank_cell(v) else str(v) for v in row]
+            writer.writerow([("'" + c) if isinstance(c, str) and c.startswith(_FORMULA_START) and not _is_number(c)
+                             else c for c in cells])
+        return b"\xff\xfe" + out.getvalue().encode("utf-16-le")
     from .data import write_table
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / f"export.{fmt}"
         write_table(frame, path)
         return path.read_bytes()
+
+
+def _blank_cell(value: Any) -> bool:
+    """No value (None, NaN, pandas' NA): an empty cell, not the text 'nan'."""
+    import pandas as pd
+
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or an array: a value
+        return False
+
+
+def _is_number(text: str) -> bool:
+    """'-0.25' is a number Excel should read as one; '-great' or '=1+1' is not."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 _TOKENIZERS: dict[str, Any] = {}

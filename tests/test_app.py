@@ -807,7 +807,7 @@ def test_export_page_downloads(home):
     at = app("ex", "app_pages/export.py", run="r1")
     assert any("cannot be told apart from guessing" in w.value for w in at.warning)
     keys = {b.key for b in at.get("download_button")}
-    assert {"dl_csv", "dl_jsonl", "dl_model"} <= keys
+    assert {"dl_csv", "dl_jsonl", "dl_excel", "dl_model"} <= keys
     data = pd.read_csv(io.BytesIO(ws.export_data("r1")))
     assert len(data) == 16 + 10
 

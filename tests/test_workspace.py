@@ -2712,3 +2712,22 @@ def test_start_refuses_a_model_that_is_not_a_masked_lm_before_the_run(home, save
     with pytest.raises(ModelLoadError, match="is a gpt2 model, not a masked language model"):
         ws.start_run("quick", model=str(gpt))
     assert ws.run_ids() == []
+
+
+def test_the_excel_download_is_utf16_tab_separated_and_keeps_formulas_out(home, tmp_path):
+    """Excel opens a UTF-8 CSV by double-click in the locale's code page ('CafÃ©') and, in much of Europe, as one
+    column. The Excel download is UTF-16 with a byte order mark, tab-separated; a text starting like a formula
+    ('=1+1', '-great', '@you') gets a leading apostrophe so Excel does not run it, numbers stay numbers, and every
+    other cell (accents, emoji, tabs and line breaks inside a text, the text 'nan') reads back as it was."""
+    frame = pd.DataFrame({"text": ["Café ☕ great", "=1+1", "-great phone", "@you said\tthis\nthen", "nan", None],
+                          "score": [0.5, -0.25, 1.0, 2.0, 3.0, 4.0], "label": ["pos", "neg", "pos", "neg", "pos", "neg"]})
+    data = W.table_bytes(frame, "excel")
+    assert data[:2] == b"\xff\xfe" and "\t".encode("utf-16-le") in data and b"," not in data.decode("utf-16").encode()
+    back = pd.read_csv(io.BytesIO(data), sep="\t", encoding="utf-16", keep_default_na=False)
+    assert back["text"].tolist() == ["Café ☕ great", "'=1+1", "'-great phone", "'@you said\tthis\nthen", "nan", ""]
+    assert back["score"].tolist() == [0.5, -0.25, 1.0, 2.0, 3.0, 4.0] and back["label"].tolist() == frame["label"].tolist()
+    path = tmp_path / "list_excel.csv"  # LiST Studio reads its own Excel download back
+    path.write_bytes(data)
+    from list_core.data import read_table
+
+    assert read_table(path)[0]["text"].tolist()[:2] == ["Café ☕ great", "'=1+1"]
