@@ -417,6 +417,10 @@ def _pasted_lines(block: str, max_span: int = 50) -> Iterator[tuple[int, str, li
         i = end + 1
 
 
+MAX_SKIPS_ASIDE = 20_000
+"""Skipped texts kept aside while the pool lacks them (the newest, past this many)."""
+
+
 _QUESTION_HEADER = re.compile(r"\s*(?:q|question|item)\s*\d+[a-z]?\s*[.:)_-]", re.IGNORECASE)
 """A survey export's column name: 'Q1: What did you like?', 'Question 3. Comments', 'item2_feedback'."""
 
@@ -947,9 +951,13 @@ class Workspace:
                 ex["pool_id"] = now.get(_text_key(ex, cols))
         old_cols = [c for c in old_cols if c in old_pool.columns]
         before = ({int(r["id"]): _text_key(r, old_cols) for r in old_pool[["id", *old_cols]].to_dict("records")}
-                  if len(old_pool) and len(old_cols) == len(cols) else {})
-        s["skipped"] = [now[before[int(i)]] for i in s.get("skipped") or []
-                        if int(i) in before and before[int(i)] in now]
+                  if len(old_pool) else {})
+        # A skip whose text the new load lacks (another file, or a pair's texts in a one-text pool) is kept aside
+        # by its texts, and comes back when a later load has them again: pair -> one text -> pair kept no skip.
+        keys = list(dict.fromkeys([before[int(i)] for i in s.get("skipped") or [] if int(i) in before]
+                                  + [tuple(t) for t in s.get("skipped_aside") or [] if isinstance(t, list)]))
+        s["skipped"] = sorted({now[k] for k in keys if k in now})
+        s["skipped_aside"] = [list(k) for k in keys if k not in now][-MAX_SKIPS_ASIDE:]
         s["pool_history"] = []  # undo steps name rows of the old load
 
     @staticmethod

@@ -247,6 +247,31 @@ def fake_run(ws, run_id, state="done", pid=None, iteration=1, n=10, gold=None):
     return run
 
 
+def test_skips_come_back_when_a_later_pool_load_has_their_texts_again(home):
+    """A pair pool with skips, then a one-text pool, then the pair pool again: the skips were gone (and One by one
+    offered those pairs again). Skips whose texts a load lacks are kept aside and come back with their texts."""
+    ws = bare_pair_workspace("skipback")
+    pairs = [{"premise": f"p{i}", "hypothesis": f"h{i}"} for i in range(4)]
+    ws.save_upload("pairs.csv", csv_bytes(pairs))
+    ws.save_upload("single.csv", csv_bytes([{"text": "t0"}, {"text": "t1"}]))
+    ws.set_pool("pairs.csv", ["premise", "hypothesis"])
+    ws.skip_pool_example(1)
+    ws.skip_pool_example(3)
+    ws.set_pool("single.csv", ["text"])
+    assert W.Workspace("skipback").state["skipped"] == []
+    ws.skip_pool_example(0)  # 't0'
+    ws.set_pool("pairs.csv", ["premise", "hypothesis"])
+    ws = W.Workspace("skipback")
+    assert sorted(ws.state["skipped"]) == [1, 3]
+    offered = set()
+    while (ex := ws.next_pool_example()) is not None:
+        offered.add(ex["premise"])
+        ws.skip_pool_example(ex["id"])
+    assert offered == {"p0", "p2"}
+    ws.set_pool("single.csv", ["text"])
+    assert W.Workspace("skipback").state["skipped"] == [0]  # 't0', skipped under the one-text pool
+
+
 def test_a_new_pool_load_repoints_labeled_and_skipped_rows_by_text(home):
     ws = W.Workspace("rp")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
