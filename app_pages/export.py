@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from list_core.workspace import columns_read, table_bytes
+from list_core.workspace import columns_read, excel_copy, table_bytes
 from app_pages._ui import (classifier, current_run, errors, file_predictions, not_there_yet, plain, try_it_chart,
                            ws)
 
@@ -92,6 +92,10 @@ if up is not None:
             data, summary = file_predictions(w.name, str(run.path), run.model_path.stat().st_mtime, up.name,
                                              up.getvalue(), tuple(wanted))
             st.caption(summary)
-            st.download_button("Download predictions (CSV)", data,
+            p1, p2 = st.columns(2)
+            p1.download_button("Download predictions (CSV)", data,
                                file_name=f"predictions_{up.name.rsplit('.', 1)[0]}.csv", mime="text/csv",
                                key="dl_pred")
+            p2.download_button("Download predictions for Excel", excel_copy(data),
+                               file_name=f"predictions_{up.name.rsplit('.', 1)[0]}_excel.csv", mime="text/csv",
+                               key="dl_pred_excel", help="UTF-16, tab-separated: opens by double-click in Excel.")

@@ -2968,6 +2968,14 @@ def table_bytes(frame, fmt: str = "csv") -> bytes:
         return path.read_bytes()
 
 
+def excel_copy(csv_data: bytes) -> bytes:
+    """The Excel download (`table_bytes(..., 'excel')`) of a CSV this app wrote, cell for cell."""
+    from .data import MAX_ROWS_DEFAULT, read_table
+
+    frame = read_table(io.BytesIO(csv_data), name="table.csv", max_rows=max(MAX_ROWS_DEFAULT, csv_data.count(b"\n")))[0]
+    return table_bytes(frame, "excel")
+
+
 def _blank_cell(value: Any) -> bool:
     """No value (None, NaN, pandas' NA): an empty cell, not the text 'nan'."""
     import pandas as pd

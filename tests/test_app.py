@@ -1433,10 +1433,15 @@ def test_export_predict_a_file_asks_for_the_text_column_the_file_lacks(home, mon
     assert "dl_pred" not in {b.key for b in at.get("download_button")}  # nothing predicted before the choice
     at.selectbox(key="pred_col_text").set_value("subject").run()
     no_errors(at)
-    assert "dl_pred" in {b.key for b in at.get("download_button")}
+    assert {"dl_pred", "dl_pred_excel"} <= {b.key for b in at.get("download_button")}
     # Another click on the page (the Try-it box) reruns it: the file's predictions are not made again.
     at.text_area(key="try_text").set_value("a typed text").run()
     assert calls == [2] and "dl_pred" in {b.key for b in at.get("download_button")}
+    csv_rows = pd.read_csv(io.BytesIO(ws.predict_upload(Counting(), "mail.csv", b"sender,subject\nann,bad offer\n",
+                                                        ["subject"])[0]), dtype=str, keep_default_na=False)
+    excel = pd.read_csv(io.BytesIO(W.excel_copy(csv_rows.to_csv(index=False).encode())), sep="\t",
+                        encoding="utf-16", dtype=str, keep_default_na=False)
+    assert excel.equals(csv_rows)  # the Excel copy holds the CSV's cells
 
 
 def test_export_predict_a_file_says_what_the_download_holds(home, monkeypatch):
