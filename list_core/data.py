@@ -467,10 +467,26 @@ def _json_native(value: Any) -> Any:
     return value
 
 
+def _flatten(record: dict, prefix: str = "") -> dict:
+    """Nested objects as dotted columns, as pandas.json_normalize names them: {"review": {"body": "great"}} ->
+    {"review.body": "great"}. A nested object was one column of JSON text ('{"body": "great"}'), no text to
+    classify; lists and empty objects stay one value."""
+    out: dict = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, name + "."))
+        else:
+            out.setdefault(name, value)
+    return out
+
+
 def _records_to_columns(records: Iterable[dict], scalar: Callable[[Any], Any] = _json_scalar
                         ) -> tuple[list[str], list[list[Any]]]:
-    """Union of keys in first-seen order; missing keys become "" (None with `_json_native`)."""
-    records = list(records)
+    """Union of keys in first-seen order; missing keys become "" (None with `_json_native`). As strings, nested
+    objects are flattened to dotted columns; kept typed (a file written back as JSON), they stay as they were."""
+    if scalar is _json_scalar:
+        records = [_flatten(r) if any(isinstance(v, dict) for v in r.values()) else r for r in records]
     columns: dict[str, None] = {}
     for rec in records:
         for key in rec:
@@ -642,6 +658,7 @@ def read_table(
 
     `keep_types`: JSON, JSON Lines and Parquet cells keep their own values (numbers, booleans, nested objects; None
     where there is none), so a file written back as JSON says what the input said. CSV, TSV and text stay strings.
+    Without it, a JSON file's nested objects are flattened to dotted columns ('review.body'), as the text to read.
 
     `source` is a path or a binary file-like (with `name` giving the file name, e.g. for uploads). The format comes
     from `fmt` or the extension. Returned frame has a 0-based RangeIndex over the rows that parsed; rows_kept is

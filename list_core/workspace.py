@@ -2558,7 +2558,9 @@ class Workspace:
                   and len(set(text_columns)) == len(fields) and not set(fields) <= set(text_columns) else None)
         text_columns = list(chosen.values()) if chosen else \
             columns_read(fields, text_columns) if text_columns else text_columns
-        cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, out.columns)) else None
+        # The string frame's columns: a nested JSON field is a dotted column there ('review.body'), and an object
+        # in the typed frame that is written back.
+        cols = list(text_columns) if text_columns and set(text_columns) <= set(map(str, table[0].columns)) else None
         try:
             ds, report = load_examples(io.BytesIO(bytes(data)), text_columns=cols, name=name, dedupe=False,
                                        table=table)

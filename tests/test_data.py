@@ -688,3 +688,17 @@ def test_json_arrays_under_a_header_array_are_rows_and_bad_json_says_where(tmp_p
     assert "separator" not in str(err.value)
     jl = write(tmp_path, "c.jsonl", '{"text": "a"}\n{"text": "b"\n')
     assert "not valid JSON" in read_table(jl)[1].warnings[0]
+
+
+def test_nested_json_objects_are_flattened_to_dotted_columns(tmp_path):
+    """{"review": {"body": ..., "title": ...}} was one column 'review' of JSON text, no text to classify."""
+    rows = [{"review": {"body": "great stuff", "meta": {"lang": "en"}}, "stars": 5, "tags": ["a"]},
+            {"review": {"body": "awful"}, "stars": 1, "empty": {}},
+            {"review": None, "stars": None}]
+    for name, content in (("n.json", json.dumps(rows)), ("n.jsonl", "\n".join(json.dumps(r) for r in rows))):
+        df, _ = read_table(write(tmp_path, name, content))
+        assert list(df.columns) == ["review.body", "review.meta.lang", "stars", "tags", "empty", "review"]
+        assert df["review.body"].tolist() == ["great stuff", "awful", ""]
+        assert df["tags"].tolist() == ['["a"]', "", ""] and df["empty"].tolist() == ["", "{}", ""]
+        typed, _ = read_table(write(tmp_path, name, content), keep_types=True)  # written back as it was
+        assert typed["stars"].tolist()[:2] == [5, 1] and typed["review"].tolist()[0] == rows[0]["review"]

@@ -1101,6 +1101,17 @@ def test_predictions_written_as_json_lines_keep_the_files_numbers_and_booleans(h
         {"text": "", "n": 4, "ok": False, "prediction": ""},
         {"text": "great", "n": 5.5, "ok": None, "prediction": "pos"}]
     assert written[0]["meta"] == {"a": 1} and report.rows_kept == 2
+    # A nested field as the text ('review.body', the Data page's column for it): read, and written back nested.
+    nested = [{"review": {"body": "bad film", "title": "T"}, "n": 1}, {"review": {"body": "great"}, "n": 2}]
+    data = "".join(json.dumps(r) + "\n" for r in nested).encode()
+    for fmt in ("jsonl", "csv"):
+        out, _ = W.Workspace("pj").predict_upload(_StubClassifier(), "n.jsonl", data, ["review.body"], fmt=fmt)
+        if fmt == "jsonl":
+            written = [json.loads(line) for line in out.decode().splitlines()]
+            assert [(r["review"], r["prediction"]) for r in written] == [
+                (nested[0]["review"], "neg"), (nested[1]["review"], "pos")]
+        else:
+            assert pd.read_csv(io.BytesIO(out))["prediction"].tolist() == ["neg", "pos"]
 
 
 def test_predictions_keep_every_column_and_row_of_the_users_file(home):
