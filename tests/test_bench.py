@@ -45,6 +45,20 @@ def test_a_group_mixing_engine_versions_is_not_current():
     assert "†" not in quality.to_markdown(quality.aggregate([_run("list", 0, 0.9, current)]))
 
 
+def test_list_is_compared_with_each_method_seed_by_seed():
+    """The paired table: list minus each method on the seeds both measured (one labeled set per seed), so a lead
+    that is one seed's luck reads as such. Stale rows and rows of other settings are left out."""
+    current = quality.engine_fingerprint()["list_core_sha256"]
+    runs = ([_run("list", s, a, current) for s, a in ((0, 0.90), (1, 0.80), (2, 0.85))]
+            + [_run("setfit", s, a, current) for s, a in ((0, 0.88), (1, 0.82), (2, 0.80), (3, 0.9))]
+            + [_run("prompt-adapter", 0, 0.5, "old"), _run("prompt-adapter", 1, 0.5, "old")])
+    rows = quality.aggregate(runs)
+    pairs = quality.paired(rows)
+    assert [(p["method"], p["seeds"], p["ahead"], p["behind"]) for p in pairs] == [("setfit", [0, 1, 2], 2, 1)]
+    assert pairs[0]["diff_mean"] == pytest.approx((2 - 2 + 5) / 3)
+    assert "| uci | 16 | test | setfit | 0,1,2 | +1.7 ± 3.5 | 2 / 1 |" in quality.to_markdown(rows)
+
+
 def test_dev_study_loop_appends_every_row_as_it_comes(tmp_path):
     import argparse
 
