@@ -495,11 +495,24 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     superseded rows in a second table marked †, so a reader never mistakes an older engine's number for the
     current one."""
     current = [r for r in rows if r.get("engine_current") is not False]
+
+    def same(r: dict) -> tuple:
+        return (r["dataset"], r["k"], r["split"], str(r["test_size"]), r["method"], tuple(r["seeds"]),
+                tuple(r.get("accuracy_per_seed") or ()))
+
+    now = {same(r) for r in current if r["seeds"]}
     stale = [r for r in rows if r.get("engine_current") is False]
+    repeated = [r for r in stale if r["seeds"] and same(r) in now]
+    stale = [r for r in stale if not (r["seeds"] and same(r) in now)]
     text = _table(current)
     pairs = paired(rows)
     if pairs:
         text += _paired_table(pairs)
+    if repeated:
+        n = len(repeated)
+        text += (f"\n{n} row{'' if n == 1 else 's'} measured with older engine sources gave exactly the per-seed "
+                 f"accuracies of the current rows above and {'is' if n == 1 else 'are'} not repeated here "
+                 "(quality.json and the runs file keep them).\n")
     if stale:
         text += ("\n† Measured with older engine sources (list_core) than the current ones, kept for the record; "
                  "`--resume` re-measures them.\n\n" + _table(stale))

@@ -59,6 +59,18 @@ def test_list_is_compared_with_each_method_seed_by_seed():
     assert "| uci | 16 | test | setfit | 0,1,2 | +1.7 ± 3.5 | 2 / 1 |" in quality.to_markdown(rows)
 
 
+def test_older_engine_rows_with_the_same_per_seed_accuracies_are_counted_not_repeated():
+    """Each engine change re-measures the engine rows; the superseded rows that gave exactly the same per-seed
+    accuracies filled quality.md with copies. They are counted; a row that differs is still shown, marked."""
+    current = quality.engine_fingerprint()["list_core_sha256"]
+    runs = [_run("list", 0, 0.9, "old", teachers=1), _run("list", 1, 0.8, "old", teachers=1),
+            _run("list", 0, 0.9, current), _run("list", 1, 0.8, current),
+            _run("prompt-adapter", 0, 0.7, "older", teachers=2), _run("prompt-adapter", 0, 0.6, current)]
+    table = quality.to_markdown(quality.aggregate(runs))
+    assert "1 row measured with older engine sources gave exactly the per-seed accuracies" in table
+    assert "| prompt-adapter † | 0 | 70.0" in table and "| list (1 it.) † |" not in table
+
+
 def test_dev_study_loop_appends_every_row_as_it_comes(tmp_path):
     import argparse
 
