@@ -872,6 +872,22 @@ def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     assert summary["seed"] == 0 and summary["reweight"] is True
 
 
+def test_equal_weights_are_not_read_as_favouring_right_or_wrong_pseudo_labels():
+    """Every kept pseudo-label at weight 0.1, 3 of 4 right: by weight 0.7500000000000001 right against 0.75 counted
+    equally, a float rounding gap over a chance margin of 0 (equal weights). Inspect said 'the larger weights went to
+    right ones' and 'the weights favour the right ones' (0.3 on other rows gave 'did not'): with equal weights there
+    is no larger weight."""
+    for weight, right in ((0.1, [True, True, True, False]), (0.3, [True] * 6 + [False] * 7), (0.7, [True] * 6 +
+                                                                                               [False] * 4)):
+        n = len(right)
+        frame = pd.DataFrame({"id": range(n), "pseudo_label": ["pos"] * n, "weight": [weight] * n, "right": right})
+        audit = W.pseudo_label_audit(frame)
+        assert audit["kept"] == (n, sum(right) / n)  # the same share both ways, to the printed digit
+        kept, overall = W._weighting_sentences(audit)
+        assert kept.endswith("too close to tell whether the larger weights went to right ones."), (weight, kept)
+        assert "neither clearly favour nor disfavour" in overall, (weight, overall)
+
+
 def test_inspect_filters_are_fitted_to_the_run_shown():
     fit = W.inspect_filters
     defaults = fit(None, ["neg", "pos"], 2.0)
