@@ -171,7 +171,8 @@ def run_label(workspace: W.Workspace, rid: str) -> str:
     """'r (done, accuracy 83.3%)': the last iteration's accuracy (what Export gives) tells runs apart in a picker."""
     run = workspace.run(rid)
     acc = next((m["accuracy"] for m in reversed(run.metrics()) if m.get("accuracy") is not None), None)
-    return f"{rid} ({state_word(run.status().get('state'))}" + (f", accuracy {acc:.1%})" if acc is not None else ")")
+    return f"{rid} ({state_word(run.status().get('state'))}" + (f", accuracy {W.percent(acc, 1)})" if acc is not None
+                                                                 else ")")
 
 
 def current_run(workspace: W.Workspace, label: str = "Run", key: str = "run_select") -> str | None:

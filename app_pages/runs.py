@@ -4,6 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from list_core import workspace as W
 from app_pages._ui import errors, run_label, state_word, ws
 
 st.title("Runs")
@@ -16,6 +17,9 @@ table = pd.DataFrame(runs)
 table["created_at"] = pd.to_datetime(table["created_at"], errors="coerce", utc=True)
 table["error"] = table["error"].fillna("")
 table["state"] = table["state"].map(state_word)  # 'stopped', not the run directory's 'cancelled'
+# Shares get the decimals that keep a value short of all or none from reading 1.000 or 0.000 (0.9995, 1 of 480).
+digits = {c: W.table_decimals(table[c], 2 if c == "zero_weight_share" else 3)
+          for c in ("accuracy", "range_low", "range_high", "macro_f1", "pseudo_label_accuracy", "zero_weight_share")}
 span_help = "The 95% range of the accuracy: where it may really lie, given how few rows measured it"
 # What a run trained on (labeled / unlabeled) sits next to its accuracy, so a narrow window still shows both;
 # the run id stays pinned while the rest scrolls.
@@ -25,14 +29,16 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
              width="stretch",
              column_config={"run": st.column_config.TextColumn(pinned=True),
                             "pseudo_label_accuracy": st.column_config.NumberColumn(
-                                "pseudo-labels right", format="%.3f",
+                                "pseudo-labels right", format=f"%.{digits['pseudo_label_accuracy']}f",
                                 help="Share of the last pseudo-labels that match the pool file's own label column "
                                      "(chosen on the Data page); blank without one"),
                             "zero_weight_share": st.column_config.NumberColumn(
-                                "rejected share", format="%.2f",
+                                "rejected share", format=f"%.{digits['zero_weight_share']}f",
                                 help="Share of the re-weighted pseudo-labels that got weight 0"),
-                            "range_low": st.column_config.NumberColumn("95% low", format="%.3f", help=span_help),
-                            "range_high": st.column_config.NumberColumn("95% high", format="%.3f", help=span_help),
+                            "range_low": st.column_config.NumberColumn("95% low", format=f"%.{digits['range_low']}f",
+                                                                       help=span_help),
+                            "range_high": st.column_config.NumberColumn(
+                                "95% high", format=f"%.{digits['range_high']}f", help=span_help),
                             "eval_rows": st.column_config.NumberColumn("eval rows", format="%d"),
                             "iteration": st.column_config.NumberColumn(
                                 "finished iteration", format="%d",
@@ -40,8 +46,8 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
                                      "teacher alone); a run's Train page names the iteration it is in"),
                             "created_at": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
                             "duration_s": st.column_config.NumberColumn("duration (s)", format="%d"),
-                            "accuracy": st.column_config.NumberColumn(format="%.3f"),
-                            "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
+                            "accuracy": st.column_config.NumberColumn(format=f"%.{digits['accuracy']}f"),
+                            "macro_f1": st.column_config.NumberColumn("macro-F1", format=f"%.{digits['macro_f1']}f")})
 st.caption("Accuracy is measured on each run's eval rows only: a gap between runs that is small against their 95% "
            "ranges may be noise." + ("" if w.state.get("eval") else
                                      " Without an evaluation set, each seed holds out other labeled examples, so runs "

@@ -201,7 +201,7 @@ def show_run():
         zero = metrics[-1].get("zero_weight_share") if metrics else None
         if isinstance(zero, (int, float)) and zero == zero:  # the first bar mixes weight 0 with small weights
             several = pseudo["iteration"].nunique() > 1  # the share is the last iteration's: say which
-            st.caption(f"{zero:.0%} of the re-weighted pseudo-labels"
+            st.caption(f"{W.percent(zero)} of the re-weighted pseudo-labels"
                        + (f" of iteration {metrics[-1].get('iteration')}" if several else "")
                        + " got weight 0 (rejected); see them on Inspect with 'Rejected only'.")
     with st.expander("Log", expanded=st_ in ("running", "failed")):

@@ -2612,11 +2612,11 @@ def ensemble_summary(first: Mapping[str, Any], self_training: bool = True) -> st
         "their averaged predictions pseudo-label the pool." if self_training else
         "this run did no self-training, so nothing was pseudo-labeled.")]
     if first.get("ensemble_accuracy") is not None:
-        parts.append(f"Ensemble accuracy {first['ensemble_accuracy']:.1%}.")
+        parts.append(f"Ensemble accuracy {percent(first['ensemble_accuracy'], 1)}.")
     # An agreement measured on no pool texts (unlabeled_per_iteration = 0) is NaN, stored as null: not said.
     agreement = [a for a in (first.get("teacher_agreement") or []) if isinstance(a, (int, float)) and a == a]
     if chosen is not None:
-        how = (f" (agreement with the ensemble on the pool: {', '.join(f'{a:.0%}' for a in agreement)})"
+        how = (f" (agreement with the ensemble on the pool: {', '.join(percent(a) for a in agreement)})"
                if agreement and len(agreement) == len(first.get("teacher_agreement") or []) else "")
         parts.append(f"Kept teacher {int(chosen) + 1} of {n}{how}; the curve's iteration 0 is that teacher.")
     return " ".join(parts)
@@ -2793,21 +2793,22 @@ def accuracy_readout(accuracy: float | None, n_eval: int, chance: float, eval_se
         return None
     lo, hi = accuracy_range(accuracy, n_eval)
     rows = "eval-set" if eval_set else "held-out labeled"
-    said = (f"Accuracy {accuracy:.0%} on {n_eval:,} {rows} example{'s' if n_eval != 1 else ''} "
-            f"(95% range {lo:.0%} to {hi:.0%})")
+    said = (f"Accuracy {percent(accuracy)} on {n_eval:,} {rows} example{'s' if n_eval != 1 else ''} "
+            f"(95% range {percent(lo)} to {percent(hi)})")
     more = ("label more examples per class." if eval_set else
             f"label more examples per class, or {eval_hint} to measure it on more rows.")
     if hi < chance:  # reliably worse than guessing: a mix-up, not a lack of data
-        return "warning", (f"{said}: below the {chance:.0%} that always answering the most common class scores. "
+        return "warning", (f"{said}: below the {percent(chance)} that always answering the most common class scores. "
                            "Check that the classes of the labeled examples are not swapped and that each label word "
                            "fits its class.")
     if lo <= chance:
-        return "warning", (f"{said}. Always answering the most common class scores {chance:.0%}, inside that range: "
-                           "this run cannot be told apart from guessing." + (f" To change that, {more}" if advice else ""))
+        return "warning", (f"{said}. Always answering the most common class scores {percent(chance)}, inside that "
+                           "range: this run cannot be told apart from guessing."
+                           + (f" To change that, {more}" if advice else ""))
     if hi - lo > 0.25:
-        return "info", (f"{said}: above guessing ({chance:.0%}), but measured on few rows"
+        return "info", (f"{said}: above guessing ({percent(chance)}), but measured on few rows"
                         + (f"; to narrow the range, {more}" if advice else "."))
-    return "info", f"{said}: above guessing ({chance:.0%})."
+    return "info", f"{said}: above guessing ({percent(chance)})."
 
 
 def run_accuracy_readout(run: RunDir, advice: bool = True, eval_hint: str = APP_EVAL_HINT
@@ -2896,13 +2897,52 @@ def _unfinished_line(state: str | None, iteration: Any, iterations: Any) -> str 
            f"iteration's{teacher}"
 
 
+def share_decimals(share: float, decimals: int = 0, most: int = 4) -> int:
+    """The decimals (at least `decimals`, at most `decimals + most`) that show a share between 0 and 1 without
+    rounding it to all or none: 199 of 200 right is 99.5%, not 100%; 1 rejected of 480 is 0.2%, not 0%. Counted
+    as a percentage (0.995 at 0 decimals is 99%, 100%); a share of 0 or 1 (or none) keeps `decimals`."""
+    x = float(share) if isinstance(share, (int, float)) else float("nan")
+    if not (0.0 < x < 1.0):
+        return decimals
+    for d in range(decimals, decimals + most + 1):
+        if f"{0.0:.{d}%}" != f"{x:.{d}%}" != f"{1.0:.{d}%}":
+            return d
+    return decimals + most
+
+
+def table_decimals(values: Iterable[Any], decimals: int = 3) -> int:
+    """Decimals for a table column of shares written as fractions (0.997): at least `decimals`, more where a value
+    would read 1.000 or 0.000 without being all or none (the Runs page's 'pseudo-labels right' read 1.000 for 0.9995,
+    its 'rejected share' 0.00 for 1 of 480)."""
+    return max([decimals] + [share_decimals(v, decimals - 2) + 2 for v in values
+                             if isinstance(v, (int, float)) and math.isfinite(v)])
+
+
+def percent(share: float, decimals: int = 0) -> str:
+    """A share as a percentage that reads 100% only when it is all and 0% only when it is none (`share_decimals`):
+    '99.5%' for 199 of 200, where '.0%' said 100%; past four more decimals, '>99.99%' or '<0.01%'."""
+    x = float(share)
+    d = share_decimals(x, decimals)
+    text = f"{x:.{d}%}"
+    if 0.0 < x < 1.0 and text in (f"{0.0:.{d}%}", f"{1.0:.{d}%}"):
+        return f">{1 - 10 ** -(d + 2):.{d}%}" if x > 0.5 else f"<{10 ** -(d + 2):.{d}%}"
+    return text
+
+
 def _share(x: Any) -> str:
     """A share as a percentage for the model card; 'n/a' where there is none (the teacher's iteration 0)."""
-    return f"{100 * x:.1f}%" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
+    return percent(x, 1) if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
 
 
 def _fmt(x: Any) -> str:
-    return f"{x:.3f}" if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
+    """An accuracy or F1 for the model card: 0.9996 is 0.9996, not 1.000 (`share_decimals`)."""
+    if not (isinstance(x, (int, float)) and math.isfinite(x)):
+        return "n/a"
+    d = share_decimals(x, 1) + 2  # a share in percent with 1 decimal is the share itself with 3
+    text = f"{x:.{d}f}"
+    if 0.0 < x < 1.0 and float(text) in (0.0, 1.0):
+        return f">{1 - 10 ** -d:.{d}f}" if x > 0.5 else f"<{10 ** -d:.{d}f}"
+    return text
 
 
 def paste_summary(result: Mapping[str, Any]) -> str:
@@ -3368,11 +3408,11 @@ def _rejection_sentence(audit: Mapping[str, Any]) -> str:
         return ""
     if abs(kept - rejected) <= audit.get("rejection_noise", 0.0):
         # Said as chance, not as 'about as often': on a handful of rows 50% against 83% is within chance too.
-        return (f"Whether the rejected ones were the wrong ones cannot be told on these counts: {1 - rejected:.0%} "
-                f"of the {n_rejected:,} rejected and {1 - kept:.0%} of the {n_kept:,} kept were wrong, a gap chance "
-                "alone can make.")
+        return ("Whether the rejected ones were the wrong ones cannot be told on these counts: "
+                f"{percent(1 - rejected)} of the {n_rejected:,} rejected and {percent(1 - kept)} of the {n_kept:,} "
+                "kept were wrong, a gap chance alone can make.")
     return (f"The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than the kept ones "
-            f"({1 - rejected:.0%} against {1 - kept:.0%} wrong).")
+            f"({percent(1 - rejected)} against {percent(1 - kept)} wrong).")
 
 
 _ROUNDING = 1e-9
@@ -3385,8 +3425,8 @@ def _weighting_sentences(audit: Mapping[str, Any]) -> list[str]:
     out = []
     n_kept, kept = audit["kept"]
     if audit["weighted"] is not None and n_kept:
-        text = (f"Among the kept, counting each by its weight gives {audit['weighted']:.1%} right against "
-                f"{kept:.1%} counted equally: ")
+        text = (f"Among the kept, counting each by its weight gives {percent(audit['weighted'], 1)} right against "
+                f"{percent(kept, 1)} counted equally: ")
         if abs(audit["weighted"] - kept) <= audit.get("kept_weighting_noise", 0.0) + _ROUNDING:
             text += "too close to tell whether the larger weights went to right ones."
         else:
@@ -3395,8 +3435,8 @@ def _weighting_sentences(audit: Mapping[str, Any]) -> list[str]:
         out.append(text)
     if audit["weighted"] is not None and audit["unweighted"] is not None:
         gap = audit["weighted"] - audit["unweighted"]
-        text = (f"Overall, the re-weighted pseudo-labels are {audit['weighted']:.1%} right by weight against "
-                f"{audit['unweighted']:.1%} counted equally: the weights ")
+        text = (f"Overall, the re-weighted pseudo-labels are {percent(audit['weighted'], 1)} right by weight "
+                f"against {percent(audit['unweighted'], 1)} counted equally: the weights ")
         if abs(gap) <= audit.get("weighting_noise", 0.0) + _ROUNDING:
             text += "neither clearly favour nor disfavour the right ones (the gap is within chance on these counts)."
         else:
@@ -3419,12 +3459,12 @@ def audit_text(audit: Mapping[str, Any]) -> str:
     'the weights do not favour the right ones' as a contradiction): weight 0 rejects, and among the kept a larger
     weight counts more. Each gets its own bullet before the overall verdict."""
     def share(part: tuple[int, float | None], what: str) -> str:
-        return f"{what}: {part[1]:.0%} right ({part[0]:,})" if part[0] else ""
+        return f"{what}: {percent(part[1])} right ({part[0]:,})" if part[0] else ""
 
     parts = [p for p in (share(audit["kept"], "Kept by the re-weighting (weight > 0)"),
                          share(audit["rejected"], "rejected (weight 0)"),
                          share(audit["warmup_only"], "seen only in the warm-up (no weight)")) if p]
-    text = (f"**Pseudo-labels {audit['accuracy']:.1%} right**, checked against the pool file's own labels "
+    text = (f"**Pseudo-labels {percent(audit['accuracy'], 1)} right**, checked against the pool file's own labels "
             f"({audit['n']:,} with a known label).\n\n- " + "; ".join(parts) + ".")
     for sentence in [_rejection_sentence(audit)] + _weighting_sentences(audit):
         if sentence:
@@ -3461,20 +3501,20 @@ def audit_view(audit: Mapping[str, Any], never_drawn: int = 0, reweighted: bool 
     made on (the page's Pseudo-label filter), named in the headline; none: the whole iteration."""
     these = f"the pseudo-labels {', '.join(map(repr, picked))}" if picked else "these pseudo-labels"
     if not reweighted:
-        return {"headline": f"**{audit['accuracy']:.1%} of {these} are right**, checked against the pool "
+        return {"headline": f"**{percent(audit['accuracy'], 1)} of {these} are right**, checked against the pool "
                             f"file's own labels ({audit['n']:,} with a known label). This run trained its student "
                             "without meta re-weighting (reweight off), so no pseudo-label has a weight.",
-                "parts": [(f"Not re-weighted · {audit['n']:,}", f"{audit['accuracy']:.0%} right",
+                "parts": [(f"Not re-weighted · {audit['n']:,}", f"{percent(audit['accuracy'])} right",
                            "The student learned from every pseudo-label it drew by plain distillation.")],
                 "details": ""}
-    headline = (f"**{audit['accuracy']:.1%} of {these} are right**, checked against the pool file's own "
+    headline = (f"**{percent(audit['accuracy'], 1)} of {these} are right**, checked against the pool file's own "
                 f"labels ({audit['n']:,} with a known label).")
     rejection = _rejection_sentence(audit)
     if rejection:
         headline += " " + rejection
     elif audit["kept"][0] and not audit["rejected"][0]:
         headline += " The re-weighting rejected none of them."
-    parts = [(f"{label} · {audit[key][0]:,}", f"{audit[key][1]:.0%} right", help_)
+    parts = [(f"{label} · {audit[key][0]:,}", f"{percent(audit[key][1])} right", help_)
              for key, label, help_ in _AUDIT_PARTS if audit[key][0]]
     if never_drawn and audit["warmup_only"][0]:  # not all of them were seen in the warm-up: said so
         n = audit["warmup_only"][0]

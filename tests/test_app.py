@@ -497,6 +497,27 @@ def test_train_page_refuses_bad_model_and_shows_runs(home):
     assert any("cannot be told apart from guessing" in w.value for w in at.warning)
 
 
+def test_train_and_runs_pages_never_round_a_share_to_all_or_none(home):
+    """1 pseudo-label rejected of 480 re-weighted read '0% of the re-weighted pseudo-labels got weight 0' on Train
+    and 0.00 under 'rejected share' on Runs; 0.9995 of the pseudo-labels right read 1.000 there."""
+    ws = prepared("rnd")
+    run = fake_done_run(ws, "r1")
+    run.append_metrics({"iteration": 1, "accuracy": 299 / 300, "macro_f1": 0.75, "seconds": 2.0,
+                        "zero_weight_share": 1 / 480, "pseudo_label_accuracy": 0.9995})
+    run.write_status(info={"n_eval": 300})
+    at = app("rnd", "app_pages/train.py", run="r1")
+    no_errors(at)
+    assert any(c.value.startswith("0.2% of the re-weighted pseudo-labels got weight 0") for c in at.caption)
+    assert any(c.value.startswith("Accuracy 99.7% on 300") for c in at.caption)
+    at = app("rnd", "app_pages/runs.py")
+    no_errors(at)
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["pseudo_label_accuracy"]["type_config"]["format"] == "%.4f"  # 0.9995, not 1.000
+    assert columns["zero_weight_share"]["type_config"]["format"] == "%.3f"  # 0.002, not 0.00
+    assert columns["accuracy"]["type_config"]["format"] == "%.3f"  # 0.997: three digits do
+    assert at.selectbox(key="runs_pick").options == ["r1 (done, accuracy 99.7%)"]
+
+
 def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(home):
     from test_workspace import fake_run
 

@@ -888,6 +888,41 @@ def test_equal_weights_are_not_read_as_favouring_right_or_wrong_pseudo_labels():
         assert "neither clearly favour nor disfavour" in overall, (weight, overall)
 
 
+def test_shares_never_read_all_or_none_when_they_are_not(home):
+    """Shares were rounded to a fixed number of digits: 199 of 200 right read '100% right' on Inspect, 1 wrong in
+    2,000 '100.0% of these pseudo-labels are right' and '0% of the 1,000 rejected ... were wrong', an accuracy of
+    299 / 300 'Accuracy 100%', and the model card 1.000 for 0.9996. More digits where rounding would say all or none."""
+    assert [W.percent(x) for x in (199 / 200, 1 / 480, 0.9995, 1 / 6, 0.5, 1.0, 0.0)] == \
+        ["99.5%", "0.2%", "99.95%", "17%", "50%", "100%", "0%"]
+    assert W.percent(1 - 1e-9) == ">99.9999%" and W.percent(1e-9, 1) == "<0.00001%"
+    assert [W._fmt(x) for x in (0.9996, 1 / 480, 0.75, 1.0, None)] == ["0.9996", "0.002", "0.750", "1.000", "n/a"]
+    assert W.table_decimals([0.5, 0.9995, None, float("nan")]) == 4 and W.table_decimals([1 / 480], 2) == 3
+
+    def audit(right, weight):
+        n = len(right)
+        return W.pseudo_label_audit(pd.DataFrame({"id": range(n), "pseudo_label": ["pos"] * n, "weight": weight,
+                                                  "right": right}))
+
+    view = W.audit_view(audit([True] * 199 + [False], [1.0] * 200))
+    assert view["headline"].startswith("**99.5% of these pseudo-labels are right**")
+    assert [value for _, value, _ in view["parts"]] == ["99.5% right"]  # was '100% right'
+    # 1,000 kept all right, 1 wrong among the 1,000 rejected
+    view = W.audit_view(audit([True] * 1999 + [False], [1.0] * 1000 + [0.0] * 1000))
+    assert view["headline"].startswith("**99.95% of these pseudo-labels are right**")  # was '100.0%'
+    assert "0.1% of the 1,000 rejected and 0% of the 1,000 kept were wrong" in view["headline"]
+    assert [value for _, value, _ in view["parts"]] == ["100% right", "99.9% right"]
+    assert "99.9% right" in W.audit_text(audit([True] * 1999 + [False], [1.0] * 1000 + [0.0] * 1000))
+    level, said = W.accuracy_readout(299 / 300, 300, 0.5)
+    assert said.startswith("Accuracy 99.7% on 300 held-out labeled examples (95% range 98% to 99.9%)")
+    ws = ready_workspace("card", n=1)
+    run = fake_run(ws, "r1")
+    run.append_metrics({"iteration": 1, "accuracy": 0.9996, "macro_f1": 0.9996, "zero_weight_share": 1 / 480,
+                        "seconds": 2.0})
+    card = ws.model_card("r1")
+    assert "- Final accuracy: 0.9996, macro-F1: 0.9996 (iteration 1)" in card
+    assert "| 1 | 0.9996 | 0.9996 | 0.2% |" in card
+
+
 def test_inspect_filters_are_fitted_to_the_run_shown():
     fit = W.inspect_filters
     defaults = fit(None, ["neg", "pos"], 2.0)
