@@ -199,5 +199,6 @@ fig.update_layout(height=380, margin=dict(t=40, b=10))
 st.plotly_chart(fig, width="stretch", key="insp_scatter")
 unweighted = int(cur["weight"].isna().sum())
 if unweighted:
-    st.caption(f"{unweighted:,} pseudo-labels have no weight ({unweighted_words(unweighted, never)}) and are not "
-               "drawn.")
+    # Of the classes picked only, which were never drawn is not known: the iteration's count is no split of theirs.
+    st.caption(f"{unweighted:,} pseudo-labels have no weight ({unweighted_words(unweighted, never, not labels)}) and "
+               "are not drawn.")

@@ -3481,10 +3481,14 @@ def never_drawn(config: Mapping[str, Any], n_rows: int) -> int:
     return max(0, int(n_rows) - draws)
 
 
-def unweighted_words(n_unweighted: int, n_never_drawn: int = 0) -> str:
+def unweighted_words(n_unweighted: int, n_never_drawn: int = 0, whole_iteration: bool = True) -> str:
     """What the pseudo-labels without a weight are: '3 seen only in the warm-up', or, when the student drew fewer
-    rows than the sample, '2 seen only in the warm-up, 6 never drawn by the student'."""
+    rows than the sample, '2 seen only in the warm-up, 6 never drawn by the student'. `n_never_drawn` is the
+    iteration's (`never_drawn`): for some of its rows only (`whole_iteration` False: the classes picked on Inspect)
+    how many of them were never drawn is not known, and they are named together."""
     never = min(max(0, n_never_drawn), n_unweighted)
+    if never and not whole_iteration:
+        return f"{n_unweighted:,} seen only in the warm-up or never drawn by the student"
     if not never:
         return f"{n_unweighted:,} seen only in the warm-up"
     return f"{n_unweighted - never:,} seen only in the warm-up, {never:,} never drawn by the student"

@@ -1712,6 +1712,12 @@ def test_inspect_does_not_say_pseudo_labels_the_student_never_drew_were_seen_in_
     said = " ".join([m.label + " " + (m.help or "") for m in at.metric] + [c.value for c in at.caption])
     assert "Warm-up only" not in said and "seen only in the warm-up (no weight)" not in said
     assert "6 never drawn" in said and "2 seen only in the warm-up" in said
+    # The class 'pos' picked: 4 of its rows have no weight, and the iteration's 6 never drawn are not a split of
+    # them (the caption said '0 seen only in the warm-up, 4 never drawn by the student').
+    at.multiselect(key="insp_labels").set_value(["pos"]).run()
+    no_errors(at)
+    assert "4 pseudo-labels have no weight (4 seen only in the warm-up or never drawn by the student)" in \
+        " ".join(c.value for c in at.caption)
 
 
 def test_inspect_of_a_run_without_re_weighting_says_so_and_offers_no_weight_filter(home):

@@ -2436,6 +2436,8 @@ def test_never_drawn_counts_the_pseudo_labels_the_students_steps_did_not_reach()
     assert W.never_drawn({**quick, "student_steps": 0}, 10) == 10
     assert W.unweighted_words(8, 6) == "2 seen only in the warm-up, 6 never drawn by the student"
     assert W.unweighted_words(3) == "3 seen only in the warm-up"
+    assert W.unweighted_words(4, 6, whole_iteration=False) == "4 seen only in the warm-up or never drawn by the student"
+    assert W.unweighted_words(4, 0, whole_iteration=False) == "4 seen only in the warm-up"
 
 
 def test_an_upload_another_tab_just_used_for_the_pool_is_not_removed(home):
