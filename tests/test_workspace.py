@@ -2778,8 +2778,13 @@ def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weig
     run.append_metrics({"iteration": 1, "accuracy": 0.8, "macro_f1": 0.75, "mean_weight": 1.0,
                         "zero_weight_share": 0.483, "seconds": 2.0})
     card = ws.model_card("r1").splitlines()
-    assert "| iteration | accuracy | macro-F1 | pseudo-labels rejected (weight 0) |" in card
+    # Its base is said: the re-weighted ones, with their count where the run recorded it (the quick preset re-weights
+    # 480 of an iteration's 1,000 pseudo-labels: '48.3%' under 'pseudo-labels rejected' read as 483 of the 1,000).
+    assert "| iteration | accuracy | macro-F1 | re-weighted pseudo-labels rejected (weight 0) |" in card
     assert "| 0 | 0.600 | 0.550 | n/a |" in card and "| 1 | 0.800 | 0.750 | 48.3% |" in card
+    run.append_metrics({"iteration": 1, "accuracy": 0.8, "macro_f1": 0.75, "mean_weight": 1.0, "seconds": 2.0,
+                        "zero_weight_share": 232 / 480, "reweighted_examples": 480})
+    assert "| 1 | 0.800 | 0.750 | 48.3% of 480 |" in ws.model_card("r1").splitlines()
 
 
 def test_start_refuses_a_model_that_is_not_a_masked_lm_before_the_run(home, saved_model_dir, tmp_path, monkeypatch):
