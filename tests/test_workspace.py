@@ -1740,6 +1740,33 @@ def test_accuracy_readout_below_guessing_points_at_swapped_labels():
     assert "eval-set examples" in text and "evaluation set" not in text and "label more examples" in text
 
 
+def test_guessing_is_measured_on_the_held_out_rows_not_the_whole_labeled_set(home):
+    """Without an eval set a run measures on rows held out of each class (a quarter, at least one of a class of
+    two or more): 2 'pos' and 10 'neg' labeled hold out 1 and 2, where always answering 'neg' scores 67%. The
+    readout said 83%, the labeled set's share. An eval file whose rows are all labeled texts leaves the trainer on
+    held-out rows too: it said 'eval-set examples' and took guessing from the eval file."""
+    import pandas as pd
+
+    from list_core.config import ListConfig
+    from list_core.job import create_run
+
+    ws = ready_workspace("chance", n=1)
+    cfg = ListConfig.from_preset("quick", template=ws.template, verbalizer=ws.label_words)
+    labeled = [{"text": f"p {i}", "label": "pos"} for i in range(2)] + [{"text": f"n {i}", "label": "neg"}
+                                                                         for i in range(10)]
+    run = create_run(ws.runs_dir / "r1", cfg, labeled, [{"id": 0, "text": "u"}])
+    run.append_metrics({"iteration": 0, "accuracy": 2 / 3, "macro_f1": 0.4, "seconds": 1.0})
+    run.write_status(state="done", info={"n_eval": 3, "eval_source": "held-out 3 of the 12 labeled examples"})
+    assert "Always answering the most common class scores 67%" in ws.accuracy_readout("r1")[1]
+    # An eval file of labeled texts only: the trainer measured on held-out rows all the same.
+    pd.DataFrame([labeled[0], labeled[2]]).to_parquet(run.path / "data" / "eval.parquet")
+    text = ws.accuracy_readout("r1")[1]
+    assert "on 3 held-out labeled examples" in text and "scores 67%" in text
+    run.write_status(info={"n_eval": 2, "eval_source": "eval set"})  # measured on the eval file: its 50%
+    text = ws.accuracy_readout("r1")[1]
+    assert "on 2 eval-set examples" in text and "scores 50%" in text
+
+
 def test_run_accuracy_readout_uses_the_rows_it_was_measured_on(home):
     ws = ready_workspace(n=1)
     run = fake_run(ws, "r1")  # last accuracy 0.8; labeled rows one per class, so guessing scores 50%
