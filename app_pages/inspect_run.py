@@ -94,7 +94,11 @@ if checked:
     listed = frame[frame["right"].eq(False)] if wrong else frame
 else:
     listed = frame
-    if (w.state.get("pool") or {}).get("label_column") and not w.gold_warning():
+    if gold:  # the run has file labels, none on this iteration's rows (a pool file labeled in part, a sample)
+        st.caption(plain(f"No pseudo-label of iteration {it} has a file label to check it against: the pool file "
+                         f"labels {len(gold):,} of this run's unlabeled texts, none of them among this iteration's "
+                         f"{len(in_iteration):,}."))
+    elif (w.state.get("pool") or {}).get("label_column") and not w.gold_warning():
         st.caption("This run has no file labels to check its pseudo-labels against: when it started, the pool had "
                    "no label column or its values were not matched to the classes. A new run will have them.")
     else:

@@ -554,6 +554,28 @@ def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(hom
     assert any("This run has no file labels" in c.value for c in at.caption)
 
 
+def test_inspect_of_an_iteration_without_file_labels_does_not_say_the_run_has_none(home):
+    """A pool file labeled in part (1 row of 10): an iteration's sample can hold none of its labeled rows. The page
+    said 'This run has no file labels to check its pseudo-labels against: when it started, the pool had no label
+    column or its values were not matched to the classes. A new run will have them.', though the run has one and a
+    new run would draw the same way."""
+    from test_workspace import fake_run
+
+    ws = prepared("sparse")
+    ws.save_upload("g.csv", pd.DataFrame({"text": [f"pool {i}" for i in range(10)],
+                                          "label": [None] * 9 + ["pos"]}).to_csv(index=False).encode())
+    ws.set_pool("g.csv", ["text"], label_column="label")
+    run = fake_run(ws, "r1", gold=[None] * 9 + ["pos"])
+    frame = run.pseudo_labels()
+    run.write_pseudo_labels(frame[frame["id"] != 9])  # the labeled row was not in the iteration's sample
+    at = app("sparse", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    said = " ".join(c.value for c in at.caption)
+    assert "This run has no file labels" not in said and not at.info
+    assert ("No pseudo-label of iteration 1 has a file label to check it against: the pool file labels 1 of this "
+            "run's unlabeled texts, none of them among this iteration's 9.") in said
+
+
 def test_inspect_audit_follows_the_pseudo_label_filter(home):
     """15 classes, one picked under Pseudo-label to see how its pseudo-labels fare: the headline still said
     '62.5% of these pseudo-labels are right' of the whole iteration, and the figures were the iteration's."""
