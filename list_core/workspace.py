@@ -2486,8 +2486,7 @@ class Workspace:
                                                for k, v in (cfg.get("verbalizer") or {}).items()),
                  f"- Preset: {cfg.get('preset')}, iterations {cfg.get('iterations')}, seed {cfg.get('seed')}",
                  f"- Data: {(spec.get('counts') or {}).get('labeled')} labeled, "
-                 f"{_unlabeled_count(spec, status)} unlabeled examples (up to "
-                 f"{cfg.get('unlabeled_per_iteration')} of them pseudo-labeled per iteration)",
+                 f"{_unlabeled_count(spec, status)} unlabeled examples{_pseudo_labeled_per_iteration(spec, status)}",
                  *([unfinished] if unfinished else []),
                  f"- Evaluation: {last.get('eval_source', 'n/a')}",
                  f"- {'Accuracy' if unfinished else 'Final accuracy'}: {_fmt(last.get('accuracy'))}, macro-F1: "
@@ -2721,6 +2720,18 @@ def _unlabeled_count(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Any:
     """Unlabeled examples a run trained on: the trainer's own count once it started (it also leaves out texts that
     are labeled), else the count the run was created with."""
     return (status.get("info") or {}).get("n_unlabeled", (spec.get("counts") or {}).get("unlabeled"))
+
+
+def _pseudo_labeled_per_iteration(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+    """The model card's words on how many of a run's unlabeled examples each iteration pseudo-labels: its sample is
+    min(unlabeled_per_iteration, the unlabeled examples). 'up to 1000 of them' was said of 10."""
+    cfg = spec.get("config") or {}
+    n, per, iterations = _unlabeled_count(spec, status), cfg.get("unlabeled_per_iteration"), cfg.get("iterations")
+    if not all(isinstance(v, int) for v in (n, per, iterations)):
+        return f" (up to {per} of them pseudo-labeled per iteration)"
+    if iterations == 0 or n == 0:
+        return " (none pseudo-labeled: no self-training iteration)" if iterations == 0 else ""
+    return f" ({'all' if n <= per else f'{per:,}'} of them pseudo-labeled per iteration)"
 
 
 def _has_text(frame, cols: Sequence[str], keys: set[tuple[str, ...]]):

@@ -2812,6 +2812,11 @@ def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weig
     run.append_metrics({"iteration": 1, "accuracy": 0.8, "macro_f1": 0.75, "mean_weight": 1.0, "seconds": 2.0,
                         "zero_weight_share": 232 / 480, "reweighted_examples": 480})
     assert "| 1 | 0.800 | 0.750 | 48.3% of 480 |" in ws.model_card("r1").splitlines()
+    # The iteration's sample is min(unlabeled_per_iteration, the unlabeled examples): 'up to 1000 of them' was
+    # said of the run's 10.
+    assert "- Data: 4 labeled, 10 unlabeled examples (all of them pseudo-labeled per iteration)" in ws.model_card("r1")
+    run.write_status(info={"n_unlabeled": 2500})
+    assert "2500 unlabeled examples (1,000 of them pseudo-labeled per iteration)" in ws.model_card("r1")
 
 
 def test_start_refuses_a_model_that_is_not_a_masked_lm_before_the_run(home, saved_model_dir, tmp_path, monkeypatch):
