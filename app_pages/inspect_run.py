@@ -57,7 +57,13 @@ labels = f2.multiselect("Pseudo-label", options, key="insp_labels", on_change=ke
 # A run trained without meta re-weighting (reweight off) has no weight at all: nothing to range over or reject.
 weighted = bool(frame["weight"].notna().any())
 f3, f4 = st.columns(2)
-no_weights = None if weighted else "This run trained its student without meta re-weighting: no weights."
+# With re-weighting on, no weight means no step re-weighted (every student step a warm-up one: warmup_fraction 1, or
+# no student steps): the help said the run trained without meta re-weighting.
+no_weights = None if weighted else (
+    "This run trained its student without meta re-weighting: no weights."
+    if not bool(w.run(rid).settings().get("reweight", True)) else
+    "No pseudo-label of this run was re-weighted (its student took warm-up steps only, before any re-weighting): no "
+    "weights.")
 wr = f3.slider("Weight range", 0.0, wmax, key="insp_wr", on_change=keep_filters, disabled=not weighted,
                help=no_weights)
 conf = f4.slider("Confidence below", 0.0, 1.0, step=0.05, key="insp_conf", on_change=keep_filters)

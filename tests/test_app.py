@@ -1763,7 +1763,16 @@ def test_inspect_of_a_run_without_re_weighting_says_so_and_offers_no_weight_filt
     said = " ".join([m.label + " " + (m.help or "") for m in at.metric] + [c.value for c in at.caption])
     assert "Warm-up only" not in said and "warm-up" not in said and "Not re-weighted · 10" in said
     assert at.slider(key="insp_wr").disabled and at.checkbox(key="insp_zero").disabled
+    assert at.slider(key="insp_wr").help == "This run trained its student without meta re-weighting: no weights."
     assert "Page (of 1; 10 rows)" in at.number_input(key="insp_page").label
+    # Re-weighting on, but every student step a warm-up one (warmup_fraction 1): no weights either, and the run did
+    # not train without re-weighting (the help said it did).
+    spec["config"].update(reweight=True, warmup_fraction=1.0)
+    run.config_path.write_text(_json.dumps(spec))
+    at = app("noreweight", "app_pages/inspect_run.py", run="r1")
+    no_errors(at)
+    assert at.slider(key="insp_wr").disabled and "without meta re-weighting" not in at.slider(key="insp_wr").help
+    assert at.checkbox(key="insp_zero").help.startswith("No pseudo-label of this run was re-weighted")
 
 
 def test_train_page_does_not_say_a_run_without_self_training_pseudo_labeled_the_pool(home):
