@@ -150,7 +150,7 @@ def try_it_chart(classes: list[str], proba: list[float]):
 
     order = sorted(range(len(classes)), key=lambda i: -proba[i])
     fig = px.bar(x=[proba[i] for i in order], y=[str(classes[i]) for i in order], orientation="h",
-                 text=[f"{proba[i]:.1%}" for i in order], range_x=[0, 1],
+                 text=[W.percent(proba[i], 1) for i in order], range_x=[0, 1],
                  labels={"x": "probability", "y": ""}, color_discrete_sequence=["#1f77b4"])
     fig.update_traces(textposition="outside", cliponaxis=False)
     fig.update_layout(height=90 + 34 * len(classes), margin=dict(t=10, b=10, l=10, r=40),

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from list_core import workspace as W
 from list_core.workspace import columns_read, excel_copy, table_bytes
 from app_pages._ui import (classifier, current_run, errors, file_predictions, not_there_yet, plain, try_it_chart,
                            ws)
@@ -73,7 +74,7 @@ answer = st.session_state.get("try_answer")
 if answer and answer[0] == asked:
     _, classes, proba = answer
     best = max(range(len(proba)), key=proba.__getitem__)
-    st.success(f"**{plain(classes[best])}** ({proba[best]:.1%})")
+    st.success(f"**{plain(classes[best])}** ({W.percent(proba[best], 1)})")
     st.plotly_chart(try_it_chart(classes, proba), width="stretch", key="try_chart")
 
 st.subheader("Predict a file")

@@ -518,6 +518,17 @@ def test_train_and_runs_pages_never_round_a_share_to_all_or_none(home):
     assert at.selectbox(key="runs_pick").options == ["r1 (done, accuracy 99.7%)"]
 
 
+def test_try_it_never_says_a_class_is_certain_when_it_is_not():
+    """A Try-it answer of 0.9996 read 'pos (100.0%)' over a bar '100.0%' beside 'neg' at '0.0%'."""
+    from app_pages._ui import try_it_chart
+
+    fig = try_it_chart(["neg", "pos"], [0.0004, 0.9996])
+    assert list(fig.data[0].text) == ["99.96%", "0.04%"]
+    assert list(try_it_chart(["neg", "pos"], [0.25, 0.75]).data[0].text) == ["75.0%", "25.0%"]
+    export = (Path(__file__).resolve().parent.parent / "app_pages" / "export.py").read_text()
+    assert "({W.percent(proba[best], 1)})" in export  # the answer's line, as its bar
+
+
 def test_inspect_says_which_pseudo_labels_are_right_when_the_pool_has_labels(home):
     from test_workspace import fake_run
 
