@@ -30,8 +30,9 @@ st.dataframe(table[["run", "state", "accuracy", "range_low", "range_high", "eval
              column_config={"run": st.column_config.TextColumn(pinned=True),
                             "pseudo_label_accuracy": st.column_config.NumberColumn(
                                 "pseudo-labels right", format=f"%.{digits['pseudo_label_accuracy']}f",
-                                help="Share of the last pseudo-labels that match the pool file's own label column "
-                                     "(chosen on the Data page); blank without one"),
+                                help="Among the last iteration's pseudo-labels of texts the pool file labels (its "
+                                     "label column, chosen on the Data page), the share that match that label: "
+                                     "Inspect says how many it checked; blank without one"),
                             "zero_weight_share": st.column_config.NumberColumn(
                                 "rejected share", format=f"%.{digits['zero_weight_share']}f",
                                 help="Share of the re-weighted pseudo-labels that got weight 0"),

@@ -518,6 +518,17 @@ def test_train_and_runs_pages_never_round_a_share_to_all_or_none(home):
     assert at.selectbox(key="runs_pick").options == ["r1 (done, accuracy 99.7%)"]
 
 
+def test_runs_page_says_what_the_pseudo_labels_right_share_is_of(home):
+    """'pseudo-labels right' is measured on the pseudo-labels whose text the pool file labels (5 of 1,000 in a pool
+    labeled in part); its help said 'Share of the last pseudo-labels that match the pool file's own label column',
+    read as a share of all 1,000."""
+    fake_done_run(prepared("rhelp"), "r1")
+    at = app("rhelp", "app_pages/runs.py")
+    no_errors(at)
+    help_ = json.loads(at.dataframe[0].proto.columns)["pseudo_label_accuracy"]["help"]
+    assert "pseudo-labels of texts the pool file labels" in help_ and "Inspect says how many" in help_
+
+
 def test_try_it_never_says_a_class_is_certain_when_it_is_not():
     """A Try-it answer of 0.9996 read 'pos (100.0%)' over a bar '100.0%' beside 'neg' at '0.0%'."""
     from app_pages._ui import try_it_chart
