@@ -153,10 +153,15 @@ def apply_labels(correct: bool) -> None:
     # Rows that already carry their pseudo-label (accepted before, picked again): not 'added' (the page said so).
     pseudo = dict(zip(page["id"].astype(int), page["pseudo_label"]))  # under the current class names
     already = sum(1 for i in picked if int(i) in mine and mine[int(i)] == pseudo.get(int(i)))
+    # Rows labeled otherwise: Accept refuses a person's own label, and relabels one accepted before (from another
+    # run or iteration) with this pseudo-label; they were counted as added to the labeled set.
+    other = sum(1 for i in picked if int(i) in mine and mine[int(i)] != pseudo.get(int(i)))
     try:
         n = w.accept_pseudo(rid, picked, label=target, iteration=it)
-        flash(f"{n} example(s) labeled '{target}'" if correct else f"{n - already} example(s) added to the labeled "
-              "set with their pseudo-label" + (f"; {already} already had it" if already else ""))
+        flash(f"{n} example(s) labeled '{target}'" if correct else f"{n - already - other} example(s) added to the "
+              "labeled set with their pseudo-label" + (f"; {other} accepted before with another label now carry "
+                                                       "this one" if other else "")
+              + (f"; {already} already had it" if already else ""))
     except USER_ERRORS as exc:
         flash(str(exc), "error")
     st.session_state["insp_pick"] = []

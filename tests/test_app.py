@@ -1603,6 +1603,19 @@ def test_inspect_accept_again_does_not_say_the_rows_were_added(home):
     assert [s.value for s in at.success] == ["1 example(s) added to the labeled set with their pseudo-label; 2 "
                                              "already had it"]
     assert len(W.Workspace("again").labeled) == 16 + 3  # no duplicates either
+    # Another run pseudo-labels #4 and #5 the other way: accepted there, they are relabeled, not added (the page
+    # said '3 example(s) added to the labeled set' of #4, #5 and the new #7).
+    r2 = fake_done_run(ws, "r2")
+    flipped = r2.pseudo_labels()
+    flipped["pseudo_label"] = flipped["pseudo_label"].map({"pos": "neg", "neg": "pos"})
+    r2.write_pseudo_labels(flipped)
+    at = app("again", "app_pages/inspect_run.py", run="r2")
+    at.multiselect(key="insp_pick").set_value([4, 5, 7]).run()
+    at.button(key="insp_accept").click().run()
+    no_errors(at)
+    assert [s.value for s in at.success] == ["1 example(s) added to the labeled set with their pseudo-label; 2 "
+                                             "accepted before with another label now carry this one"]
+    assert len(W.Workspace("again").labeled) == 16 + 4
 
 
 def test_train_page_shows_a_run_whose_teachers_saw_no_pool_sample(home):
