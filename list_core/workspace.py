@@ -3448,8 +3448,13 @@ def _rejection_sentence(audit: Mapping[str, Any]) -> str:
         return ("Whether the rejected ones were the wrong ones cannot be told on these counts: "
                 f"{percent(1 - rejected)} of the {n_rejected:,} rejected and {percent(1 - kept)} of the {n_kept:,} "
                 "kept were wrong, a gap chance alone can make.")
-    return (f"The rejected pseudo-labels were {'' if rejected < kept else 'not '}wrong more often than the kept ones "
-            f"({percent(1 - rejected)} against {percent(1 - kept)} wrong).")
+    # A gap beyond chance either way is said as it goes: the kept ones wrong more often is the re-weighting keeping
+    # the wrong ones ('were not wrong more often' read like 'about as often' beside 0% against 100% wrong).
+    if rejected < kept:
+        return (f"The rejected pseudo-labels were wrong more often than the kept ones ({percent(1 - rejected)} "
+                f"against {percent(1 - kept)} wrong).")
+    return (f"The rejected pseudo-labels were wrong less often than the kept ones ({percent(1 - rejected)} against "
+            f"{percent(1 - kept)} wrong): the re-weighting kept the wrong ones rather than the right ones.")
 
 
 _ROUNDING = 1e-9

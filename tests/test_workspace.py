@@ -872,6 +872,19 @@ def test_pseudo_label_audit_splits_rightness_by_what_the_weights_did(home):
     assert summary["seed"] == 0 and summary["reweight"] is True
 
 
+def test_rejected_pseudo_labels_right_more_often_than_the_kept_are_said_so():
+    """The re-weighting rejected the 5 right pseudo-labels and kept the 5 wrong ones: the headline said 'The rejected
+    pseudo-labels were not wrong more often than the kept ones (0% against 100% wrong).', which reads like 'about as
+    often' of a gap beyond chance the other way."""
+    frame = pd.DataFrame({"id": range(10), "pseudo_label": ["yes"] * 10, "weight": [0.0, 1.0] * 5,
+                          "right": [True, False] * 5})
+    audit = W.pseudo_label_audit(frame)
+    assert audit["kept"] == (5, 0.0) and audit["rejected"] == (5, 1.0) and audit["rejection_noise"] < 1
+    assert W.audit_view(audit)["headline"].endswith(
+        "The rejected pseudo-labels were wrong less often than the kept ones (0% against 100% wrong): the "
+        "re-weighting kept the wrong ones rather than the right ones.")
+
+
 def test_equal_weights_are_not_read_as_favouring_right_or_wrong_pseudo_labels():
     """Every kept pseudo-label at weight 0.1, 3 of 4 right: by weight 0.7500000000000001 right against 0.75 counted
     equally, a float rounding gap over a chance margin of 0 (equal weights). Inspect said 'the larger weights went to
