@@ -2477,8 +2477,12 @@ class Workspace:
         dim = (status.get("info") or {}).get("adapter_dim") or cfg.get("adapter_dim") or "auto"
         unfinished = _unfinished_line(status.get("state"), last.get("iteration"), cfg.get("iterations"))
         lines = [f"# LiST classifier `{run_id}`", "",
-                 "Few-shot text classifier trained with LiST (prompt + adapters + self-training with meta "
-                 "re-weighting) in LiST Studio.", "",
+                 # As the run was set: the card said 'self-training with meta re-weighting' of a run of 0
+                 # iterations, and of one with reweight off.
+                 "Few-shot text classifier trained with LiST (prompt + adapters"
+                 + ("; no self-training" if cfg.get("iterations") == 0 else
+                    " + self-training, without meta re-weighting" if cfg.get("reweight") is False else
+                    " + self-training with meta re-weighting") + ") in LiST Studio.", "",
                  f"- Base model: {_model_name(cfg.get('model'))} (tuning: {cfg.get('tuning')}, adapter dimension "
                  f"{dim})",
                  f"- Template: `{cfg.get('template')}`",

@@ -2832,6 +2832,22 @@ def test_the_model_card_gives_the_rejected_share_per_iteration_not_the_mean_weig
     assert "2500 unlabeled examples (1,000 of them pseudo-labeled per iteration)" in ws.model_card("r1")
 
 
+def test_the_model_card_says_what_the_run_did(home):
+    """'trained with LiST (prompt + adapters + self-training with meta re-weighting)' was said of every run: of one
+    with reweight off, and of one of 0 iterations (no self-training at all)."""
+    ws = ready_workspace("carddid", n=1)
+    run = fake_run(ws, "r1")
+    assert "(prompt + adapters + self-training with meta re-weighting)" in ws.model_card("r1")
+    spec = json.loads(run.config_path.read_text())
+    spec["config"]["reweight"] = False
+    run.config_path.write_text(json.dumps(spec))
+    assert "(prompt + adapters + self-training, without meta re-weighting)" in ws.model_card("r1")
+    spec["config"]["iterations"] = 0
+    run.config_path.write_text(json.dumps(spec))
+    card = ws.model_card("r1")
+    assert "(prompt + adapters; no self-training)" in card and "(none pseudo-labeled: no self-training" in card
+
+
 def test_start_refuses_a_model_that_is_not_a_masked_lm_before_the_run(home, saved_model_dir, tmp_path, monkeypatch):
     """A GPT-2 (with its tokenizer) under the model roots passed Start's tokenizer check: the run was made and
     failed at once in its worker. Start refuses it, naming the model's type, and no run is made."""
