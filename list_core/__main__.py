@@ -223,6 +223,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     return _report(run, quiet=args.quiet)
 
 
+def _rejected(row: dict) -> str:
+    """'rejected 48.3% of 480 ' for an iteration whose student re-weighted its pseudo-labels: the model card's
+    figure. The mean weight it printed sits near 1 by construction (weights are relative within a batch)."""
+    import math
+
+    from .workspace import percent
+
+    share, n = row.get("zero_weight_share"), row.get("reweighted_examples")
+    if not isinstance(share, (int, float)) or not math.isfinite(share):
+        return ""
+    return f"rejected {percent(share, 1)}" + (f" of {n:,} re-weighted " if isinstance(n, int) and n > 0 else " ")
+
+
 def _report(run, quiet: bool = False) -> int:
     status = run.status()
     if not quiet:
@@ -230,7 +243,7 @@ def _report(run, quiet: bool = False) -> int:
             acc = row.get("accuracy")
             print(f"iteration {row['iteration']}: " + (f"accuracy {acc:.4f} macro-F1 {row['macro_f1']:.4f} "
                                                       if acc is not None else "")
-                  + (f"mean weight {row['mean_weight']:.3f} " if row.get("mean_weight") is not None else "")
+                  + _rejected(row)
                   + f"({row['seconds']:.1f}s)")
         from .workspace import CLI_EVAL_HINT, run_accuracy_readout
 

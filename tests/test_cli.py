@@ -703,3 +703,21 @@ def test_train_on_a_file_whose_text_column_is_not_the_placeholder_says_how_to_na
     code = main(train_args(saved_model_dir, lab, unlabeled, out, extra=["--text-column", "sentense"]))
     error = assert_one_line_error(capsys, code, "'sentense' not found")
     assert "--text-column COLUMN" not in error and not out.exists()
+
+
+def test_the_report_gives_the_rejected_share_per_iteration_not_the_mean_weight(tmp_path, capsys):
+    """The per-iteration lines printed 'mean weight 1.000', which sits near 1 by construction (weights are
+    relative within a batch); the model card gave the rejected share instead since. So does the report now."""
+    from list_core.__main__ import _report
+
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    run.write_status(state="done")
+    run.append_metrics({"iteration": 0, "accuracy": 0.8, "macro_f1": 0.8, "seconds": 1.0})
+    run.append_metrics({"iteration": 1, "accuracy": 0.85, "macro_f1": 0.85, "seconds": 2.0, "mean_weight": 1.0,
+                        "zero_weight_share": 232 / 480, "reweighted_examples": 480})
+    capsys.readouterr()
+    _report(run)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "iteration 0: accuracy 0.8000 macro-F1 0.8000 (1.0s)"
+    assert lines[1] == "iteration 1: accuracy 0.8500 macro-F1 0.8500 rejected 48.3% of 480 re-weighted (2.0s)"
