@@ -14,8 +14,8 @@ from list_core.data import DataError
 from list_core.modeling import ModelLoadError
 from list_core.prompts import PromptError
 
-USER_ERRORS = (DataError, PromptError, ConfigError, ModelLoadError, W.WorkspaceError, FileNotFoundError,
-               FileExistsError)
+USER_ERRORS = (DataError, PromptError, ConfigError, ModelLoadError, W.WorkspaceError, W.DamagedRunFile,
+               FileNotFoundError, FileExistsError)
 
 
 @contextlib.contextmanager

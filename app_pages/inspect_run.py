@@ -3,6 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
+from list_core.runs import DamagedRunFile
 from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, filter_pseudo, inspect_filters,
                                  inspect_filters_to_keep, never_drawn, page_of, pseudo_label_audit,
                                  unweighted_words, with_gold)
@@ -14,7 +15,11 @@ w = ws()
 rid = current_run(w)
 if rid is None:
     st.stop()
-frame = pseudo_labels(w.run(rid))
+try:
+    frame = pseudo_labels(w.run(rid))
+except DamagedRunFile as exc:
+    st.error(plain(str(exc)))
+    st.stop()
 if not len(frame):
     st.info(not_there_yet(w.run(rid), "pseudo-labels", "they appear after the first self-training iteration"))
     st.stop()

@@ -190,7 +190,11 @@ def show_run():
         if first.get("teachers"):
             cfg = run.settings()
             st.caption(W.ensemble_summary(first, self_training=int(cfg.get("iterations", 1) or 0) > 0))
-    pseudo = run.pseudo_labels()
+    try:
+        pseudo = run.pseudo_labels()
+    except W.DamagedRunFile as exc:  # the run's metrics above still stand
+        st.warning(plain(str(exc)))
+        pseudo = []
     if len(pseudo) and pseudo["weight"].notna().any():
         fig = px.histogram(pseudo.dropna(subset=["weight"]), x="weight", color=pseudo["iteration"].astype(str)
                            .loc[pseudo["weight"].notna()], nbins=30, barmode="overlay",

@@ -169,6 +169,10 @@ def process_paused(pid: int | None) -> bool:
     return stat is not None and stat[0] == "T"
 
 
+class DamagedRunFile(ValueError):
+    """A file of a run directory that no longer reads (damaged from outside: the app's own writes are atomic)."""
+
+
 class RunDir:
     """Reads and writes one run directory."""
 
@@ -335,7 +339,14 @@ class RunDir:
 
         if not self.pseudo_path.exists():
             return pd.DataFrame(columns=["id", "text", "pseudo_label", "confidence", "weight", "iteration"])
-        return pd.read_parquet(self.pseudo_path)
+        try:
+            return pd.read_parquet(self.pseudo_path)
+        except Exception as exc:  # pyarrow's ArrowInvalid (a ValueError) or an OSError, from a file cut short
+            raise DamagedRunFile(
+                f"the pseudo-labels of run {self.path.name} cannot be read ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:120]}): {self.pseudo_path.name} was damaged outside the app, whose own "
+                "writes are atomic. The run's model and metrics are not in that file: Export still downloads the "
+                "model. Start a new run for pseudo-labels, or delete this one on the Runs page.") from exc
 
     def write_pseudo_labels(self, frame) -> None:
         with atomic_path(self.pseudo_path) as tmp:

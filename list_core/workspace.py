@@ -41,7 +41,7 @@ from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .config import DEFAULT_MODEL, PRESETS, ConfigError, ListConfig
 from .data import is_missing
-from .runs import ACTIVE_STATES, RunDir, atomic_write_json, finite, parse_time, pid_alive, read_json
+from .runs import ACTIVE_STATES, DamagedRunFile, RunDir, atomic_write_json, finite, parse_time, pid_alive, read_json
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILE_RE = re.compile(r"[^\w. -]+")  # \w: letters and digits of every script ('отзывы.csv' is not '_.csv')
@@ -1646,7 +1646,10 @@ class Workspace:
             if (sources.get("pool") != pool["file"] or sources.get("pool_version") != pool.get("version")
                     or run.status().get("state") != "done"):
                 continue
-            frame = run.pseudo_labels()
+            try:
+                frame = run.pseudo_labels()
+            except DamagedRunFile:  # One by one's order falls back to an older run, or to the shuffled one
+                continue
             if not len(frame):
                 continue
             last = frame[frame["iteration"] == frame["iteration"].max()].sort_values(["confidence", "id"])
