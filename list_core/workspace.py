@@ -3567,6 +3567,9 @@ def audit_view(audit: Mapping[str, Any], never_drawn: int = 0, reweighted: bool 
         headline += " " + rejection
     elif audit["kept"][0] and not audit["rejected"][0]:
         headline += " The re-weighting rejected none of them."
+    elif audit["rejected"][0] and not audit["kept"][0]:
+        headline += (" The re-weighting rejected all of them it weighed (weight 0): the student learned nothing "
+                     "from them after its warm-up.")
     parts = [(f"{label} · {audit[key][0]:,}", f"{percent(audit[key][1])} right", help_)
              for key, label, help_ in _AUDIT_PARTS if audit[key][0]]
     if never_drawn and audit["warmup_only"][0]:  # not all of them were seen in the warm-up: said so

@@ -2886,3 +2886,15 @@ def test_the_excel_download_is_utf16_tab_separated_and_keeps_formulas_out(home, 
     from list_core.data import read_table
 
     assert read_table(path)[0]["text"].tolist()[:2] == ["Café ☕ great", "'=1+1"]
+
+
+def test_inspect_says_when_the_re_weighting_rejected_every_pseudo_label_it_weighed():
+    """A headline said 'The re-weighting rejected none of them.' when it kept all, but nothing when it rejected
+    all (every weight 0), the case an auditor most needs told (found by hunt 11)."""
+    n = 6
+    frame = pd.DataFrame({"id": range(n), "pseudo_label": ["pos"] * n, "weight": [0.0] * 5 + [float("nan")],
+                          "right": [True, False, True, True, False, True]})
+    headline = W.audit_view(W.pseudo_label_audit(frame))["headline"]
+    assert "rejected all of them it weighed (weight 0)" in headline
+    frame["weight"] = [1.0] * 5 + [float("nan")]
+    assert "rejected none of them" in W.audit_view(W.pseudo_label_audit(frame))["headline"]
