@@ -75,17 +75,18 @@ def undo_last() -> None:
         flash(str(exc), "warning")
 
 
-def label_shown(pool_id: int, label: str) -> None:
+def label_shown(pool_id: int, label: str, texts: tuple = None) -> None:
     """A class button's click, bound to the row it was drawn under: the row 'next' when the click is handled may be
-    another (a run finished and reordered the pool, another tab labeled the shown row), and the user never saw it."""
+    another (a run finished and reordered the pool, another tab labeled the shown row), and the user never saw it. `texts`: the row's texts as shown, since another
+    tab may have loaded the pool again (its ids then name other texts)."""
     try:
-        ws().label_pool_example(pool_id, label)
+        ws().label_pool_example(pool_id, label, shown=texts)
     except USER_ERRORS as exc:
         flash(str(exc), "error")
 
 
-def skip_shown(pool_id: int) -> None:
-    ws().skip_pool_example(pool_id)
+def skip_shown(pool_id: int, texts: tuple = None) -> None:
+    ws().skip_pool_example(pool_id, shown=texts)
 
 
 one, table, paste = st.tabs(["One by one", "Table", "Paste"], key="label_tab", on_change="rerun")  # stays put on reruns
@@ -113,15 +114,16 @@ with one:
         # and Backspace on the Table or Paste tab (Backspace clears a table cell) labeled, skipped or took back a
         # row the user could not see.
         keys = one.open is not False
+        texts = tuple(str(ex[c]) for c in w.text_columns if c in ex)
         many = len(w.classes) > 6  # rows of 6 keep names readable at 15 classes; Skip / Undo then get a row
         buttons = grid(len(w.classes), 6) + st.columns(4)[:2] if many else st.columns(len(w.classes) + 2)
         for i, c in enumerate(w.classes):
             # 'lab_class_' keeps a class named 'skip' or 'undo' apart from the Skip and Undo buttons' keys.
             buttons[i].button(plain(c), key=f"lab_class_{c}", width="stretch",
                               shortcut=str(i + 1) if i < 9 and keys else None, on_click=label_shown,
-                              args=(int(ex["id"]), c))
+                              args=(int(ex["id"]), c, texts))
         buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0" if keys else None,
-                           on_click=skip_shown, args=(int(ex["id"]),))
+                           on_click=skip_shown, args=(int(ex["id"]), texts))
         buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
                            shortcut="Backspace" if keys else None,
                            help="Take back the last label or skip (Backspace).", on_click=undo_last)

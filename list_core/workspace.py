@@ -1814,12 +1814,39 @@ class Workspace:
         row = pool.iloc[i]
         return {"id": int(row["id"]), **{c: row[c] for c in self.text_columns if c in pool.columns}}
 
-    def label_pool_example(self, pool_id: int, label: str) -> str:
-        pool = self.pool()
+    def _pool_id_shown(self, pool, pool_id: int, shown: Sequence[Any] | None) -> int | None:
+        """The pool id of the row a page showed, whose texts were `shown` (in text-column order). Pool ids are row
+        numbers of one load of the pool: after another tab loaded the pool again, the id drawn may name another
+        text, so the row is found by its text; None when the pool no longer holds that text (another file, or the
+        row held out as the evaluation set). Without `shown`, `pool_id` as it is (None when no row has it)."""
+        ids = set(pool["id"].astype(int).tolist()) if len(pool) else set()
+        if shown is None:
+            return int(pool_id) if int(pool_id) in ids else None
+        cols = [c for c in self.text_columns if c in pool.columns]
+        key = tuple("" if is_missing(t) else str(t).strip() for t in shown)
+        if len(key) != len(cols) or not len(pool):
+            return None
         match = pool[pool["id"] == int(pool_id)]
-        if not len(match):
+        if len(match) and _text_key(match.iloc[0], cols) == key:
+            return int(pool_id)
+        return _pool_ids_by_text(pool, cols).get(key)
+
+    def label_pool_example(self, pool_id: int, label: str, shown: Sequence[Any] | None = None) -> str:
+        """Label pool row `pool_id`. `shown`: the row's texts as the page showed them (text-column order): the row
+        labeled is the one with those texts, even if another tab loaded the pool again since (its ids then name
+        other texts: the click labeled a text the person never saw)."""
+        self.reload()  # the text columns as they are now (another tab may have loaded a pool of other columns)
+        pool = self.pool()
+        found = self._pool_id_shown(pool, pool_id, shown)
+        if found is None and shown is not None:
+            raise WorkspaceError(
+                f"the text shown ({' / '.join(str(t) for t in shown)[:60]!r}) is no longer in the pool: another tab "
+                "or window loaded another pool file, or held rows out as the evaluation set, since this page was "
+                "drawn. Nothing was labeled; label the text shown now")
+        if found is None:
             raise WorkspaceError(f"pool example {pool_id} not found")
-        row = match.iloc[0]
+        pool_id = found
+        row = pool[pool["id"] == int(pool_id)].iloc[0]
         try:
             texts = self._texts({c: row[c] for c in self.text_columns})
         except WorkspaceError as exc:  # a pair row with one blank text: the loader keeps it, training cannot use it
@@ -1836,7 +1863,14 @@ class Workspace:
                 ex["label"], ex["source"] = label, "pool"
             return ex["uid"]
 
-    def skip_pool_example(self, pool_id: int) -> None:
+    def skip_pool_example(self, pool_id: int, shown: Sequence[Any] | None = None) -> None:
+        """Skip pool row `pool_id`; `shown` as for `label_pool_example` (a text no longer in the pool: nothing)."""
+        if shown is not None:
+            self.reload()
+            found = self._pool_id_shown(self.pool(), pool_id, shown)
+            if found is None:
+                return
+            pool_id = found
         with self._mutate() as s:
             if int(pool_id) not in s["skipped"]:
                 s["skipped"].append(int(pool_id))

@@ -209,6 +209,43 @@ def test_a_class_click_labels_the_text_on_screen_even_if_another_tab_labeled_it_
     assert labeled == [(row, "neg")]
 
 
+def test_a_class_click_after_another_tab_loaded_the_pool_again_labels_the_text_on_screen(home):
+    """Tab B shows pool row #i; tab A loads the pool again from another file (its rows in another order, or held
+    out as the evaluation set): ids are row numbers of one load, so B's click labeled the new pool's row #i, a text
+    B never saw. The click labels the text on screen (found by its text), or, when the new pool no longer holds it,
+    labels nothing and says why; Skip skips the text on screen too."""
+    ws = prepared("reload", n=0)
+    b = app("reload", "app_pages/label.py")
+    shown = next(c.value for c in b.caption if c.value.startswith("Pool example #"))
+    row = int(shown.split("#")[1].split()[0])
+    text = ws.pool().set_index("id").loc[row, "text"]
+    reversed_rows = ws.pool()[["text"]].iloc[::-1]
+    ws.save_upload("again.csv", reversed_rows.to_csv(index=False).encode())
+    ws.set_pool("again.csv", ["text"])  # another tab: the same texts, in the other order
+    assert W.Workspace("reload").pool().set_index("id").loc[row, "text"] != text
+    b.button(key="lab_class_pos").click().run()
+    assert not b.exception
+    labeled = [(ex["text"], ex["label"]) for ex in W.Workspace("reload").labeled]
+    assert labeled == [(text, "pos")]  # it was the new pool's row #i, another text
+    shown = next(c.value for c in b.caption if c.value.startswith("Pool example #"))
+    ws.save_upload("other.csv", pd.DataFrame({"text": ["a new text", "another new text"]}).to_csv(index=False)
+                   .encode())
+    ws.set_pool("other.csv", ["text"])  # another tab: a file without the text on screen
+    b.button(key="lab_class_neg").click().run()
+    assert not b.exception
+    assert any("is no longer in the pool" in e.value for e in b.error)
+    assert [(ex["text"], ex["label"]) for ex in W.Workspace("reload").labeled] == [(text, "pos")]
+    shown = next(c.value for c in b.caption if c.value.startswith("Pool example #"))
+    row = int(shown.split("#")[1].split()[0])
+    ws.save_upload("swap.csv", pd.DataFrame({"text": ["another new text", "a new text"]}).to_csv(index=False)
+                   .encode())
+    ws.set_pool("swap.csv", ["text"])
+    b.button(key="lab_skip").click().run()
+    now = W.Workspace("reload")
+    skipped_text = now.pool().set_index("id").loc[now.state["skipped"][0], "text"]
+    assert now.state["skipped"] == [1 - row] and skipped_text in ("a new text", "another new text")
+
+
 def test_table_edits_made_while_another_tab_labels_are_saved_beside_its_labels(home):
     """Table edits pending while another tab (or One by one) labeled a text were lost: the click's rerun drew the
     table from the new data, a new editor without the edits, and Save said 'Nothing was saved: make them again'.
