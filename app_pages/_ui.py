@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 from pathlib import Path
 
 import streamlit as st
@@ -66,13 +67,22 @@ def open_workspace(name: str) -> None:
     and column choices, ...) were made in the old workspace, and a Save on the new one's page would write them
     there, so every value goes; the uploader gets a new key, so a file picked for the old one is not offered."""
     gen = st.session_state.get("uploader_gen", 0) + 1
+    tab = tab_id()
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state["uploader_gen"] = gen
+    st.session_state["_tab_id"] = tab  # its undo steps in the first workspace stay its own
     st.session_state["ws_name"] = name
     st.query_params.clear()
     st.query_params["ws"] = name
     st.rerun()
+
+
+def tab_id() -> str:
+    """This browser tab's (session's) own id: Undo takes back the steps made in this tab only. Two tabs on one
+    workspace (or two people sharing it) share its undo history, and one tab's Undo took back the other's last
+    label. A refresh is a new session, with a new id."""
+    return st.session_state.setdefault("_tab_id", secrets.token_hex(6))
 
 
 def state_word(state: str | None) -> str:

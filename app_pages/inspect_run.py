@@ -8,7 +8,7 @@ from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, fil
                                  inspect_filters_to_keep, never_drawn, page_of, pseudo_label_audit,
                                  unweighted_words, with_gold)
 from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, plain, pseudo_labels,
-                           show_flash, ws)
+                           show_flash, tab_id, ws)
 
 st.title("Inspect")
 w = ws()
@@ -162,7 +162,7 @@ def apply_labels(correct: bool) -> None:
     # run or iteration) with this pseudo-label; they were counted as added to the labeled set.
     other = sum(1 for i in picked if int(i) in mine and mine[int(i)] != pseudo.get(int(i)))
     try:
-        n = w.accept_pseudo(rid, picked, label=target, iteration=it)
+        n = w.accept_pseudo(rid, picked, label=target, iteration=it, by=tab_id())
         flash(f"{n} example(s) labeled '{target}'" if correct else f"{n - already - other} example(s) added to the "
               "labeled set with their pseudo-label" + (f"; {other} accepted before with another label now carry "
                                                        "this one" if other else "")
@@ -174,7 +174,7 @@ def apply_labels(correct: bool) -> None:
 
 def undo_labels() -> None:
     try:
-        flash(w.undo_accept() or "nothing to undo", "success")
+        flash(w.undo_accept(by=tab_id()) or "nothing to undo", "success")  # this tab's, never another's
     except USER_ERRORS as exc:
         flash(str(exc), "error")
 
@@ -191,8 +191,8 @@ a1, a2, a3, a4 = st.columns([1, 1, 1, 1])
 a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked, on_click=apply_labels, args=(False,))
 a2.selectbox("Correct to", w.classes, key="insp_target")
 a3.button("Correct", key="insp_correct", disabled=not picked, on_click=apply_labels, args=(True,))
-a4.button("Undo", key="insp_undo", disabled=not w.can_undo_accept(), on_click=undo_labels,
-          help="Take back the last Accept or Correct (labels changed since stay as they are).")
+a4.button("Undo", key="insp_undo", disabled=not w.can_undo_accept(tab_id()), on_click=undo_labels,
+          help="Take back this tab's last Accept or Correct (labels changed since stay as they are).")
 
 cur = frame[frame["iteration"] == it]
 if labels:  # as the table and the audit: the classes picked under Pseudo-label only

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages._ui import USER_ERRORS, errors, flash, grid, plain, quoted_text, show_flash, ws
+from app_pages._ui import USER_ERRORS, errors, flash, grid, plain, quoted_text, show_flash, tab_id, ws
 from list_core import workspace as W
 
 st.title("Label")
@@ -70,7 +70,8 @@ def keep_order() -> None:
 
 def undo_last() -> None:
     try:
-        flash(f"took back pool example #{w.undo_pool_example()}", "info")
+        pid = w.undo_pool_example(by=tab_id())  # this tab's last step, never another tab's
+        flash(f"took back pool example #{pid}" if pid is not None else "nothing of this tab's to undo", "info")
     except USER_ERRORS as exc:  # a label given since on Inspect or in the table: left, and said
         flash(str(exc), "warning")
 
@@ -80,13 +81,13 @@ def label_shown(pool_id: int, label: str, texts: tuple = None) -> None:
     another (a run finished and reordered the pool, another tab labeled the shown row), and the user never saw it. `texts`: the row's texts as shown, since another
     tab may have loaded the pool again (its ids then name other texts)."""
     try:
-        ws().label_pool_example(pool_id, label, shown=texts)
+        ws().label_pool_example(pool_id, label, shown=texts, by=tab_id())
     except USER_ERRORS as exc:
         flash(str(exc), "error")
 
 
 def skip_shown(pool_id: int, texts: tuple = None) -> None:
-    ws().skip_pool_example(pool_id, shown=texts)
+    ws().skip_pool_example(pool_id, shown=texts, by=tab_id())
 
 
 one, table, paste = st.tabs(["One by one", "Table", "Paste"], key="label_tab", on_change="rerun")  # stays put on reruns
@@ -104,7 +105,7 @@ with one:
     if ex is None:
         st.info("Every pool example is labeled or skipped." if w.state.get("pool") else
                 "No unlabeled pool yet: load one on the Data page to label its texts one by one.")
-        if w.can_undo_pool():
+        if w.can_undo_pool(tab_id()):
             st.button("Undo the last label or skip", key="lab_undo", on_click=undo_last)
     else:
         done, total = w.pool_progress()
@@ -124,9 +125,9 @@ with one:
                               args=(int(ex["id"]), c, texts))
         buttons[-2].button("Skip", key="lab_skip", width="stretch", shortcut="0" if keys else None,
                            on_click=skip_shown, args=(int(ex["id"]), texts))
-        buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(),
+        buttons[-1].button("Undo", key="lab_undo", width="stretch", disabled=not w.can_undo_pool(tab_id()),
                            shortcut="Backspace" if keys else None,
-                           help="Take back the last label or skip (Backspace).", on_click=undo_last)
+                           help="Take back this tab's last label or skip (Backspace).", on_click=undo_last)
         # Class names quoted: a class named '0' or 'skip' reads apart from the keys and the Skip button.
         st.caption("Keys: " + ", ".join(f"{i + 1} = '{plain(c)}'" for i, c in enumerate(w.classes[:9]))
                    + ", 0 = Skip, Backspace = Undo. Wait for the next text before the next key.")

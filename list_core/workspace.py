@@ -1831,10 +1831,12 @@ class Workspace:
             return int(pool_id)
         return _pool_ids_by_text(pool, cols).get(key)
 
-    def label_pool_example(self, pool_id: int, label: str, shown: Sequence[Any] | None = None) -> str:
+    def label_pool_example(self, pool_id: int, label: str, shown: Sequence[Any] | None = None,
+                           by: str | None = None) -> str:
         """Label pool row `pool_id`. `shown`: the row's texts as the page showed them (text-column order): the row
         labeled is the one with those texts, even if another tab loaded the pool again since (its ids then name
-        other texts: the click labeled a text the person never saw)."""
+        other texts: the click labeled a text the person never saw). `by`: the tab (browser session) that labels,
+        whose Undo takes this step back (see `undo_pool_example`)."""
         self.reload()  # the text columns as they are now (another tab may have loaded a pool of other columns)
         pool = self.pool()
         found = self._pool_id_shown(pool, pool_id, shown)
@@ -1855,7 +1857,7 @@ class Workspace:
             label = self._check_label(label, s)
             ex = next((e for e in s["labeled"] if e.get("pool_id") == int(pool_id)), None)
             self._remember(s, {"id": int(pool_id), "kind": "label", "label": label,
-                               "before": None if ex is None else {"label": ex["label"], "source": ex["source"]}})
+                               "before": None if ex is None else {"label": ex["label"], "source": ex["source"]}}, by)
             if ex is None:
                 ex = self._new_example(texts, label, "pool", pool_id)
                 s["labeled"].append(ex)
@@ -1863,7 +1865,7 @@ class Workspace:
                 ex["label"], ex["source"] = label, "pool"
             return ex["uid"]
 
-    def skip_pool_example(self, pool_id: int, shown: Sequence[Any] | None = None) -> None:
+    def skip_pool_example(self, pool_id: int, shown: Sequence[Any] | None = None, by: str | None = None) -> None:
         """Skip pool row `pool_id`; `shown` as for `label_pool_example` (a text no longer in the pool: nothing)."""
         if shown is not None:
             self.reload()
@@ -1874,33 +1876,48 @@ class Workspace:
         with self._mutate() as s:
             if int(pool_id) not in s["skipped"]:
                 s["skipped"].append(int(pool_id))
-                self._remember(s, {"id": int(pool_id), "kind": "skip"})
+                self._remember(s, {"id": int(pool_id), "kind": "skip"}, by)
 
     @staticmethod
-    def _remember(s: dict[str, Any], action: dict[str, Any], keep: int = 200) -> None:
+    def _remember(s: dict[str, Any], action: dict[str, Any], by: str | None = None, keep: int = 200) -> None:
+        if by is not None:
+            action["by"] = by
         s["pool_history"] = (list(s.get("pool_history") or []) + [action])[-keep:]
 
     @staticmethod
-    def _pop_step(s: dict[str, Any], key: str) -> dict[str, Any] | None:
-        """The last step of the undo history `key` of state `s`, taken off it (None when it is empty)."""
+    def _undoable(history: Sequence[Mapping[str, Any]], by: str | None) -> int | None:
+        """The index of the step of `history` that the Undo of tab `by` takes back: its own last step, or one made
+        by no tab (the Python API); never another tab's (two tabs on one workspace, or two people sharing it: one
+        Undo took back the other's last label). Without `by`, the last step."""
+        for i in range(len(history) - 1, -1, -1):
+            if by is None or history[i].get("by") in (None, by):
+                return i
+        return None
+
+    @classmethod
+    def _pop_step(cls, s: dict[str, Any], key: str, by: str | None = None) -> dict[str, Any] | None:
+        """The last step of the undo history `key` of state `s` that tab `by` may take back, taken off it (None when
+        there is none)."""
         history = list(s.get(key) or [])
-        if not history:
+        i = cls._undoable(history, by)
+        if i is None:
             return None
-        step = history.pop()
+        step = history.pop(i)
         s[key] = history
         return step
 
-    def can_undo_pool(self) -> bool:
-        return bool(self.state.get("pool_history"))
+    def can_undo_pool(self, by: str | None = None) -> bool:
+        return self._undoable(list(self.state.get("pool_history") or []), by) is not None
 
-    def undo_pool_example(self) -> int | None:
+    def undo_pool_example(self, by: str | None = None) -> int | None:
         """Take back the last one-by-one label or skip; returns its pool id (None when there is nothing to undo).
         The row is offered again next, since every row before it in the fixed order is already handled. A label
         changed since elsewhere (Correct or Accept on Inspect, the table) is left as it is: the step is dropped
-        and WorkspaceError says so (the undo deleted the example, and the correction with it)."""
+        and WorkspaceError says so (the undo deleted the example, and the correction with it). `by`: the tab whose
+        last step is taken back (another tab's steps stay)."""
         since = None
         with self._mutate() as s:
-            action = self._pop_step(s, "pool_history")
+            action = self._pop_step(s, "pool_history", by)
             if action is None:
                 return None
             pid = int(action["id"])
@@ -1936,7 +1953,7 @@ class Workspace:
 
     # --- pseudo-labels into the labeled set ---
     def accept_pseudo(self, run_id: str, ids: Sequence[Any], label: str | None = None,
-                      iteration: int | None = None) -> int:
+                      iteration: int | None = None, by: str | None = None) -> int:
         """Add pseudo-labeled examples of a run to the labeled set, with their pseudo-label (accept) or `label`
         (correct). Already labeled pool rows get the new label. Returns how many rows were added or changed."""
         run = self.run(run_id)
@@ -1977,7 +1994,8 @@ class Workspace:
         moved = self.run_pool_ids(run_id, run_texts)  # a run on another load of the pool: its ids are not the pool's
         n = 0
         kept: list[str] = []  # rows a person labeled otherwise: Accept never overrides them (Correct does)
-        step: dict[str, Any] = {"what": "Correct" if label is not None else "Accept", "added": [], "changed": []}
+        step: dict[str, Any] = {"what": "Correct" if label is not None else "Accept", "added": [], "changed": [],
+                                **({"by": by} if by is not None else {})}  # the tab whose Undo takes it back
         with self._mutate() as s:
             by_pool = {ex.get("pool_id"): ex for ex in s["labeled"] if ex.get("pool_id") is not None}
             lookup = class_lookup(s)  # a run made before a class was renamed spells its old name
@@ -2020,16 +2038,16 @@ class Workspace:
                 s["accept_history"] = (list(s.get("accept_history") or []) + [step])[-20:]
         return n
 
-    def can_undo_accept(self) -> bool:
-        return bool(self.state.get("accept_history"))
+    def can_undo_accept(self, by: str | None = None) -> bool:
+        return self._undoable(list(self.state.get("accept_history") or []), by) is not None
 
-    def undo_accept(self) -> str | None:
+    def undo_accept(self, by: str | None = None) -> str | None:
         """Take back the last Accept or Correct of Inspect: the examples it added are removed and the labels it
         changed restored, except where a person changed them since (those stay, and the message says how many).
         A whole page accepted by a slip had to be found and deleted row by row in the Label table. Returns what was
-        done, or None when there is nothing to undo."""
+        done, or None when there is nothing to undo. `by`: the tab whose last Accept or Correct is taken back."""
         with self._mutate() as s:
-            step = self._pop_step(s, "accept_history")
+            step = self._pop_step(s, "accept_history", by)
             if step is None:
                 return None
             by_uid = {ex["uid"]: ex for ex in s["labeled"]}

@@ -1626,6 +1626,39 @@ def test_label_page_undo_says_it_left_a_label_corrected_since_on_inspect(home):
     assert [ex["label"] for ex in W.Workspace("uc").labeled if ex.get("pool_id") == 5] == ["neg"]
 
 
+def test_undo_in_one_tab_never_takes_back_another_tabs_labels(home):
+    """Two tabs on one workspace (or two people sharing it) shared one undo history: B's Undo on the Label page took
+    back A's last one-by-one label, and B's Undo on Inspect A's last Accept. Each tab's Undo takes back its own
+    steps; a tab with none of its own has nothing to undo."""
+    ws = prepared("undo2", n=0)
+    a, b = app("undo2", "app_pages/label.py"), app("undo2", "app_pages/label.py")
+    b.button(key="lab_class_neg").click().run()  # B labels the row both see
+    b_row = next(ex["pool_id"] for ex in W.Workspace("undo2").labeled)
+    a.run()
+    a.button(key="lab_class_pos").click().run()  # then A labels the next one
+    a_row = next(ex["pool_id"] for ex in W.Workspace("undo2").labeled if ex["pool_id"] != b_row)
+    b.run()
+    b.button(key="lab_undo").click().run()
+    assert not b.exception
+    assert [(ex["pool_id"], ex["label"]) for ex in W.Workspace("undo2").labeled] == [(a_row, "pos")]  # A's stays
+    b.run()
+    assert b.button(key="lab_undo").disabled  # nothing of B's is left to undo; A's Undo still can
+    a.run()
+    assert not a.button(key="lab_undo").disabled
+    fake_done_run(ws, "r1")
+    ia, ib = app("undo2", "app_pages/inspect_run.py", run="r1"), app("undo2", "app_pages/inspect_run.py", run="r1")
+    ids = [o.split(":")[0].split()[0] for o in ia.multiselect(key="insp_pick").options]
+    ib.multiselect(key="insp_pick").set_value([int(ids[0].split(":")[0].lstrip("#"))]).run()
+    ib.button(key="insp_accept").click().run()
+    ia.multiselect(key="insp_pick").set_value([int(ids[1].split(":")[0].lstrip("#"))]).run()
+    ia.button(key="insp_accept").click().run()
+    before = {ex["pool_id"] for ex in W.Workspace("undo2").labeled}
+    ib.button(key="insp_undo").click().run()
+    assert not ib.exception
+    after = {ex["pool_id"] for ex in W.Workspace("undo2").labeled}
+    assert before - after == {int(ids[0].split(":")[0].lstrip("#"))}  # B's Accept taken back, A's kept
+
+
 def test_inspect_accept_again_does_not_say_the_rows_were_added(home):
     """Accepting rows that already carry their pseudo-label (accepted before, picked again under another filter)
     said '2 example(s) added to the labeled set' though nothing was added."""
