@@ -81,6 +81,21 @@ def keep_template() -> None:
 st.session_state.setdefault("template_text", w.template_draft or w.template)
 for c in w.classes:
     st.session_state.setdefault(f"word_{c}", w.label_words.get(c, ""))
+# The prompt this session's boxes were drawn from. Changed since in another tab or window, a box that holds what it
+# was drawn with shows the change now: set once, it kept the old prompt, its preview showed it, a run started used
+# the other tab's, and Save prompt wrote the old one back over it without a word.
+now_prompt = {"template": w.template_draft or w.template, "words": w.label_words}
+seen_prompt = st.session_state.get("prompt_seen") or now_prompt
+followed = []
+if st.session_state["template_text"] == seen_prompt["template"] != now_prompt["template"]:
+    st.session_state["template_text"] = now_prompt["template"]
+    followed.append("the template")
+for c in w.classes:
+    if (c in seen_prompt["words"] and st.session_state[f"word_{c}"] == seen_prompt["words"][c]
+            != now_prompt["words"][c]):
+        st.session_state[f"word_{c}"] = now_prompt["words"][c]
+        followed.append(f"the label word for '{c}'")
+st.session_state["prompt_seen"] = now_prompt
 template = st.text_input("Template", key="template_text", on_change=keep_template)
 if w.template_draft is not None and template == w.template_draft:
     st.caption(f"Unsaved draft: training uses the last working template, `{w.template}`, until this one is fixed.")
@@ -100,7 +115,12 @@ model = w.state["settings"].get("model") or "default"
 clicked = st.button("Save prompt", type="primary", key="save_prompt")
 saved_note = st.empty()
 saved = False
-if clicked and template_error is None:
+if followed:
+    what = ", ".join(followed)
+    st.warning(plain(f"{what[0].upper() + what[1:]} changed in another tab or window since this page was drawn; "
+                     f"the {'box shows it' if len(followed) == 1 else 'boxes show them'} now."
+                     + (" Nothing was saved: check the prompt, then save again." if clicked else "")))
+if clicked and template_error is None and not followed:
     with errors():
         w.set_template(template)
         w.set_label_words(words)

@@ -1659,6 +1659,32 @@ def test_undo_in_one_tab_never_takes_back_another_tabs_labels(home):
     assert before - after == {int(ids[0].split(":")[0].lstrip("#"))}  # B's Accept taken back, A's kept
 
 
+def test_a_prompt_page_drawn_before_another_tab_changed_the_prompt_shows_it_and_does_not_save_over_it(home):
+    """Tab B shows the Prompt page; tab A changes the template and a label word. B's boxes kept the old ones (set
+    once per session), its preview showed them, a run started from B used A's prompt, and B's Save prompt wrote the
+    old template and words back over A's without a word. B's boxes now follow a change made elsewhere (unless B is
+    editing that box), say so, and a Save clicked on the boxes as they were drawn saves nothing."""
+    ws = prepared("pr2")
+    b = app("pr2", "app_pages/prompt.py")
+    assert b.text_input(key="template_text").value == ws.template
+    other = W.Workspace("pr2")
+    other.set_template("{text} All in all it was {mask} .")
+    other.set_label_words({"pos": "good"})
+    b.button(key="save_prompt").click().run()  # clicked on the page as drawn before A's change
+    assert not b.exception
+    now = W.Workspace("pr2")
+    assert now.template == "{text} All in all it was {mask} ." and now.label_words == {"neg": "terrible", "pos": "good"}
+    assert b.text_input(key="template_text").value == "{text} All in all it was {mask} ."
+    assert b.text_input(key="word_pos").value == "good" and b.text_input(key="word_neg").value == "terrible"
+    assert any("The template, the label word for 'pos' changed in another tab or window since this page was drawn; "
+               "the boxes show them now. Nothing was saved" in x.value for x in b.warning)
+    b.text_input(key="word_neg").set_value("bad").run()  # B's own edit is kept, A's stay
+    b.button(key="save_prompt").click().run()
+    now = W.Workspace("pr2")
+    assert now.template == "{text} All in all it was {mask} ." and now.label_words == {"neg": "bad", "pos": "good"}
+    assert not any("changed in another tab or window" in x.value for x in b.warning)
+
+
 def test_inspect_accept_again_does_not_say_the_rows_were_added(home):
     """Accepting rows that already carry their pseudo-label (accepted before, picked again under another filter)
     said '2 example(s) added to the labeled set' though nothing was added."""
