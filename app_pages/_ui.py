@@ -85,6 +85,15 @@ def tab_id() -> str:
     return st.session_state.setdefault("_tab_id", secrets.token_hex(6))
 
 
+def follow_class(workspace: W.Workspace, key: str) -> None:
+    """A class picker (session key `key`) whose class another tab renamed since shows the new name; one whose class
+    was taken out shows none. Streamlit put the first class in its place without a word, and the next paste or
+    Correct filed the texts under that class."""
+    value = st.session_state.get(key)
+    if value is not None and value not in workspace.classes:
+        st.session_state[key] = workspace.class_now(value)
+
+
 def state_word(state: str | None) -> str:
     """A run's state as the pages say it: 'cancelled' (the run directory's word) reads 'stopped', what the person
     did with the Stop button."""

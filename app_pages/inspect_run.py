@@ -8,7 +8,7 @@ from list_core.workspace import (INSPECT_FILTERS, INSPECT_SORTS, audit_view, fil
                                  inspect_filters_to_keep, never_drawn, page_of, pseudo_label_audit,
                                  unweighted_words, with_gold)
 from app_pages._ui import (USER_ERRORS, class_colors, current_run, flash, not_there_yet, plain, pseudo_labels,
-                           show_flash, tab_id, ws)
+                           show_flash, follow_class, tab_id, ws)
 
 st.title("Inspect")
 w = ws()
@@ -155,6 +155,9 @@ def apply_labels(correct: bool) -> None:
     already handled. Runs as a button callback, the one place a widget's value may be reset."""
     picked = st.session_state.get("insp_pick") or []
     target = st.session_state.get("insp_target") if correct else None
+    if correct and target is None:  # its class was taken out in another tab: no class would Accept instead
+        flash("Choose the class to correct to under 'Correct to' first. Nothing was labeled.", "error")
+        return
     # Rows that already carry their pseudo-label (accepted before, picked again): not 'added' (the page said so).
     pseudo = dict(zip(page["id"].astype(int), page["pseudo_label"]))  # under the current class names
     already = sum(1 for i in picked if int(i) in mine and mine[int(i)] == pseudo.get(int(i)))
@@ -189,7 +192,8 @@ picked = st.multiselect("Examples on this page", shown["id"].tolist(), key="insp
                         + ": " + " | ".join(str(by_id.at[i, c])[:70 // len(text_cols)] for c in text_cols))
 a1, a2, a3, a4 = st.columns([1, 1, 1, 1])
 a1.button("Accept pseudo-labels", key="insp_accept", disabled=not picked, on_click=apply_labels, args=(False,))
-a2.selectbox("Correct to", w.classes, key="insp_target")
+follow_class(w, "insp_target")  # renamed in another tab: follows (it fell back to the first class)
+a2.selectbox("Correct to", w.classes, key="insp_target", placeholder="choose a class")
 a3.button("Correct", key="insp_correct", disabled=not picked, on_click=apply_labels, args=(True,))
 a4.button("Undo", key="insp_undo", disabled=not w.can_undo_accept(tab_id()), on_click=undo_labels,
           help="Take back this tab's last Accept or Correct (labels changed since stay as they are).")

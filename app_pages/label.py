@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app_pages._ui import USER_ERRORS, errors, flash, grid, plain, quoted_text, show_flash, tab_id, ws
+from app_pages._ui import (USER_ERRORS, errors, flash, follow_class, grid, plain, quoted_text, show_flash, tab_id,
+                           ws)
 from list_core import workspace as W
 
 st.title("Label")
@@ -166,7 +167,8 @@ with paste:
     block = st.text_area(f"One example per line: {shape} (or class<TAB>{shape})", key="paste_text", height=160,
                          help="Cells copied from a spreadsheet paste as tab-separated columns; a cell that holds line "
                               "breaks stays one example.")
-    cls = st.selectbox("Class for these lines", w.classes, key="paste_class")
+    follow_class(w, "paste_class")  # renamed in another tab: the picker follows (it fell back to the first class)
+    cls = st.selectbox("Class for these lines", w.classes, key="paste_class", placeholder="choose a class")
 
 
     def add_pasted():

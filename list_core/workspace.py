@@ -1359,11 +1359,26 @@ class Workspace:
         return {cols[0]: str(text)}
 
     def _check_label(self, label: str, state: Mapping[str, Any]) -> str:
+        """`label` if it is a class; the old name of a class renamed in place is its new name (a page drawn before
+        another tab renamed 'pos' to 'positive' still offers 'pos': its click, paste or Correct was refused, with the
+        advice to add 'pos' as a class, beside 'positive'). Anything else raises WorkspaceError."""
         label = str(label).strip()
+        renamed = (state.get("label_aliases") or {}).get(label)
+        if (label not in state["classes"] and label in (state.get("former_class_names") or [])
+                and renamed in state["classes"]):
+            return renamed
         if label not in state["classes"]:
             raise WorkspaceError(f"label {label!r} is not one of the classes ({', '.join(state['classes'])}); "
                                  "add it on the Label page first")
         return label
+
+    def class_now(self, label: Any) -> str | None:
+        """The class `label` names now: itself, or the new name of a class renamed in place since (in another tab, say);
+        None when it is no class (taken out of the list)."""
+        try:
+            return self._check_label(label, self.state)
+        except WorkspaceError:
+            return None
 
     @property
     def labeled(self) -> list[dict[str, Any]]:

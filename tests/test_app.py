@@ -1685,6 +1685,44 @@ def test_a_prompt_page_drawn_before_another_tab_changed_the_prompt_shows_it_and_
     assert not any("changed in another tab or window" in x.value for x in b.warning)
 
 
+def test_a_tab_drawn_before_another_renamed_the_classes_labels_under_the_new_names(home):
+    """Tab B shows the Label page (buttons 'neg', 'pos'; 'pos' picked for pasting) and Inspect (Correct to 'pos');
+    tab A renames the classes to 'negative, positive'. B's click, paste and Correct were refused with `label 'pos' is
+    not one of the classes (negative, positive); add it on the Label page first` (the label not saved, and the advice
+    made a second class beside the renamed one). They go to the renamed class."""
+    ws = prepared("ren2", n=0)
+    fake_done_run(ws, "r1")
+    b = app("ren2", "app_pages/label.py")
+    b.selectbox(key="paste_class").set_value("pos").run()
+    b.text_area(key="paste_text").set_value("a pasted text").run()
+    ib = app("ren2", "app_pages/inspect_run.py", run="r1")
+    ib.selectbox(key="insp_target").set_value("pos").run()
+    pick = int(ib.multiselect(key="insp_pick").options[0].split(":")[0].split()[0].lstrip("#"))
+    ib.multiselect(key="insp_pick").set_value([pick]).run()
+    W.Workspace("ren2").set_classes(["negative", "positive"])  # tab A
+    b.button(key="lab_class_pos").click().run()  # its rerun drew the paste picker with the new names
+    b.button(key="paste_add").click().run()  # and the picker had fallen back to 'negative'
+    ib.run()
+    ib.button(key="insp_correct").click().run()
+    for at in (b, ib):
+        assert not at.exception and not at.error, [e.value for e in at.error]
+    labels = {(ex["source"], ex["label"]) for ex in W.Workspace("ren2").labeled}
+    assert labels == {("pool", "positive"), ("paste", "positive"), ("corrected", "positive")}
+    assert W.Workspace("ren2").classes == ["negative", "positive"]
+    # A class taken out in another tab: the pickers show no class, and Add lines / Correct label nothing
+    b.text_area(key="paste_text").set_value("another pasted text").run()
+    ib.multiselect(key="insp_pick").set_value([pick]).run()
+    W.Workspace("ren2").set_classes(["negative", "neutral", "mixed"])
+    b.run()
+    ib.run()
+    assert b.selectbox(key="paste_class").value is None and ib.selectbox(key="insp_target").value is None
+    b.button(key="paste_add").click().run()
+    ib.button(key="insp_correct").click().run()
+    assert any("has no class" in e.value for e in b.error)
+    assert any("Choose the class to correct to" in e.value for e in ib.error)
+    assert {(ex["source"], ex["label"]) for ex in W.Workspace("ren2").labeled} == labels
+
+
 def test_inspect_accept_again_does_not_say_the_rows_were_added(home):
     """Accepting rows that already carry their pseudo-label (accepted before, picked again under another filter)
     said '2 example(s) added to the labeled set' though nothing was added."""
