@@ -160,10 +160,11 @@ def apply_labels(correct: bool) -> None:
         return
     # Rows that already carry their pseudo-label (accepted before, picked again): not 'added' (the page said so).
     pseudo = dict(zip(page["id"].astype(int), page["pseudo_label"]))  # under the current class names
-    already = sum(1 for i in picked if int(i) in mine and mine[int(i)] == pseudo.get(int(i)))
+    now = ws().run_human_labels(rid, picked)  # as labeled now: another tab may have accepted them since drawn
+    already = sum(1 for i in picked if int(i) in now and now[int(i)] == pseudo.get(int(i)))
     # Rows labeled otherwise: Accept refuses a person's own label, and relabels one accepted before (from another
     # run or iteration) with this pseudo-label; they were counted as added to the labeled set.
-    other = sum(1 for i in picked if int(i) in mine and mine[int(i)] != pseudo.get(int(i)))
+    other = sum(1 for i in picked if int(i) in now and now[int(i)] != pseudo.get(int(i)))
     try:
         n = w.accept_pseudo(rid, picked, label=target, iteration=it, by=tab_id())
         flash(f"{n} example(s) labeled '{target}'" if correct else f"{n - already - other} example(s) added to the "

@@ -1008,6 +1008,24 @@ def test_inspect_clears_the_pick_after_accept_or_correct(home):
     assert at.multiselect(key="insp_pick").value == []
 
 
+def test_inspect_accept_of_rows_another_tab_accepted_since_does_not_say_they_were_added(home):
+    """Two tabs show Inspect; A accepts #4 and #5, then B, drawn before, accepts them too: B said '2 example(s) added
+    to the labeled set' (its count of rows that already had their pseudo-label was made when the page was drawn),
+    though nothing was added."""
+    ws = prepared("ia2")
+    fake_done_run(ws, "r1")
+    a = app("ia2", "app_pages/inspect_run.py", run="r1")
+    b = app("ia2", "app_pages/inspect_run.py", run="r1")
+    b.multiselect(key="insp_pick").set_value([4, 5]).run()
+    a.multiselect(key="insp_pick").set_value([4, 5]).run()
+    a.button(key="insp_accept").click().run()
+    b.button(key="insp_accept").click().run()
+    no_errors(b)
+    assert any("0 example(s) added to the labeled set with their pseudo-label; 2 already had it" in s.value
+               for s in b.success), [s.value for s in b.success]
+    assert len(W.Workspace("ia2").labeled) == 16 + 2
+
+
 def test_label_page_paste_errors_keep_the_text_and_undo_works(home):
     prepared("lp", n=0)
     at = app("lp", "app_pages/label.py")
