@@ -2273,6 +2273,8 @@ class Workspace:
         rows = self._run_rows()
         with _file_lock(self.root / ".runs.lock"):
             active = active_runs()
+            if len(active) < max_runs():  # at the limit, the message below names this workspace's run
+                self._refuse_a_second_run(active)
             if len(active) >= max_runs():
                 mine = [p.name for p in active if p.parent == self.runs_dir]
                 where = f" (this workspace's run {mine[0]})" if mine else " (in another session)"
@@ -2294,6 +2296,15 @@ class Workspace:
         kept = {"custom": dict(custom or {})} if preset == "custom" else {}
         self.update_settings(preset=preset, model=model, device=device, seed=int(seed), last_run=run_id, **kept)
         return run_id
+
+    def _refuse_a_second_run(self, active: Sequence[Path]) -> None:
+        """One run at a time per workspace, as the Train page says (its Start is greyed out while one trains): a
+        Start or Resume clicked in a tab drawn before another tab started a run is refused, under the runs lock. With
+        LIST_STUDIO_MAX_RUNS above 1 it started a second run of the workspace, which the page did not show."""
+        mine = [p.name for p in active if p.parent == self.runs_dir]
+        if mine:
+            raise WorkspaceError(f"run {mine[0]} of this workspace is already training (started in another tab or "
+                                 "window?); one run at a time: wait for it, or stop it first")
 
     def stop_run(self, run_id: str) -> bool:
         """Ask a run to stop at its next step; False when it had already ended (a Stop clicked on a page drawn while
@@ -2320,6 +2331,8 @@ class Workspace:
         from .job import start_worker
 
         with _file_lock(self.root / ".runs.lock"):
+            if len(active_runs()) < max_runs():
+                self._refuse_a_second_run(active_runs())
             if len(active_runs()) >= max_runs():
                 raise WorkspaceError(f"the limit of {max_runs()} active run(s) is reached (LIST_STUDIO_MAX_RUNS); "
                                      "wait for the other run to finish")

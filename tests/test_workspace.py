@@ -569,6 +569,29 @@ def test_concurrent_run_limit(home, monkeypatch):
     assert other.run_summary("busy")["state"] == "interrupted"
 
 
+def test_a_start_from_a_tab_drawn_before_another_tab_started_a_run_is_refused(home, monkeypatch):
+    """One run at a time per workspace, as the Train page says (its Start is greyed out while one trains). Two tabs
+    drawn before either started: the second Start (or a Resume) was refused only by the machine's run limit, so with
+    LIST_STUDIO_MAX_RUNS=2 it started a second run of the same workspace, which neither page showed as training."""
+    import os
+
+    monkeypatch.setenv("LIST_STUDIO_MAX_RUNS", "2")
+    launched = []
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: launched.append(path) or 1)
+    ws = ready_workspace("one")
+    fake_run(ws, "first", state="running", pid=os.getpid())  # tab A's run, training
+    fake_run(ws, "stopped", state="cancelled")
+    b = W.Workspace("one")  # tab B
+    with pytest.raises(W.WorkspaceError, match="run first of this workspace is already training"):
+        b.start_run("quick", check=False)
+    with pytest.raises(W.WorkspaceError, match="run first of this workspace is already training"):
+        b.resume_run("stopped")
+    assert not launched and set(b.run_ids()) == {"first", "stopped"}
+    other = ready_workspace("two")  # another workspace takes the machine's second slot
+    other.start_run("quick", check=False)
+    assert len(launched) == 1
+
+
 def test_a_quick_run_keeps_the_custom_settings(home, monkeypatch):
     """A custom run, then a quick one to compare: the custom settings were replaced by the quick run's empty ones,
     so 'custom' came back with the quick preset's values."""
