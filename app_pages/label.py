@@ -156,7 +156,13 @@ with table:
                             key=f"labeled_editor_{gen}", width="stretch")
     if st.button("Save table", key="save_table", type="primary"):
         with errors():
-            result = w.replace_labeled(edited, base=base)
+            try:
+                result = w.replace_labeled(edited, base=base)
+            except W.StaleEditError as exc:  # drawn with other text columns: the table is drawn again, as it is now
+                flash(str(exc), "error")
+                st.session_state["_table_gen"] = gen + 1
+                st.session_state.pop("_table_base", None)
+                st.rerun()
             flash(f"saved: {result['added']} added, {result['changed']} changed, {result['deleted']} deleted"
                   + (f"; {result['blank']} new row(s) without text left out" if result["blank"] else ""))
             st.session_state["_table_gen"] = gen + 1

@@ -1503,12 +1503,26 @@ class Workspace:
         another tab (or One by one) did since is kept: examples added since stay, a row left as drawn keeps its
         current label, and only rows deleted in the table are deleted. Without it the table is the whole set."""
         records = frame.to_dict("records") if hasattr(frame, "to_dict") else list(frame)
+        base_records = None if base is None else (base.to_dict("records") if hasattr(base, "to_dict") else list(base))
         with self._mutate() as s:
             cols = s["text_columns"] or ["text"]
+            # A table drawn before another tab loaded a pool whose text columns are named otherwise ('text' ->
+            # 'review'): its texts are under the old names, as the stored examples' were (they followed by
+            # position). Read by the new names, every row was blank, and Save deleted every example.
+            shown = [c for c in dict.fromkeys(k for r in records + (base_records or []) for k in r)
+                     if c not in ("uid", "label", "source", "pool_id")]
+            if shown and not set(cols) <= set(shown):
+                if len(shown) != len(cols):
+                    raise StaleEditError(
+                        f"the text columns changed in another tab or window since this table was drawn (it shows "
+                        f"{', '.join(shown)}; they are now {', '.join(cols)}). Nothing was saved; make your edits "
+                        "again in the table as it is now")
+                moves = dict(zip(shown, cols))
+                records = [{moves.get(k, k): v for k, v in r.items()} for r in records]
+                base_records = None if base_records is None else [{moves.get(k, k): v for k, v in r.items()}
+                                                                  for r in base_records]
             old = {ex["uid"]: ex for ex in s["labeled"]}
-            drawn = old if base is None else {
-                r["uid"]: r for r in (base.to_dict("records") if hasattr(base, "to_dict") else list(base))
-                if not is_missing(r.get("uid"))}
+            drawn = old if base is None else {r["uid"]: r for r in base_records if not is_missing(r.get("uid"))}
             in_table = {r.get("uid") for r in records}
             # Added elsewhere after the table was drawn (never in it, so never deleted from it):
             since = [ex for uid, ex in old.items() if uid not in drawn and uid not in in_table]

@@ -275,6 +275,39 @@ def test_table_edits_made_while_another_tab_labels_are_saved_beside_its_labels(h
     assert not any("Labeled elsewhere" in c.value for c in a.caption)  # drawn afresh after the save
 
 
+def test_a_table_drawn_before_another_tab_loaded_a_pool_of_other_column_names_saves_its_edits(home):
+    """Tab B edits the Label table; tab A loads a pool whose text column is named otherwise ('text' -> 'review'; the
+    examples' texts follow by position). B's Save read its rows by the new name, found every row blank and deleted
+    every labeled example. The table's columns follow by position too; a table of another number of text columns
+    (a pair pool loaded since) saves nothing and says so."""
+    ws = prepared("tcol", n=2)
+    a = app("tcol", "app_pages/label.py")
+    assert ws.labeled[0]["label"] == "pos"
+    a.session_state["labeled_editor_0"] = {"edited_rows": {0: {"label": "neg"}}, "deleted_rows": [],
+                                           "added_rows": [{"text": "a new text", "label": "neg"}]}
+    a.run()
+    texts = [ex["text"] for ex in ws.labeled]
+    ws.save_upload("reviews.csv", pd.DataFrame({"review": [f"review {i}" for i in range(5)]}).to_csv(index=False)
+                   .encode())
+    ws.set_pool("reviews.csv", ["review"])  # another tab
+    a.button(key="save_table").click().run()
+    assert not a.exception and not a.error, [e.value for e in a.error]
+    assert any("saved: 1 added, 1 changed, 0 deleted" in x.value for x in a.success)
+    now = W.Workspace("tcol").labeled
+    assert [ex["review"] for ex in now] == texts + ["a new text"]
+    assert now[0]["label"] == "neg" and now[-1]["label"] == "neg"
+    a.session_state["labeled_editor_1"] = {"edited_rows": {0: {"label": "pos"}}, "deleted_rows": [], "added_rows": []}
+    a.run()
+    pairs = pd.DataFrame({"premise": ["p1", "p2"], "hypothesis": ["h1", "h2"]})
+    ws.save_upload("pairs.csv", pairs.to_csv(index=False).encode())
+    ws.set_pool("pairs.csv", ["premise", "hypothesis"])
+    a.button(key="save_table").click().run()
+    assert not a.exception
+    assert any("the text columns changed in another tab or window" in e.value for e in a.error)
+    assert len(W.Workspace("tcol").labeled) == len(now)
+    assert W.Workspace("tcol").labeled[0]["label"] == "neg"  # nothing saved
+
+
 def test_table_rows_added_without_text_are_counted_and_gone_after_save(home):
     """'+' then Enter / spaces added empty rows: Save said 'saved: 0 added, 0 changed, 0 deleted' and the empty rows
     stayed on screen, a row with a label but no text dropped without a word."""
