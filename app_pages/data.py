@@ -248,11 +248,21 @@ if w.state.get("eval"):
         st.caption(f"{overlap:,} evaluation row(s) are also labeled examples; runs leave them out of the evaluation, "
                    "so accuracy is never measured on a text the model was trained on.")
     held_out = w.held_out_path.exists()
-    if st.button("Put the held-out rows back in the pool" if held_out else "Remove the evaluation set",
-                 key="clear_eval", help="Runs then report accuracy on a few held-back labeled examples instead."):
-        back = w.clear_eval()
-        st.session_state["eval_flash"] = (f"Evaluation set removed; {back:,} rows went back to the pool."
+
+    def remove_eval(drawn: str, held_out: bool) -> None:
+        """A callback bound to the evaluation set shown: another tab may have replaced it since the page was drawn
+        (removed at the click's rerun, the set the person never saw went)."""
+        try:
+            back = ws().clear_eval(drawn=drawn)
+        except (W.WorkspaceError, OSError) as exc:
+            st.session_state["eval_flash"] = ("error", str(exc))
+            return
+        st.session_state["eval_flash"] = ("success", f"Evaluation set removed; {back:,} rows went back to the pool."
                                           if held_out else "Evaluation set removed.")
-        st.rerun()
+
+    st.button("Put the held-out rows back in the pool" if held_out else "Remove the evaluation set",
+              key="clear_eval", help="Runs then report accuracy on a few held-back labeled examples instead.",
+              on_click=remove_eval, args=(w.state["eval"]["file"], held_out))
 if "eval_flash" in st.session_state:  # once, after the rerun that removed it
-    st.success(plain(st.session_state.pop("eval_flash")))
+    kind, message = st.session_state.pop("eval_flash")
+    getattr(st, kind)(plain(message))

@@ -1073,6 +1073,19 @@ class Workspace:
             counts &= _every_text(ev, cols)
         return int(counts.sum()), int((labels != "").sum())
 
+    def _check_eval_as_drawn(self, drawn: Any) -> None:
+        """`drawn`: the evaluation set's file as the page showed it (None: no evaluation set). Another tab set or
+        removed one since: a Remove clicked on the page as drawn would remove an evaluation set the person never
+        saw; StaleEditError, nothing is done. `...`: no check (the Python API)."""
+        if drawn is ...:
+            return
+        now = (self.reload().get("eval") or {}).get("file")
+        if now != drawn:
+            raise StaleEditError(
+                "the evaluation set was changed in another tab or window since this page was drawn: it is now "
+                + (f"{display_file(now)!r}" if now else "removed") + ". Nothing was done; check it below, then "
+                "choose again")
+
     def hold_out_eval(self, n: int = 300, seed: int = 0) -> str:
         """Move up to `n` pool rows whose own label (the pool file's label column) is one of the classes into the
         evaluation set, stratified by that label. They leave the pool, so no run trains on them, labeled or
@@ -1159,8 +1172,10 @@ class Workspace:
             s["pool"]["rows"] = len(rest)
         return summary
 
-    def clear_eval(self) -> int:
-        """Remove the evaluation set; rows held out of the pool go back to it. Returns how many went back."""
+    def clear_eval(self, drawn: Any = ...) -> int:
+        """Remove the evaluation set; rows held out of the pool go back to it. Returns how many went back.
+        `drawn`: the evaluation set's file the page showed (see `_check_eval_as_drawn`)."""
+        self._check_eval_as_drawn(drawn)
         back = self._return_held_out()
         self.eval_path.unlink(missing_ok=True)
         with self._mutate() as s:

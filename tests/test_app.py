@@ -1338,6 +1338,27 @@ def test_label_page_can_undo_after_the_last_pool_example(home):
     assert W.Workspace("lu").next_pool_example() is not None  # the last skip was taken back
 
 
+def test_remove_the_evaluation_set_removes_the_one_on_screen_not_one_another_tab_set_since(home):
+    """Tab B shows the evaluation set e1.csv and its 'Remove the evaluation set' button; tab A uses e2.csv as the
+    evaluation set. B's click removed e2.csv, a set B never saw (the click's rerun read the workspace anew). The click
+    is bound to the set on screen: it removes nothing and says what the set is now."""
+    ws = prepared("ev2")
+    for name in ("e1.csv", "e2.csv"):
+        ws.save_upload(name, pd.DataFrame({"text": [f"{name} {i}" for i in range(6)],
+                                           "label": ["neg", "pos"] * 3}).to_csv(index=False).encode())
+    ws.set_eval("e1.csv", "label", ["text"])
+    b = app("ev2", "app_pages/data.py")
+    W.Workspace("ev2").set_eval("e2.csv", "label", ["text"])  # tab A
+    b.button(key="clear_eval").click().run()
+    assert not b.exception
+    assert W.Workspace("ev2").state["eval"]["file"] == "e2.csv"
+    assert any("the evaluation set was changed in another tab or window" in e.value and "e2.csv" in e.value
+               for e in b.error), [e.value for e in b.error]
+    b.button(key="clear_eval").click().run()  # on the set shown now: removed
+    assert W.Workspace("ev2").state["eval"] is None
+    assert any("Evaluation set removed." in s.value for s in b.success)
+
+
 def test_data_page_says_eval_rows_that_are_labeled_are_left_out(home):
     ws = W.Workspace("lk")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
