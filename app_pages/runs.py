@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from list_core import workspace as W
-from app_pages._ui import errors, run_label, state_word, ws
+from app_pages._ui import USER_ERRORS, plain, run_label, state_word, ws
 
 st.title("Runs")
 w = ws()
@@ -78,14 +78,25 @@ if c2.button("Open in Train", key="runs_open"):
     st.query_params["run"] = chosen
     st.session_state["run_id"] = chosen
     st.switch_page("app_pages/train.py")
+
+
+def delete_chosen(rid: str) -> None:
+    """A callback bound to the run the popover names: at the click's rerun the picker, its run deleted in another
+    tab since, fell back to the newest run, and that run (one nobody chose) was deleted."""
+    try:
+        ws().delete_run(rid)
+    except USER_ERRORS as exc:
+        st.session_state["_runs_flash"] = str(exc)
+        return
+    if st.query_params.get("run") == rid:
+        del st.query_params["run"]
+        st.session_state.pop("run_id", None)
+
+
 with c3.popover("Delete run"):
     st.write(f"Delete run {chosen} and its files?")
-    if st.button("Delete", type="primary", key="runs_delete"):
-        with errors():
-            w.delete_run(chosen)
-            if st.query_params.get("run") == chosen:
-                del st.query_params["run"]
-                st.session_state.pop("run_id", None)
-            st.rerun()
+    st.button("Delete", type="primary", key="runs_delete", on_click=delete_chosen, args=(chosen,))
+if "_runs_flash" in st.session_state:
+    st.error(plain(st.session_state.pop("_runs_flash")))
 with st.expander("Config of the selected run"):
     st.json(w.run(chosen).path.joinpath("config.json").read_text())

@@ -1359,6 +1359,30 @@ def test_remove_the_evaluation_set_removes_the_one_on_screen_not_one_another_tab
     assert any("Evaluation set removed." in s.value for s in b.success)
 
 
+def test_delete_on_the_runs_page_deletes_the_run_it_names_even_if_another_tab_deleted_it_first(home, monkeypatch):
+    """Tab B's Runs page offers 'Delete run r1'; tab A deletes r1 first. B's click reran the page, whose picker, its
+    run gone, fell back to the newest run, and deleted that one: a run nobody chose. The click is bound to the run it
+    names: r2 stays, and the page says r1 is gone."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.testing.v1.element_tree import Selectbox
+
+    ws = prepared("rdel")
+    fake_done_run(ws, "r1")
+    fake_done_run(ws, "r2")
+    b = app("rdel", "app_pages/runs.py", run="r1")
+    picker = b.selectbox(key="runs_pick")
+    assert picker.value == "r1"
+    stale = picker.options[picker.index]  # what the browser sends back: the option it shows, 'r1 (done, ...)'
+    W.Workspace("rdel").delete_run("r1")  # tab A
+    real = Selectbox._widget_state
+    monkeypatch.setattr(Selectbox, "_widget_state", property(
+        lambda self: WidgetState(id=self.id, string_value=stale) if self.key == "runs_pick" else real.fget(self)))
+    b.button(key="runs_delete").click().run()
+    assert not b.exception
+    assert W.Workspace("rdel").run_ids() == ["r2"]
+    assert any("r1" in e.value and "does not exist" in e.value for e in b.error), [e.value for e in b.error]
+
+
 def test_data_page_says_eval_rows_that_are_labeled_are_left_out(home):
     ws = W.Workspace("lk")
     ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
