@@ -1961,14 +1961,20 @@ class Workspace:
         last step is taken back (another tab's steps stay)."""
         since = None
         with self._mutate() as s:
+            history = list(s.get("pool_history") or [])
+            at = self._undoable(history, by)
             action = self._pop_step(s, "pool_history", by)
             if action is None:
                 return None
             pid = int(action["id"])
             now = next((ex for ex in s["labeled"] if ex.get("pool_id") == pid), None)
+            # The same row labeled after this step by another tab (both showed it): the label is that tab's now,
+            # even when it is the same class (undone, it went, and the other tab's Undo found nothing to take back).
+            again = any(int(h["id"]) == pid and h.get("kind") == "label" for h in history[at + 1:])
             if action["kind"] == "skip":
                 s["skipped"] = [i for i in s["skipped"] if int(i) != pid]
-            elif now is not None and (now.get("source") != "pool" or now["label"] != action.get("label", now["label"])):
+            elif now is not None and (now.get("source") != "pool" or now["label"] != action.get("label", now["label"])
+                                      or again):
                 since = now
             elif action.get("before"):
                 if now is not None:

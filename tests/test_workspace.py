@@ -2631,6 +2631,22 @@ def test_try_it_names_the_column_a_field_of_the_run_reads(home, monkeypatch):
     assert ws.run_field_labels(rid) == {"sentence2": "Text for {sentence2}", "s1": "Text for {s1} (column sentence1)"}
 
 
+def test_undo_leaves_a_row_another_tab_labeled_the_same_since(home):
+    """Two tabs show the same pool row and both label it 'pos' (the last click wins, the same label). B's Undo
+    deleted the example, and with it A's label; A's own Undo then had nothing left to take back. It is left as A
+    labeled it, and Undo says so."""
+    ws = ready_workspace("same2", n=0)
+    row = ws.next_pool_example()["id"]
+    ws.label_pool_example(row, "pos", by="tab-b")
+    ws.label_pool_example(row, "pos", by="tab-a")
+    with pytest.raises(W.WorkspaceError, match=f"pool example #{row} was labeled again since"):
+        ws.undo_pool_example(by="tab-b")
+    assert [(ex["pool_id"], ex["label"]) for ex in W.Workspace("same2").labeled] == [(row, "pos")]
+    assert ws.undo_pool_example(by="tab-a") == row  # A's own Undo takes its step back: to B's label, as before it
+    assert [(ex["pool_id"], ex["label"]) for ex in W.Workspace("same2").labeled] == [(row, "pos")]
+    assert not ws.can_undo_pool("tab-a") and not ws.can_undo_pool("tab-b")
+
+
 def test_undo_takes_back_the_last_accept_or_correct_but_not_what_was_changed_since(home, monkeypatch):
     """A page of pseudo-labels accepted (or corrected) by a slip had to be found and deleted row by row in the Label
     table. Undo removes the examples the last Accept or Correct added and restores the labels it changed; an
