@@ -8,7 +8,7 @@ import streamlit as st
 
 from list_core import workspace as W
 from list_core.config import ListConfig, PRESETS
-from app_pages._ui import class_colors, errors, plain, say_unknown_run, state_word, ws
+from app_pages._ui import USER_ERRORS, class_colors, errors, plain, say_unknown_run, state_word, ws
 
 st.title("Train")
 w = ws()
@@ -111,15 +111,34 @@ if st.query_params.get("run") != rid:  # e.g. the address named a run deleted si
 run = w.run(rid)
 state = run.status().get("state")
 st.subheader(f"Run {rid}")
-if state in ("queued", "running") and b2.button("Stop", key="stop"):
-    if w.stop_run(rid):
-        st.toast("Stop requested: the run stops at the next step.")
-    else:  # it ended while the page was drawn: nothing to stop
-        st.toast(f"The run had already ended ({state_word(run.status().get('state'))}).")
-if state in ("interrupted", "cancelled", "failed") and b2.button("Resume", key="resume"):
-    with errors():
-        w.resume_run(rid)
-        st.rerun()
+
+
+def stop_shown(rid: str) -> None:
+    """Stop and Resume are bound to the run on screen: at the click's rerun the page shows the newest run when the
+    one on screen was deleted in another tab since, and the click stopped or resumed that one, which nobody chose."""
+    try:
+        shown = ws()
+        if shown.stop_run(rid):
+            st.toast("Stop requested: the run stops at the next step.")
+        else:  # it ended while the page was drawn: nothing to stop
+            st.toast(f"The run had already ended ({state_word(shown.run(rid).status().get('state'))}).")
+    except USER_ERRORS as exc:
+        st.session_state["_train_error"] = str(exc)
+
+
+def resume_shown(rid: str) -> None:
+    try:
+        ws().resume_run(rid)
+    except USER_ERRORS as exc:
+        st.session_state["_train_error"] = str(exc)
+
+
+if state in ("queued", "running"):
+    b2.button("Stop", key="stop", on_click=stop_shown, args=(rid,))
+if state in ("interrupted", "cancelled", "failed"):
+    b2.button("Resume", key="resume", on_click=resume_shown, args=(rid,))
+if "_train_error" in st.session_state:
+    st.error(plain(st.session_state.pop("_train_error")))
 
 
 def show_run():

@@ -888,6 +888,30 @@ def test_train_page_says_why_start_waits_while_another_run_of_the_workspace_trai
     assert any(h.value == "Run r2" for h in at.subheader)
 
 
+def test_stop_on_the_train_page_stops_the_run_on_screen_not_one_another_tab_started(home):
+    """Tab B's Train page shows run r1 training, with Stop. Tab A stops r1, deletes it and starts r2. B's Stop reran
+    the page, which (r1 gone) showed the newest run, r2, and stopped it: A's run, which nobody asked to stop. Stop is
+    bound to the run on screen: r2 trains on, and the page says r1 is gone. Stop on a run that is there still
+    stops it."""
+    import os
+
+    ws = prepared("stop2")
+    r1 = fake_done_run(ws, "r1")
+    r1.write_status(state="running", pid=os.getpid())
+    b = app("stop2", "app_pages/train.py", run="r1")
+    assert any(x.key == "stop" for x in b.button)
+    r1.write_status(state="cancelled", pid=None)  # tab A: stopped, deleted, and a new run started
+    W.Workspace("stop2").delete_run("r1")
+    r2 = fake_done_run(W.Workspace("stop2"), "r2")
+    r2.write_status(state="running", pid=os.getpid())
+    b.button(key="stop").click().run()
+    assert not b.exception
+    assert not r2.stop_requested()
+    assert any("r1" in e.value and "does not exist" in e.value for e in b.error), [e.value for e in b.error]
+    b.button(key="stop").click().run()  # the page shows r2 now: its Stop stops it
+    assert r2.stop_requested()
+
+
 def test_train_page_says_before_start_that_another_workspaces_run_holds_the_machine(home):
     """With the machine's one run slot taken by another workspace's run, Start was refused only after the click
     ('1 training run(s) already active on this machine'); the page says it before, and Start stays live."""
