@@ -2006,6 +2006,10 @@ class Workspace:
                       iteration: int | None = None, by: str | None = None) -> int:
         """Add pseudo-labeled examples of a run to the labeled set, with their pseudo-label (accept) or `label`
         (correct). Already labeled pool rows get the new label. Returns how many rows were added or changed."""
+        # The workspace as it is now: Inspect calls this from a page drawn before another tab held rows out as the
+        # evaluation set (they were labeled) or loaded the pool again (the run was taken for one on this load, and
+        # its examples got the ids of other texts).
+        self.reload()
         run = self.run(run_id)
         frame = run.pseudo_labels()
         if not len(frame):

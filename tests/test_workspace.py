@@ -461,6 +461,38 @@ def test_pseudo_labels_of_rows_held_out_for_evaluation_after_the_run_are_not_acc
     assert len(W.Workspace("ha")._run_rows().eval_rows) == 10
 
 
+def test_accept_from_a_tab_drawn_before_another_tab_held_rows_out_or_loaded_the_pool_reads_the_workspace_now(home):
+    """Inspect's Accept runs with the Workspace its page was drawn with (a button callback). Another tab held rows out
+    as the evaluation set since: the check read the old state (no evaluation set) and the held-out rows were labeled
+    (the next run trained on them, and measured on fewer). Another tab loaded the pool again (its rows in another
+    order): the run was taken for one on the current load, and the examples got the pool ids of other texts, which
+    were then counted as labeled and never offered. Accept reads the workspace as it is at the click."""
+    ws = W.Workspace("ha2")
+    rows = [{"text": f"pool {i}", "label": ["neg", "pos"][i % 2]} for i in range(40)]
+    ws.save_upload("p.csv", csv_bytes(rows))
+    ws.set_pool("p.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"], {"neg": "bad", "pos": "good"})
+    fake_run(ws, "r0", n=40)
+    run = ws.run("r0")
+    spec = json.loads(run.config_path.read_text())  # a run made on this load of the pool
+    spec["sources"] = {"pool": ws.state["pool"]["file"], "pool_version": ws.state["pool"]["version"]}
+    run.config_path.write_text(json.dumps(spec))
+    b = W.Workspace("ha2")  # tab B's page, drawn now
+    ws.hold_out_eval(10)  # tab A
+    held = sorted(int(i) for i in pd.read_parquet(ws.held_out_path)["id"])
+    with pytest.raises(W.WorkspaceError, match="held out of the pool as the evaluation"):
+        b.accept_pseudo("r0", [held[0]], label="neg")
+    assert W.Workspace("ha2").labeled == []
+    ws.clear_eval()
+    b = W.Workspace("ha2")
+    ws.save_upload("p2.csv", csv_bytes(rows[::-1]))
+    ws.set_pool("p2.csv", ["text"], "label")  # tab A: the same texts, in the other order
+    assert b.accept_pseudo("r0", [3]) == 1
+    ex = W.Workspace("ha2").labeled[0]
+    pool = W.Workspace("ha2").pool().set_index("id")
+    assert ex["text"] == "pool 3" and pool.loc[ex["pool_id"], "text"] == "pool 3"
+
+
 def test_runs_listing_export_and_delete(home):
     ws = ready_workspace(n=2)
     fake_run(ws, "r1")
