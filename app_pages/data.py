@@ -184,9 +184,14 @@ def match_label_values() -> None:
     matched = w.matched_label_values
     if matched:
         st.caption(plain("Matched label values: " + ", ".join(f"{v} → {c}" for v, c in matched.items())))
-        if st.button("Forget these matches", key="unmatch"):
-            w.set_label_aliases({v: None for v in matched})
-            st.rerun()
+
+        def forget(shown: dict) -> None:
+            """Forget the matches listed on screen, as they are listed: at the click's rerun the list was read anew,
+            and matches made since in another tab (never shown here) were forgotten too."""
+            now = ws().matched_label_values
+            ws().set_label_aliases({v: None for v, c in shown.items() if now.get(v) == c})
+
+        st.button("Forget these matches", key="unmatch", on_click=forget, args=(dict(matched),))
 
 
 w.reload()

@@ -1169,6 +1169,24 @@ def test_data_page_warns_about_numbers_and_a_label_column_of_other_values(home):
     at.button(key="unmatch").click().run()
     assert W.Workspace("dn").label_aliases == {} and any("none of the values" in w.value for w in at.warning)
 
+
+def test_forget_these_matches_forgets_the_matches_on_screen_not_those_another_tab_made_since(home):
+    """Tab B's Data page lists 'Matched label values: 0 → neg'; tab A matches '1' to 'pos'. B's 'Forget these
+    matches' read the list anew at its click and forgot A's match too, one B never saw."""
+    ws = W.Workspace("fm")
+    ws.save_upload("p.csv", pd.DataFrame({"text": [f"text {i}" for i in range(6)], "label": [i % 2 for i in range(6)]})
+                   .to_csv(index=False).encode())
+    ws.set_pool("p.csv", ["text"], "label")
+    ws.set_classes(["neg", "pos"], {"neg": "terrible", "pos": "great"})
+    ws.set_label_aliases({"0": "neg"})
+    b = app("fm", "app_pages/data.py")
+    assert any("Matched label values: 0 → neg" in c.value for c in b.caption)
+    W.Workspace("fm").set_label_aliases({"1": "pos"})  # tab A
+    b.button(key="unmatch").click().run()
+    assert not b.exception
+    assert W.Workspace("fm").label_aliases == {"1": "pos"}
+
+
 def test_data_page_offers_the_fields_of_nested_json_objects_as_columns(home):
     """A JSON file of objects with nested fields ({"review": {"body": ..., "title": ...}}) offered 'review' as the
     text column, its cells the objects written as JSON: the pool, the Label page and every run read
