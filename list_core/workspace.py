@@ -715,8 +715,17 @@ class Workspace:
         return [(spelling[k], int(n)) for k, n in counts.head(limit).items()]
 
     def set_label_words(self, words: Mapping[str, str]) -> None:
+        """Set the label words of the classes named in `words`. A class renamed in place since (in another tab) is
+        found under its old name too: a word typed in a box drawn before the rename was dropped without a word."""
         with self._mutate() as s:
-            s["label_words"] = {c: str(words.get(c, s["label_words"].get(c, ""))).strip() for c in s["classes"]}
+            given = dict(words)
+            for name, word in words.items():
+                if name not in s["classes"]:
+                    try:
+                        given.setdefault(self._check_label(name, s), word)
+                    except WorkspaceError:
+                        pass  # a class taken out: its word has nowhere to go
+            s["label_words"] = {c: str(given.get(c, s["label_words"].get(c, ""))).strip() for c in s["classes"]}
 
     def set_template(self, text: str) -> None:
         from .prompts import Template

@@ -1861,6 +1861,19 @@ def test_a_tab_drawn_before_another_renamed_the_classes_labels_under_the_new_nam
     assert {(ex["source"], ex["label"]) for ex in W.Workspace("ren2").labeled} == labels
 
 
+def test_a_label_word_typed_in_a_box_drawn_before_another_tab_renamed_its_class_is_kept(home):
+    """Tab B's Prompt page has a box 'Label word for pos'; tab A renames the classes to 'negative, positive'. The word
+    B then typed there was saved under 'pos', no class any more, and dropped without a word. It is the renamed
+    class's word."""
+    prepared("wr")
+    b = app("wr", "app_pages/prompt.py")
+    W.Workspace("wr").set_classes(["negative", "positive"])  # tab A
+    b.text_input(key="word_pos").set_value("good").run()
+    assert not b.exception
+    assert W.Workspace("wr").label_words == {"negative": "terrible", "positive": "good"}
+    assert b.text_input(key="word_positive").value == "good"
+
+
 def test_inspect_accept_again_does_not_say_the_rows_were_added(home):
     """Accepting rows that already carry their pseudo-label (accepted before, picked again under another filter)
     said '2 example(s) added to the labeled set' though nothing was added."""
