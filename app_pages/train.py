@@ -71,14 +71,21 @@ if settings_problem:  # said under the settings as they are typed, not first by 
     st.warning(plain(f"Custom settings: {settings_problem}. Start waits until it is fixed."))
     blocked = True
 b1, b2, _ = st.columns([1, 1, 4])
+# The prompt a run started now uses, said here (the Prompt page may be another tab's), and the one this page showed
+# before the click: changed since in another tab, Start refuses instead of training with a prompt never shown.
+drawn_prompt = st.session_state.get("_train_prompt")
+st.session_state["_train_prompt"] = w.prompt_shown()
 why_not = (f"Run {active} of this workspace is still training (one run at a time): wait for it, or stop it."
            if active is not None else "Fix what the warnings below name first." if blocked else None)
 if b1.button("Start training", type="primary", disabled=active is not None or blocked, key="start", help=why_not):
     with errors(), st.spinner("Checking the prompt and starting the worker..."):
-        rid = w.start_run(preset, model, device, int(seed), custom)
+        rid = w.start_run(preset, model, device, int(seed), custom, seen=drawn_prompt)
         st.query_params["run"] = rid
         st.session_state["run_id"] = rid
         st.rerun()
+if w.classes:
+    st.caption(plain(f"Prompt: {w.template} · label words: "
+                     + ", ".join(f"{c} = {word or '(none)'}" for c, word in w.label_words.items())))
 busy = w.machine_busy() if active is None else None
 if busy:  # said before the click; the button stays live, so it works as soon as the other run ends
     st.caption(plain(busy) + ".")

@@ -2305,12 +2305,27 @@ class Workspace:
             out.append(str(exc))
         return out
 
+    def prompt_shown(self) -> dict[str, Any]:
+        """The template and label words a run started now uses, as the Train page shows them (`start_run`'s `seen`)."""
+        return {"template": self.template, "words": self.label_words}
+
     def start_run(self, preset: str = "quick", model: str = DEFAULT_MODEL, device: str = "auto", seed: int = 0,
-                  custom: Mapping[str, Any] | None = None, check: bool = True) -> str:
+                  custom: Mapping[str, Any] | None = None, check: bool = True,
+                  seen: Mapping[str, Any] | None = None) -> str:
         """Freeze the data and config into a new run directory and launch a detached worker; returns the run id.
 
         Refused (WorkspaceError) when LIST_STUDIO_MAX_RUNS runs are already active anywhere on this machine.
+        `seen`: the `prompt_shown()` the page showed; changed since (in another tab), StaleEditError and nothing starts:
+        the run would train with a template or label words the person never saw.
         """
+        self.reload()
+        if seen is not None and dict(seen) != self.prompt_shown():
+            now = self.prompt_shown()
+            raise StaleEditError(
+                "the template or label words were changed in another tab or window since this page was drawn: a run "
+                f"now uses {now['template']!r} with " + ", ".join(f"{c} = {w or '(none)'}" for c, w in
+                                                                     now["words"].items())
+                + ". Nothing was started; check them above, then start again")
         config = self.build_config(preset, model, device, seed, custom)
         empty = self.classes_without_examples()
         if empty:

@@ -912,6 +912,31 @@ def test_stop_on_the_train_page_stops_the_run_on_screen_not_one_another_tab_star
     assert r2.stop_requested()
 
 
+def test_start_from_a_train_page_drawn_before_another_tab_changed_the_prompt_starts_nothing(home, monkeypatch):
+    """Tab B's Train page; tab A changes the template and a label word. B's Start trained with A's prompt, which B
+    never saw (the Train page did not show the prompt, and B's Prompt page was drawn before). The page says the
+    prompt a run uses, and a Start clicked on the page as drawn before the change starts nothing and says so."""
+    launched = []
+    monkeypatch.setattr("list_core.job.start_worker", lambda path, **kw: launched.append(path) or 1)
+    monkeypatch.setattr(W.Workspace, "check_prompt", lambda self, model=None: None)
+    prepared("sp")
+    b = app("sp", "app_pages/train.py")
+    assert any("Prompt: {text} It was {mask}. · label words: neg = terrible, pos = great" in c.value
+               for c in b.caption), [c.value for c in b.caption]
+    other = W.Workspace("sp")
+    other.set_template("{text} All in all it was {mask} .")
+    other.set_label_words({"pos": "good"})  # tab A
+    b.button(key="start").click().run()
+    assert not b.exception and not launched
+    assert any("the template or label words were changed in another tab" in e.value for e in b.error)
+    assert any("Prompt: {text} All in all it was {mask} . · label words: neg = terrible, pos = good" in c.value
+               for c in b.caption)
+    b.button(key="start").click().run()  # on the prompt shown now: started
+    assert len(launched) == 1 and not b.error
+    config = json.loads((Path(launched[0]) / "config.json").read_text())["config"]
+    assert config["template"] == "{text} All in all it was {mask} ." and config["verbalizer"]["pos"] == "good"
+
+
 def test_train_page_says_before_start_that_another_workspaces_run_holds_the_machine(home):
     """With the machine's one run slot taken by another workspace's run, Start was refused only after the click
     ('1 training run(s) already active on this machine'); the page says it before, and Start stays live."""
