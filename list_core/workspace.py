@@ -1891,6 +1891,7 @@ class Workspace:
         other texts: the click labeled a text the person never saw). `by`: the tab (browser session) that labels,
         whose Undo takes this step back (see `undo_pool_example`)."""
         self.reload()  # the text columns as they are now (another tab may have loaded a pool of other columns)
+        version = (self.state.get("pool") or {}).get("version")
         pool = self.pool()
         found = self._pool_id_shown(pool, pool_id, shown)
         if found is None and shown is not None:
@@ -1907,6 +1908,10 @@ class Workspace:
         except WorkspaceError as exc:  # a pair row with one blank text: the loader keeps it, training cannot use it
             raise WorkspaceError(f"pool example {pool_id} cannot be labeled: {exc}; skip it") from exc
         with self._mutate() as s:
+            if (s.get("pool") or {}).get("version") != version:
+                # Loaded again between the read above and this lock: the id found may name another text now.
+                raise WorkspaceError("the pool was loaded again in another tab or window just now; nothing was "
+                                     "labeled: label the text shown now")
             label = self._check_label(label, s)
             ex = next((e for e in s["labeled"] if e.get("pool_id") == int(pool_id)), None)
             self._remember(s, {"id": int(pool_id), "kind": "label", "label": label,

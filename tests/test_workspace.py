@@ -2679,6 +2679,27 @@ def test_undo_leaves_a_row_another_tab_labeled_the_same_since(home):
     assert not ws.can_undo_pool("tab-a") and not ws.can_undo_pool("tab-b")
 
 
+def test_a_pool_loaded_again_while_a_label_is_being_saved_labels_nothing(home, monkeypatch):
+    """label_pool_example finds the row in the pool, then saves under the state lock. Another tab's pool load in
+    between (its rows in another order) re-pointed the ids first, and the label then went to the row of that id in
+    the new load: another text. It labels nothing and says so."""
+    ws = ready_workspace("race", n=0)
+    shown = ws.next_pool_example()
+    real = W.Workspace._pool_id_shown
+
+    def and_meanwhile(self, pool, pool_id, texts):
+        found = real(self, pool, pool_id, texts)
+        other = W.Workspace("race")  # tab A, between this tab's read and its lock
+        other.save_upload("again.csv", csv_bytes(other.pool()[["text"]].iloc[::-1].to_dict("records")))
+        other.set_pool("again.csv", ["text"])
+        return found
+
+    monkeypatch.setattr(W.Workspace, "_pool_id_shown", and_meanwhile)
+    with pytest.raises(W.WorkspaceError, match="the pool was loaded again in another tab or window just now"):
+        ws.label_pool_example(shown["id"], "pos", shown=(shown["text"],))
+    assert W.Workspace("race").labeled == []
+
+
 def test_undo_takes_back_the_last_accept_or_correct_but_not_what_was_changed_since(home, monkeypatch):
     """A page of pseudo-labels accepted (or corrected) by a slip had to be found and deleted row by row in the Label
     table. Undo removes the examples the last Accept or Correct added and restores the labels it changed; an
