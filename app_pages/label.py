@@ -77,17 +77,18 @@ def undo_last() -> None:
         flash(str(exc), "warning")
 
 
-def label_shown(pool_id: int, label: str, texts: tuple = None) -> None:
+def label_shown(pool_id: int, label: str, texts: tuple | None = None) -> None:
     """A class button's click, bound to the row it was drawn under: the row 'next' when the click is handled may be
-    another (a run finished and reordered the pool, another tab labeled the shown row), and the user never saw it. `texts`: the row's texts as shown, since another
-    tab may have loaded the pool again (its ids then name other texts)."""
+    another (a run finished and reordered the pool, another tab labeled the shown row), and the user never saw it.
+    `texts`: the row's texts as shown, since another tab may have loaded the pool again (its ids then name other
+    texts)."""
     try:
         ws().label_pool_example(pool_id, label, shown=texts, by=tab_id())
     except USER_ERRORS as exc:
         flash(str(exc), "error")
 
 
-def skip_shown(pool_id: int, texts: tuple = None) -> None:
+def skip_shown(pool_id: int, texts: tuple | None = None) -> None:
     ws().skip_pool_example(pool_id, shown=texts, by=tab_id())
 
 
