@@ -224,16 +224,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _rejected(row: dict) -> str:
-    """'rejected 48.3% of 480 ' for an iteration whose student re-weighted its pseudo-labels: the model card's
-    figure. The mean weight it printed sits near 1 by construction (weights are relative within a batch)."""
-    import math
+    """'rejected 48.3% of 480 re-weighted ' for an iteration whose student re-weighted its pseudo-labels: the model
+    card's figure (its `_share` and `_of_count`). The mean weight it printed sits near 1 by construction (weights
+    are relative within a batch)."""
+    from .workspace import _of_count, _share
 
-    from .workspace import percent
-
-    share, n = row.get("zero_weight_share"), row.get("reweighted_examples")
-    if not isinstance(share, (int, float)) or not math.isfinite(share):
+    share = _share(row.get("zero_weight_share"))
+    if share == "n/a":
         return ""
-    return f"rejected {percent(share, 1)}" + (f" of {n:,} re-weighted " if isinstance(n, int) and n > 0 else " ")
+    of = _of_count(row.get("reweighted_examples"), row)
+    return f"rejected {share}" + (f"{of} re-weighted " if of else " ")
 
 
 def _report(run, quiet: bool = False) -> int:
